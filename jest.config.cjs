@@ -1,0 +1,11 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  moduleFileExtensions: ['ts', 'js', 'cjs', 'mjs', 'json'],
+  transform: { '^.+\\.(ts|js|mjs)$': '<rootDir>/scripts/jest-transform.cjs' },
+  // yargs and its helpers are ES modules only.
+  transformIgnorePatterns: ['/node_modules/(?!(yargs|yargs-parser|cliui|y18n|escalade|get-caller-file|string-width|strip-ansi|ansi-regex|emoji-regex|get-east-asian-width|wrap-ansi|ansi-styles)/)'],
+  testTimeout: 60000,
+};

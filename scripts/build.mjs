@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// Bundles every executable into dist/: one self-contained file each, so that a plugin's
+// start-up reads one file and resolves no modules. Run after gen-validators.mjs.
+//   plugins/<name>.ts            -> dist/cni/<name>          (CNI plugins, named by CNI type)
+//   src/cli/main.ts              -> dist/bin/jailnet
+//   daemon/main.ts               -> dist/bin/jailnetd
+//   emulator/bin/<tool>.ts       -> dist/emulator/<tool>.js  (emulated FreeBSD host)
+//   test/fixtures/plugins/<n>.ts -> dist/test/cni/<n>        (test-only plugins)
+import { build } from 'esbuild';
+import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entries = [];
+const addDir = (dir, outDir, suffix = '') => {
+  const abs = join(root, dir);
+  if (!existsSync(abs)) return;
+  for (const f of readdirSync(abs)) {
+    if (f.endsWith('.ts') && !f.endsWith('.d.ts')) entries.push({ in: join(abs, f), out: join(outDir, basename(f, '.ts') + suffix) });
+  }
+};
+addDir('plugins', 'cni');
+addDir('emulator/bin', 'emulator', '.js');
+addDir('test/fixtures/plugins', 'test/cni');
+if (existsSync(join(root, 'src/cli/main.ts'))) entries.push({ in: join(root, 'src/cli/main.ts'), out: 'bin/jailnet' });
+if (existsSync(join(root, 'daemon/main.ts'))) entries.push({ in: join(root, 'daemon/main.ts'), out: 'bin/jailnetd' });
+
+const dist = join(root, 'dist');
+rmSync(dist, { recursive: true, force: true });
+
+// Libraries loaded only on some paths (winston: only when a message is logged) are bundled
+// once into dist/lib/ and required from there at run time, so that the executables that do
+// not need them do not parse them at every start.
+const LAZY_LIBS = ['winston'];
+const lazyLibs = (outfile) => ({
+  name: 'lazy-libs',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${LAZY_LIBS.join('|')})$`) }, (args) => ({
+      path: `./${relative(dirname(outfile), join(dist, 'lib', `${args.path}.js`))}`,
+      external: true,
+    }));
+  },
+});
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: 'linked', legalComments: 'none', logLevel: 'warning' };
+await Promise.all(LAZY_LIBS.map((lib) => build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(lib)});`, resolveDir: root }, outfile: join(dist, 'lib', `${lib}.js`) })));
+await Promise.all(
+  entries.map((e) =>
+    build({
+      ...common,
+      plugins: [lazyLibs(join(dist, e.out))],
+      entryPoints: [e.in],
+      outfile: join(dist, e.out),
+      banner: { js: '#!/usr/bin/env node' },
+    }),
+  ),
+);
+for (const e of entries) chmodSync(join(dist, e.out), 0o755);
+console.log(`build: ${entries.length} executables in dist/`);

@@ -1,0 +1,159 @@
+import { configureLogging, flushLogs, isLogLevel, log } from '../log/logger';
+import { parseCniArgs, type CniArgs } from './args';
+import { readCniEnv, type CniCommand, type CniEnv } from './env';
+import { CniCode, CniError } from './errors';
+import { parseResultIn } from './parse-result';
+import { resultToVersion } from './result';
+import { decodeConfig, readStdin } from './stdin';
+import type { Attachment, NetConf, Result } from './types';
+import { atLeast, CURRENT_VERSION, requireSupportedVersion, SUPPORTED_VERSIONS, type CniVersion } from './version';
+
+/**
+ * The plugin side of the CNI protocol, shared by every jailnet plugin: environment and stdin
+ * checks, version gates, CNI_ARGS, prevResult, dispatch to the plugin's handlers, and the
+ * result or error JSON on stdout. A plugin's entry file is its handlers plus one call to
+ * `pluginMain`.
+ */
+
+export interface CmdContext<C extends NetConf> {
+  command: CniCommand;
+  containerId: string;
+  /** CNI_NETNS: for jailnet, a jail name or JID (empty on some DELs). */
+  netns: string;
+  ifname: string;
+  args: CniArgs;
+  cniPath: string[];
+  cniVersion: CniVersion;
+  config: C;
+  /** prevResult in the 1.x shape, when the runtime passed one. */
+  prevResult?: Result;
+  /** stdin as received, handed unchanged to a delegated IPAM plugin. */
+  stdinData: Buffer;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface GcContext<C extends NetConf> extends CmdContext<C> {
+  /** `cni.dev/valid-attachments` (or the older `cni.dev/attachments`). */
+  validAttachments: Attachment[];
+}
+
+export interface PluginDefinition<C extends NetConf> {
+  /** The executable's CNI type, e.g. "bridge". */
+  name: string;
+  /** Checks decoded stdin against the plugin's schema and semantic rules (CniError code 7). */
+  parseConfig(raw: Record<string, unknown>, env: CniEnv): C;
+  /** CNI_ARGS keys the plugin understands besides IgnoreUnknown. */
+  knownArgs?: readonly string[];
+  add(ctx: CmdContext<C>): Promise<Result>;
+  del(ctx: CmdContext<C>): Promise<void>;
+  check(ctx: CmdContext<C>): Promise<void>;
+  gc?(ctx: GcContext<C>): Promise<void>;
+  status?(ctx: CmdContext<C>): Promise<void>;
+}
+
+export interface PluginIo {
+  env: NodeJS.ProcessEnv;
+  stdin: NodeJS.ReadableStream;
+  /** Receives the protocol output: result, VERSION or error JSON. */
+  writeStdout(text: string): void;
+  writeStderr(text: string): void;
+}
+
+export function versionInfo(): { cniVersion: string; supportedVersions: string[] } {
+  return { cniVersion: CURRENT_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] };
+}
+
+/** Runs one CNI call; returns the exit status. */
+export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, io: PluginIo): Promise<number> {
+  let errorVersion: string = CURRENT_VERSION;
+  try {
+    let env: CniEnv;
+    try {
+      env = readCniEnv(io.env);
+    } catch (err) {
+      if (!io.env.CNI_COMMAND) io.writeStderr(`CNI plugin ${plugin.name} (jailnet), CNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n`);
+      throw err;
+    }
+    if (env.command === 'VERSION') {
+      io.writeStdout(JSON.stringify(versionInfo()));
+      return 0;
+    }
+    const stdinData = await readStdin(io.stdin);
+    const raw = decodeConfig(stdinData);
+    if (typeof raw.cniVersion === 'string' && /^\d+\.\d+\.\d+$/.test(raw.cniVersion)) errorVersion = raw.cniVersion;
+    const cniVersion = requireSupportedVersion(raw.cniVersion);
+    if (env.command === 'CHECK' && !atLeast(cniVersion, '0.4.0')) {
+      throw new CniError(CniCode.IncompatibleVersion, `config version ${cniVersion} does not allow CHECK`, 'CHECK exists from cniVersion 0.4.0');
+    }
+    if ((env.command === 'GC' || env.command === 'STATUS') && !atLeast(cniVersion, '1.1.0')) {
+      throw new CniError(CniCode.IncompatibleVersion, `config version ${cniVersion} does not allow ${env.command}`, `${env.command} exists from cniVersion 1.1.0`);
+    }
+    if (typeof raw.name !== 'string' || raw.name === '') {
+      throw new CniError(CniCode.InvalidNetworkConfig, 'missing network name', 'set "name" in the network configuration');
+    }
+    const args = parseCniArgs(env.args, plugin.knownArgs ?? []);
+    configureLogging({ component: plugin.name, level: isLogLevel(raw.logLevel) ? raw.logLevel : undefined, file: typeof raw.logFile === 'string' ? raw.logFile : undefined }, io.env);
+    const config = plugin.parseConfig(raw, env);
+    const ctx: CmdContext<C> = {
+      command: env.command,
+      containerId: env.containerId,
+      netns: env.netns,
+      ifname: env.ifname,
+      args,
+      cniPath: env.path,
+      cniVersion,
+      config,
+      stdinData,
+      env: io.env,
+    };
+    if (raw.prevResult !== undefined && raw.prevResult !== null) {
+      ctx.prevResult = parseResultIn(raw.prevResult, cniVersion, 'prevResult', CniCode.InvalidNetworkConfig);
+    }
+    const started = Date.now();
+    switch (env.command) {
+      case 'ADD': {
+        const result = await plugin.add(ctx);
+        io.writeStdout(JSON.stringify(resultToVersion(result, cniVersion)));
+        break;
+      }
+      case 'DEL':
+        await plugin.del(ctx);
+        break;
+      case 'CHECK':
+        await plugin.check(ctx);
+        break;
+      case 'GC':
+        if (plugin.gc) await plugin.gc({ ...ctx, validAttachments: config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'] ?? [] });
+        break;
+      case 'STATUS':
+        if (plugin.status) await plugin.status(ctx);
+        break;
+    }
+    log.debug(`${env.command} done`, { network: config.name, containerId: env.containerId, ifname: env.ifname, ms: Date.now() - started });
+    return 0;
+  } catch (thrown) {
+    const err = CniError.from(thrown);
+    log.error(err.message, { code: err.code, details: err.details || undefined });
+    io.writeStdout(JSON.stringify(err.toJSON(errorVersion)));
+    return 1;
+  }
+}
+
+/** The whole `main` of a plugin executable. */
+export function pluginMain<C extends NetConf>(plugin: PluginDefinition<C>): void {
+  const io: PluginIo = {
+    env: process.env,
+    stdin: process.stdin,
+    writeStdout: (t) => process.stdout.write(t),
+    writeStderr: (t) => process.stderr.write(t),
+  };
+  dispatch(plugin, io)
+    .then(async (code) => {
+      await flushLogs();
+      process.exitCode = code;
+    })
+    .catch((err: unknown) => {
+      process.stderr.write(`${plugin.name}: ${String(err)}\n`);
+      process.exitCode = 1;
+    });
+}

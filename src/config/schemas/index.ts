@@ -1,0 +1,12 @@
+/**
+ * Every schema that is compiled to a standalone validator, by output module name.
+ * scripts/gen-validators.mjs writes src/config/generated/<name>.js for each entry, so a
+ * plugin bundles only the validators it imports.
+ */
+import { legacyResultSchema, netConfSchema, resultSchema } from './cni';
+
+export const schemas: Record<string, object> = {
+  netconf: netConfSchema,
+  result: resultSchema,
+  'legacy-result': legacyResultSchema,
+};

@@ -1,0 +1,33 @@
+import type { ExecOptions, ExecResult } from './exec';
+import { isUnknownFlag } from './errors';
+import { jailName } from './names';
+import { runTool, TOOL_PATHS } from './tools';
+
+/**
+ * Runs ifconfig or route inside a jail: `tool -j JAIL ...` where the release has it (14.x,
+ * 13.3+), otherwise `jexec JAIL /sbin/tool ...`. The first `-j` refusal switches this process
+ * to jexec, so an old host pays for the probe once per call at most.
+ */
+
+let jailFlag: boolean | undefined;
+
+export async function runInJail(tool: 'ifconfig' | 'route', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  jailName(jail);
+  if (jailFlag !== false) {
+    try {
+      const r = await runTool(tool, ['-j', jail, ...args], options);
+      jailFlag = true;
+      return r;
+    } catch (err) {
+      if (jailFlag === true || !isUnknownFlag(err, 'j')) throw err;
+      jailFlag = false;
+    }
+  }
+  // Inside the jail the program is found at its FreeBSD path.
+  return runTool('jexec', [jail, TOOL_PATHS[tool], ...args], options);
+}
+
+/** For tests: forget what was learnt about `-j`. */
+export function resetJailFlagProbe(): void {
+  jailFlag = undefined;
+}

@@ -1,0 +1,13 @@
+/** Parsers of sysctl(8) output. */
+
+/** `sysctl name=value` prints "name: old -> new". */
+export function parseSysctlSet(output: string): { name: string; old: string; new: string } {
+  const m = /^([A-Za-z0-9_.]+): (.*) -> (.*)$/m.exec(output.trim());
+  if (!m) throw new Error(`unexpected sysctl output "${output.trim()}"`);
+  return { name: m[1] as string, old: m[2] as string, new: m[3] as string };
+}
+
+/** `sysctl -n name`: the value alone. */
+export function parseSysctlValue(output: string): string {
+  return output.trim();
+}

@@ -1,0 +1,42 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { execCommand, type ExecResult, CommandError } from './exec';
+
+/**
+ * Finding and running another CNI plugin (IPAM delegation). It lives in the host layer because
+ * it starts a process; the protocol side is src/cni/delegate.ts.
+ */
+
+/** The first executable file named `type` in the CNI_PATH directories, or undefined. */
+export function findExecutable(type: string, dirs: readonly string[]): string | undefined {
+  for (const dir of dirs) {
+    if (!dir.startsWith('/')) continue;
+    const candidate = join(dir, type);
+    try {
+      if (statSync(candidate).isFile()) {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      }
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+export interface PluginRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a plugin with `env` and `stdin`; a non-zero exit is returned, not thrown. */
+export async function runPluginExecutable(path: string, env: NodeJS.ProcessEnv, stdin: Buffer | string, timeoutMs: number): Promise<PluginRun> {
+  try {
+    const r: ExecResult = await execCommand(path, [], { env, input: stdin.toString(), timeoutMs });
+    return { exitCode: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    if (err instanceof CommandError && err.exitCode !== null) return { exitCode: err.exitCode, stdout: err.stdout, stderr: err.stderr };
+    throw err;
+  }
+}

@@ -1,0 +1,25 @@
+import { parseSysctlSet, parseSysctlValue } from './parse/sysctl';
+import { runTool } from './tools';
+
+/** sysctl(8) reads and writes of the knobs jailnet uses. */
+
+const NAME = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
+
+function sysctlName(name: string): string {
+  if (!NAME.test(name) || name.length > 128) throw new Error(`invalid sysctl name "${name}"`);
+  return name;
+}
+
+export async function getSysctl(name: string): Promise<string> {
+  const r = await runTool('sysctl', ['-n', sysctlName(name)]);
+  return parseSysctlValue(r.stdout);
+}
+
+/** Sets a value; returns the old and new values as sysctl printed them. */
+export async function setSysctl(name: string, value: string | number): Promise<{ old: string; new: string }> {
+  const v = String(value);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw new Error(`invalid value "${v}" for sysctl ${name}`);
+  const r = await runTool('sysctl', [`${sysctlName(name)}=${v}`]);
+  const parsed = parseSysctlSet(r.stdout);
+  return { old: parsed.old, new: parsed.new };
+}
