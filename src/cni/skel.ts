@@ -66,6 +66,7 @@ export function versionInfo(): { cniVersion: string; supportedVersions: string[]
 /** Runs one CNI call; returns the exit status. */
 export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, io: PluginIo): Promise<number> {
   let errorVersion: string = CURRENT_VERSION;
+  configureLogging({ component: plugin.name }, io.env);
   try {
     let env: CniEnv;
     try {

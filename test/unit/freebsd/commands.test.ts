@@ -1,0 +1,167 @@
+import { CommandError, execCommand, setCommandRunner, type CommandRunner, type ExecResult } from '../../../src/freebsd/exec';
+import { resetJailFlagProbe } from '../../../src/freebsd/jail-exec';
+import { configureInterface, createEpair, destroyInterface, ifw, moveToJail, showInterface } from '../../../src/freebsd/ifconfig';
+import { findJail } from '../../../src/freebsd/jail';
+import { loadAnchor, changeTable } from '../../../src/freebsd/pfctl';
+import { addRoute, routeArgs } from '../../../src/freebsd/route';
+import { setSysctl } from '../../../src/freebsd/sysctl';
+import { toolPath } from '../../../src/freebsd/tools';
+
+// The typed operations build the argv documented in freebsd.md; a recording runner stands in
+// for the programs here (the emulated-host suites run them for real).
+
+type Reply = Partial<ExecResult> & { fail?: { code: number; stderr: string; stdout?: string } };
+let calls: { file: string; args: readonly string[]; input?: string }[];
+let replies: Reply[];
+let previous: CommandRunner;
+
+const recorder: CommandRunner = async (file, args, options) => {
+  calls.push({ file, args, input: options.input });
+  const r = replies.shift() ?? {};
+  if (r.fail) throw new CommandError([file, ...args], r.fail.code, null, r.fail.stdout ?? '', r.fail.stderr, false);
+  return { stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+};
+
+beforeEach(() => {
+  calls = [];
+  replies = [];
+  previous = setCommandRunner(recorder);
+  resetJailFlagProbe();
+  delete process.env.JAILNET_FREEBSD_ROOT;
+});
+afterEach(() => {
+  setCommandRunner(previous);
+  delete process.env.JAILNET_FREEBSD_ROOT;
+});
+
+const argvs = () => calls.map((c) => [c.file, ...c.args].join(' '));
+
+describe('tool paths', () => {
+  test('absolute FreeBSD paths, moved under JAILNET_FREEBSD_ROOT when set', () => {
+    expect(toolPath('ifconfig')).toBe('/sbin/ifconfig');
+    expect(toolPath('jls')).toBe('/usr/sbin/jls');
+    expect(toolPath('ifconfig', { JAILNET_FREEBSD_ROOT: '/tmp/emu' })).toBe('/tmp/emu/sbin/ifconfig');
+    expect(() => toolPath('ifconfig', { JAILNET_FREEBSD_ROOT: 'relative' })).toThrow('absolute');
+  });
+
+  test('nothing runs by a relative path', () => {
+    expect(() => execCommand('ifconfig', [])).toThrow('absolute path only');
+  });
+});
+
+describe('ifconfig operations', () => {
+  test('epair create returns both ends', async () => {
+    replies.push({ stdout: 'epair7a\n' });
+    expect(await createEpair()).toEqual({ a: 'epair7a', b: 'epair7b' });
+    expect(argvs()).toEqual(['/sbin/ifconfig epair create']);
+  });
+
+  test('several settings go into one call', async () => {
+    replies.push({ stdout: 'jn0123456789ab\n' });
+    await configureInterface('epair7a', [ifw.name('jn0123456789ab'), ifw.description('jailnet web1/eth0 on default'), ifw.mtu(1500), ifw.up()]);
+    expect(calls[0]?.args).toEqual(['epair7a', 'name', 'jn0123456789ab', 'description', 'jailnet web1/eth0 on default', 'mtu', '1500', 'up']);
+  });
+
+  test('IPv6 addresses always get alias; IPv4 replace or alias', () => {
+    expect(ifw.inet6('fd00::5/64')).toEqual(['inet6', 'fd00::5/64', 'alias']);
+    expect(ifw.inet('10.0.0.5/24')).toEqual(['inet', '10.0.0.5/24']);
+    expect(ifw.inetAlias('10.0.0.6/24')).toEqual(['inet', '10.0.0.6/24', 'alias']);
+    expect(() => ifw.inet('fd00::5/64')).toThrow('IPv6');
+  });
+
+  test('inside a jail: -j first, then jexec for good once -j is refused', async () => {
+    replies.push({ fail: { code: 1, stderr: 'ifconfig: illegal option -- j\nusage: ifconfig ...' } }, {}, {});
+    await configureInterface('epair7b', [ifw.name('eth0'), ifw.up()], { jail: 'web1' });
+    await configureInterface('lo0', [ifw.up()], { jail: 'web1' });
+    expect(argvs()).toEqual([
+      '/sbin/ifconfig -j web1 epair7b name eth0 up',
+      '/usr/sbin/jexec web1 /sbin/ifconfig epair7b name eth0 up',
+      '/usr/sbin/jexec web1 /sbin/ifconfig lo0 up',
+    ]);
+  });
+
+  test('a real failure inside the jail is not mistaken for a missing -j', async () => {
+    replies.push({ fail: { code: 1, stderr: 'ifconfig: interface epair7b does not exist' } });
+    await expect(configureInterface('epair7b', [ifw.up()], { jail: 'web1' })).rejects.toThrow('does not exist');
+    expect(calls).toHaveLength(1);
+  });
+
+  test('destroy of a missing interface reports false; show of one gives undefined', async () => {
+    replies.push({ fail: { code: 1, stderr: 'ifconfig: interface jnx does not exist' } }, { fail: { code: 1, stderr: 'ifconfig: interface jnx does not exist' } });
+    expect(await destroyInterface('jnx')).toBe(false);
+    expect(await showInterface('jnx')).toBeUndefined();
+  });
+
+  test('hostile names never reach the runner', async () => {
+    await expect(moveToJail('epair0b', 'web1;reboot')).rejects.toThrow('invalid jail name');
+    expect(() => ifw.name('$(id)')).toThrow('invalid interface name');
+    await expect(configureInterface('eth0;id', [ifw.up()])).rejects.toThrow('invalid interface name');
+    await expect(findJail('../x')).rejects.toThrow('invalid jail name');
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe('jail, route, sysctl, pfctl operations', () => {
+  test('jls of a missing jail is undefined', async () => {
+    replies.push({ fail: { code: 1, stderr: 'jls: jail "nope" not found' } }, { stdout: '3 web1 new\n' });
+    expect(await findJail('nope')).toBeUndefined();
+    expect(await findJail('web1')).toEqual({ jid: 3, name: 'web1', vnet: 'new' });
+    expect(calls[1]?.args).toEqual(['-j', 'web1', 'jid', 'name', 'vnet']);
+  });
+
+  test('route argv for default, nets, hosts and interface routes', () => {
+    expect(routeArgs('add', { dst: 'default', gateway: '10.88.0.1', family: 4 })).toEqual(['-n', '-4', 'add', 'default', '10.88.0.1']);
+    expect(routeArgs('add', { dst: '10.1.0.0/16', gateway: '10.88.0.1', family: 4 })).toEqual(['-n', '-4', 'add', '-net', '10.1.0.0/16', '10.88.0.1']);
+    expect(routeArgs('add', { dst: '10.89.0.5/32', interface: 'jn0123', family: 4 })).toEqual(['-n', '-4', 'add', '-host', '10.89.0.5', '-interface', 'jn0123']);
+    expect(routeArgs('delete', { dst: 'default', family: 6 })).toEqual(['-n', '-6', 'delete', 'default']);
+  });
+
+  test('an existing route is reported, not thrown', async () => {
+    replies.push({ fail: { code: 1, stderr: '', stdout: 'add net default: gateway 10.88.0.1 fib 0: route already in table\n' } });
+    expect(await addRoute({ dst: 'default', gateway: '10.88.0.1', family: 4 }, { jail: 'web1' })).toBe('exists');
+    expect(argvs()).toEqual(['/sbin/route -j web1 -n -4 add default 10.88.0.1']);
+  });
+
+  test('sysctl set parses old and new', async () => {
+    replies.push({ stdout: 'net.inet.ip.forwarding: 0 -> 1\n' });
+    expect(await setSysctl('net.inet.ip.forwarding', 1)).toEqual({ old: '0', new: '1' });
+    await expect(setSysctl('net.inet.ip.forwarding;x', 1)).rejects.toThrow('invalid sysctl name');
+  });
+
+  test('anchor rules go on stdin, table entries are checked', async () => {
+    await loadAnchor('jailnet/net1', 'nat on em0 inet from <jailnet_net1> to any -> (em0)\n');
+    expect(calls[0]).toEqual({ file: '/sbin/pfctl', args: ['-a', 'jailnet/net1', '-f', '-'], input: 'nat on em0 inet from <jailnet_net1> to any -> (em0)\n' });
+    await changeTable('add', 'jailnet_net1', ['10.88.0.5', '10.88.0.0/16'], 'jailnet/net1');
+    expect(calls[1]?.args).toEqual(['-a', 'jailnet/net1', '-t', 'jailnet_net1', '-T', 'add', '10.88.0.5', '10.88.0.0/16']);
+    await expect(changeTable('add', 'jailnet_net1', ['10.88.0.5 -F all'])).rejects.toThrow();
+    expect(calls).toHaveLength(2);
+  });
+});
+
+describe('the real runner', () => {
+  beforeEach(() => setCommandRunner(previous));
+
+  test('a failing command carries its command line, exit status and stderr', async () => {
+    const err = (await execCommand('/bin/sh', ['-c', 'echo "ifconfig: interface x does not exist" >&2; exit 1']).catch((e: unknown) => e)) as CommandError;
+    expect(err).toBeInstanceOf(CommandError);
+    expect(err.exitCode).toBe(1);
+    expect(err.argv).toEqual(['/bin/sh', '-c', 'echo "ifconfig: interface x does not exist" >&2; exit 1']);
+    expect(err.message).toContain('exited with status 1: ifconfig: interface x does not exist');
+    expect(err.cniCode).toBe(100);
+  });
+
+  test('a command that hangs is killed at its timeout', async () => {
+    const err = (await execCommand('/bin/sleep', ['5'], { timeoutMs: 200 }).catch((e: unknown) => e)) as CommandError;
+    expect(err.timedOut).toBe(true);
+    expect(err.message).toContain('`/bin/sleep 5` timed out');
+  });
+
+  test('a missing program is reported as such', async () => {
+    const err = (await execCommand('/nonexistent/ifconfig', []).catch((e: unknown) => e)) as CommandError;
+    expect(err.message).toContain('could not be started (ENOENT)');
+  });
+
+  test('stdin input reaches the program', async () => {
+    expect((await execCommand('/bin/cat', [], { input: 'rules\n' })).stdout).toBe('rules\n');
+  });
+});

@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { netmaskToPrefix, parseCreatedName, parseGroupMembers, parseIfconfig, parseInterfaceList } from '../../../src/freebsd/parse/ifconfig';
+import { parseJlsJidNameVnet, parseJlsJson } from '../../../src/freebsd/parse/jls';
+import { parseAnchors, parsePfEnabled, parseRules, parseTableAddresses, parseTableChangeCount } from '../../../src/freebsd/parse/pfctl';
+import { isRouteExists, isRouteMissing, parseRouteGet } from '../../../src/freebsd/parse/route';
+import { parseSysctlSet } from '../../../src/freebsd/parse/sysctl';
+
+const fixture = (name: string) => readFileSync(join(__dirname, '../../fixtures/freebsd', name), 'utf8');
+
+describe('ifconfig output', () => {
+  test('13.x epair', () => {
+    const [i] = parseIfconfig(fixture('ifconfig-13-epair.txt'));
+    expect(i).toMatchObject({
+      name: 'epair0a',
+      flags: ['UP', 'BROADCAST', 'RUNNING', 'SIMPLEX', 'MULTICAST'],
+      mtu: 1500,
+      metric: 0,
+      options: ['VLAN_MTU'],
+      ether: '02:60:27:70:4b:0a',
+      inet: [{ address: '10.0.0.1', prefixlen: 24, broadcast: '10.0.0.255' }],
+      groups: ['epair'],
+      status: 'active',
+    });
+    expect(i?.description).toBeUndefined();
+  });
+
+  test('13.x bridge: description, members and groups', () => {
+    const [b] = parseIfconfig(fixture('ifconfig-13-bridge.txt'));
+    expect(b?.description).toBe('jailnet network default');
+    expect(b?.members).toEqual([
+      { name: 'jn5f2c9a0e1b3d', flags: ['LEARNING', 'DISCOVER', 'AUTOEDGE', 'AUTOPTP'] },
+      { name: 'epair0a', flags: ['LEARNING', 'DISCOVER', 'AUTOEDGE', 'AUTOPTP'] },
+    ]);
+    expect(b?.groups).toEqual(['bridge', 'jailnet']);
+    expect(b?.inet).toEqual([{ address: '10.88.0.1', prefixlen: 16, broadcast: '10.88.255.255' }]);
+  });
+
+  test('14.x listing of every interface (LOWER_UP, description after flags, IPv6)', () => {
+    const all = parseIfconfig(fixture('ifconfig-14-all.txt'));
+    expect(all.map((i) => i.name)).toEqual(['lo0', 'em0', 'jn5f2c9a0e1b3d', 'bridge0']);
+    const [lo, em0, host, bridge] = all;
+    expect(lo?.inet6).toEqual([
+      { address: '::1', prefixlen: 128, flags: [] },
+      { address: 'fe80::1', prefixlen: 64, scopeid: 2, flags: [] },
+    ]);
+    expect(lo?.flags).toContain('LOWER_UP');
+    expect(em0?.inet6.map((a) => a.address)).toEqual(['fe80::a00:27ff:fe8b:4e61', '2001:db8::10']);
+    expect(host?.description).toBe('jailnet web1/eth0 on default');
+    expect(host?.groups).toEqual(['epair', 'jnhost']);
+    expect(bridge?.members.map((m) => m.name)).toEqual(['jn5f2c9a0e1b3d']);
+    expect(bridge?.inet6).toEqual([{ address: 'fd00:88::1', prefixlen: 64, flags: [] }]);
+  });
+
+  test('14.x with -f inet:cidr,inet6:cidr', () => {
+    const [i] = parseIfconfig(fixture('ifconfig-14-cidr.txt'));
+    expect(i?.inet).toEqual([{ address: '10.88.0.5', prefixlen: 16, broadcast: '10.88.255.255' }]);
+    expect(i?.inet6).toEqual([
+      { address: 'fe80::5f:2cff:fe9a:e0b', prefixlen: 64, scopeid: 3, flags: [] },
+      { address: 'fd00:88::5', prefixlen: 64, flags: [] },
+    ]);
+  });
+
+  test.each([
+    ['0xffffff00', 24],
+    ['0xff000000', 8],
+    ['0xffffffff', 32],
+    ['0x00000000', 0],
+    ['255.255.240.0', 20],
+  ])('netmask %s is /%i', (mask, bits) => expect(netmaskToPrefix(mask)).toBe(bits));
+
+  test('-l, -g and create', () => {
+    expect(parseInterfaceList('lo0 em0 bridge0 epair0a\n')).toEqual(['lo0', 'em0', 'bridge0', 'epair0a']);
+    expect(parseGroupMembers('jn1\njn2\n')).toEqual(['jn1', 'jn2']);
+    expect(parseGroupMembers('')).toEqual([]);
+    expect(parseCreatedName('epair3a\n')).toBe('epair3a');
+    expect(() => parseCreatedName('')).toThrow('where it prints the new interface');
+  });
+});
+
+describe('jls output', () => {
+  test('jid name vnet, words and numbers', () => {
+    expect(parseJlsJidNameVnet('5 web1 new\n6 db inherit\n7 old 1\n')).toEqual([
+      { jid: 5, name: 'web1', vnet: 'new' },
+      { jid: 6, name: 'db', vnet: 'inherit' },
+      { jid: 7, name: 'old', vnet: 'new' },
+    ]);
+  });
+
+  test('libxo json', () => {
+    const json = '{"__version": "2", "jail-information": {"jail": [{"jid":1,"ipv4":"","hostname":"","path":"/","name":"web1"}]}}';
+    expect(parseJlsJson(json)).toEqual([{ jid: 1, name: 'web1' }]);
+  });
+});
+
+describe('route output', () => {
+  test('route -n get default', () => {
+    expect(parseRouteGet(fixture('route-get-default.txt'))).toEqual({
+      destination: 'default',
+      mask: 'default',
+      gateway: '192.0.2.1',
+      fib: 0,
+      interface: 'em0',
+      flags: ['UP', 'GATEWAY', 'DONE', 'STATIC'],
+    });
+  });
+
+  test('exists / missing messages', () => {
+    expect(isRouteExists('add net default: gateway 10.0.0.1 fib 0: route already in table')).toBe(true);
+    expect(isRouteMissing('route: route has not been found')).toBe(true);
+    expect(isRouteMissing('delete net default: gateway 10.0.0.1 fib 0: not in table')).toBe(true);
+  });
+});
+
+describe('pfctl output', () => {
+  test('rules, anchors, tables', () => {
+    expect(parseRules('nat on em0 inet from 10.88.0.0/16 to any -> (em0) round-robin\nNo ALTQ support in kernel\n')).toEqual(['nat on em0 inet from 10.88.0.0/16 to any -> (em0) round-robin']);
+    expect(parseAnchors('  jailnet\n  jailnet/net1\n')).toEqual(['jailnet', 'jailnet/net1']);
+    expect(parseTableAddresses('   10.88.0.5\n   10.88.0.6\n')).toEqual(['10.88.0.5', '10.88.0.6']);
+    expect(parseTableChangeCount('1/1 addresses added.\n')).toBe(1);
+    expect(parseTableChangeCount('0/1 addresses deleted.\n')).toBe(0);
+  });
+
+  test('pfctl -s info', () => {
+    expect(parsePfEnabled('Status: Enabled for 0 days 00:01:02           Debug: Urgent\n\nState Table ...')).toBe(true);
+    expect(parsePfEnabled('Status: Disabled for 0 days 00:00:00          Debug: Urgent\n')).toBe(false);
+  });
+});
+
+describe('sysctl output', () => {
+  test('set prints old -> new', () => {
+    expect(parseSysctlSet('net.inet.ip.forwarding: 0 -> 1\n')).toEqual({ name: 'net.inet.ip.forwarding', old: '0', new: '1' });
+  });
+});
