@@ -1,0 +1,129 @@
+/**
+ * The bodies of jailnetd's HTTP API (version 1), shared by the daemon and its client. The JSON
+ * schemas that check requests are in src/config/schemas/ipam-api.ts.
+ */
+import type { RangeConfig } from './range';
+import type { PortProtocol } from './ports';
+
+export const API_PREFIX = '/v1';
+
+export interface AttachmentRef {
+  network: string;
+  containerID: string;
+  ifname: string;
+}
+
+export interface AllocateRequest extends AttachmentRef {
+  /** CNI_NETNS: the jail the attachment is for. */
+  jail?: string;
+  /** host-local's `ranges`. A different value than last time changes the network (see docs/ipam.md). */
+  ranges: RangeConfig[][];
+  /** Static requests: addresses, with or without prefix. */
+  ips?: string[];
+}
+
+export interface LeaseIpView {
+  /** CIDR, e.g. "10.88.0.5/16". */
+  address: string;
+  gateway?: string;
+  static: boolean;
+}
+
+export interface LeaseView extends AttachmentRef {
+  jail?: string;
+  ips: LeaseIpView[];
+  createdAt: string;
+  /** False when the network's ranges changed and can no longer hand out one of its addresses. */
+  inRange: boolean;
+}
+
+export interface AllocateResponse {
+  lease: LeaseView;
+  /** False when the attachment already held this lease (a repeated ADD). */
+  created: boolean;
+}
+
+export type ReleaseRequest = AttachmentRef;
+export interface ReleaseResponse {
+  released: LeaseView | null;
+}
+
+export interface CheckRequest extends AttachmentRef {
+  /** The ranges the caller has now; the lease is checked against them when given. */
+  ranges?: RangeConfig[][];
+}
+export interface CheckResponse {
+  lease: LeaseView;
+}
+
+export interface GcRequest {
+  network: string;
+  validAttachments: { containerID: string; ifname: string }[];
+}
+export interface GcResponse {
+  released: LeaseView[];
+  releasedPorts: PortReservationView[];
+}
+
+export interface PortRequestEntry {
+  hostIP?: string;
+  protocol: PortProtocol;
+  hostPort: number;
+  hostPortEnd?: number;
+}
+
+export interface PortsReserveRequest extends AttachmentRef {
+  jail?: string;
+  ports: PortRequestEntry[];
+}
+
+export interface PortsReleaseRequest extends AttachmentRef {
+  /** The entries to release; all of the attachment's when absent. */
+  ports?: PortRequestEntry[];
+}
+
+export interface PortEntryView {
+  hostIP: string;
+  protocol: PortProtocol;
+  hostPort: number;
+  hostPortEnd: number;
+}
+
+export interface PortReservationView extends AttachmentRef {
+  jail?: string;
+  ports: PortEntryView[];
+}
+
+export interface RangeSetStatus {
+  family: 4 | 6;
+  ranges: Required<RangeConfig>[];
+  /** Counts are exact up to 2^53; above that (large IPv6 ranges) they are approximate. */
+  capacity: number;
+  held: number;
+  free: number;
+  cursor?: string;
+}
+
+export interface NetworkStatus {
+  name: string;
+  rangeSets: RangeSetStatus[];
+  leases: number;
+  /** How many more attachments fit (free addresses of the fullest range set). */
+  attachmentsLeft: number;
+  configChangedAt?: string;
+  /** Leases whose addresses the current ranges cannot hand out; kept until their attachment goes. */
+  outOfRange: LeaseView[];
+}
+
+export interface StatusResponse {
+  version: string;
+  pid: number;
+  startedAt: string;
+  socket: string;
+  stateDir: string;
+  leases: number;
+  portReservations: number;
+  networks: NetworkStatus[];
+  store: { generation: number; journalRecords: number; journalBytes: number; lastSnapshotAt?: string; commits: number };
+  reclaim: { intervalSeconds: number; graceSeconds: number; lastRunAt?: string; lastError?: string; missing: { jail: string; since: string; attachments: number }[] };
+}

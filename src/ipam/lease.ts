@@ -1,0 +1,47 @@
+/**
+ * A lease: the addresses one attachment (network, container ID, interface) holds. Attachments
+ * are the unit of CNI: ADD, DEL, CHECK and GC's valid-attachments all name them.
+ */
+
+export interface LeaseIp {
+  /** Canonical address text, without prefix. */
+  address: string;
+  /** Prefix length of the subnet it was allocated from. */
+  prefix: number;
+  gateway?: string;
+  /** Asked for by the runtime (runtimeConfig.ips, args.cni.ips, CNI_ARGS IP=) rather than picked. */
+  static: boolean;
+}
+
+export interface Lease {
+  network: string;
+  containerID: string;
+  ifname: string;
+  /**
+   * The jail the attachment was made for (CNI_NETNS: a jail name or JID), checked by the
+   * reclaim loop. Absent when the client did not say; the container ID is used then, which is
+   * the jail name under runj.
+   */
+  jail?: string;
+  ips: LeaseIp[];
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
+/** Network names, container IDs and interface names never contain "/", so this is unambiguous. */
+export function attachmentKey(network: string, containerID: string, ifname: string): string {
+  return `${network}/${containerID}/${ifname}`;
+}
+
+export function leaseKey(l: Pick<Lease, 'network' | 'containerID' | 'ifname'>): string {
+  return attachmentKey(l.network, l.containerID, l.ifname);
+}
+
+/** The jail whose existence keeps the attachment alive. */
+export function jailOf(l: { jail?: string; containerID: string }): string {
+  return l.jail || l.containerID;
+}
+
+export function cidrOf(ip: LeaseIp): string {
+  return `${ip.address}/${ip.prefix}`;
+}

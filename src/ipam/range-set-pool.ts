@@ -1,0 +1,148 @@
+import { formatAddress, type Family } from './address';
+import { createFreeSlots, type FreeSlots } from './free-slots';
+import { rangeSize, type ResolvedRange, type ResolvedRangeSet } from './range';
+
+/**
+ * The free addresses of one range set and its round-robin cursor. Finding an address does not
+ * take it: a network first finds one address per range set, and only when all were found does
+ * it take them (see network-pool.ts), so a refused request changes nothing.
+ */
+
+interface RangeSlots {
+  range: ResolvedRange;
+  slots: FreeSlots;
+}
+
+export type ReservedRole = 'network' | 'gateway' | 'broadcast';
+
+/**
+ * Network, gateway and broadcast addresses of every range of one family in a network: none of
+ * them is handed out from any range of that family (two ranges may share a subnet, and the
+ * gateway of one may fall inside the other).
+ */
+export function reservedAddresses(sets: readonly ResolvedRangeSet[], family: Family): Map<bigint, ReservedRole> {
+  const out = new Map<bigint, ReservedRole>();
+  for (const set of sets) {
+    if (set.family !== family) continue;
+    for (const r of set.ranges) {
+      out.set(r.network, 'network');
+      if (family === 4) out.set(r.last, 'broadcast');
+    }
+  }
+  for (const set of sets) {
+    if (set.family === family) for (const r of set.ranges) out.set(r.gateway, 'gateway');
+  }
+  return out;
+}
+
+export interface Position {
+  rangeIndex: number;
+  offset: bigint;
+}
+
+export class RangeSetPool {
+  readonly family: Family;
+  readonly ranges: readonly RangeSlots[];
+  /** Addresses that can be handed out: range sizes minus network, gateway and broadcast. */
+  readonly capacity: bigint;
+  private readonly reservedCount: number;
+  /** Where the last dynamic allocation was; the next one starts right after it. */
+  private cursor: Position | undefined;
+
+  private readonly reserved: ReadonlyMap<bigint, ReservedRole>;
+
+  /** `reserved`: see reservedAddresses(); those inside the ranges are marked taken for good. */
+  constructor(set: ResolvedRangeSet, reserved: ReadonlyMap<bigint, ReservedRole>) {
+    this.family = set.family;
+    this.reserved = reserved;
+    let capacity = 0n;
+    let reservedCount = 0;
+    this.ranges = set.ranges.map((range) => {
+      const slots = createFreeSlots(rangeSize(range));
+      for (const v of reserved.keys()) {
+        if (v >= range.start && v <= range.end && slots.take(v - range.start)) reservedCount++;
+      }
+      capacity += rangeSize(range);
+      return { range, slots };
+    });
+    capacity -= BigInt(reservedCount);
+    if (capacity <= 0n) throw new Error('range set has no address to hand out');
+    this.capacity = capacity;
+    this.reservedCount = reservedCount;
+  }
+
+  /** Addresses currently held by leases. */
+  get held(): bigint {
+    let taken = 0;
+    for (const r of this.ranges) taken += r.slots.taken;
+    return BigInt(taken - this.reservedCount);
+  }
+
+  get freeCount(): bigint {
+    return this.capacity - this.held;
+  }
+
+  locate(value: bigint): Position | undefined {
+    for (let i = 0; i < this.ranges.length; i++) {
+      const { range } = this.ranges[i] as RangeSlots;
+      if (value >= range.start && value <= range.end) return { rangeIndex: i, offset: value - range.start };
+    }
+    return undefined;
+  }
+
+  /** Whether `value` is a network, gateway or broadcast address of this family's ranges. */
+  reservedRole(value: bigint): ReservedRole | undefined {
+    return this.reserved.get(value);
+  }
+
+  /** True when `value` may be handed out by this range set (in a range, not reserved). */
+  isAllocatable(value: bigint): boolean {
+    return this.locate(value) !== undefined && this.reservedRole(value) === undefined;
+  }
+
+  isTaken(value: bigint): boolean {
+    const p = this.locate(value);
+    return p !== undefined && (this.ranges[p.rangeIndex] as RangeSlots).slots.isTaken(p.offset);
+  }
+
+  /** Marks an allocatable address held. Addresses outside the ranges are ignored (a lease from an older configuration). */
+  take(value: bigint): void {
+    if (!this.isAllocatable(value)) return;
+    const p = this.locate(value) as Position;
+    (this.ranges[p.rangeIndex] as RangeSlots).slots.take(p.offset);
+  }
+
+  free(value: bigint): void {
+    if (!this.isAllocatable(value)) return;
+    const p = this.locate(value) as Position;
+    (this.ranges[p.rangeIndex] as RangeSlots).slots.free(p.offset);
+  }
+
+  /** The next free address after the cursor, wrapping around; undefined when the set is full. */
+  nextFree(): bigint | undefined {
+    const n = this.ranges.length;
+    const startRange = this.cursor?.rangeIndex ?? 0;
+    const startOffset = this.cursor ? this.cursor.offset + 1n : 0n;
+    for (let step = 0; step <= n; step++) {
+      const i = (startRange + step) % n;
+      const { range, slots } = this.ranges[i] as RangeSlots;
+      // First pass: from the cursor to the end of its range; last pass: the cursor's range from its start.
+      const from = step === 0 ? startOffset : 0n;
+      const found = slots.nextFree(from);
+      if (found >= 0n && (step < n || found < startOffset)) return range.start + found;
+    }
+    return undefined;
+  }
+
+  /** Moves the cursor to an address that was just handed out dynamically. */
+  advanceCursor(value: bigint): void {
+    const p = this.locate(value);
+    if (p) this.cursor = p;
+  }
+
+  get cursorAddress(): string | undefined {
+    if (!this.cursor) return undefined;
+    const { range } = this.ranges[this.cursor.rangeIndex] as RangeSlots;
+    return formatAddress(this.family, range.start + this.cursor.offset);
+  }
+}

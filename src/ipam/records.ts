@@ -1,0 +1,109 @@
+import type { Lease } from './lease';
+import type { PortEntry, PortProtocol, PortReservation } from './ports';
+import type { RangeConfig } from './range';
+
+/**
+ * The state changes jailnetd writes to its journal and snapshots. Every record sets or
+ * deletes one thing by key (a network's configuration, an attachment's lease, its port
+ * reservations, a cursor), so applying a record twice gives the same state as applying it
+ * once: that is what lets a snapshot be taken while later changes are still being written
+ * (store/file-store.ts). Short field names keep the journal of a full /16 small and fast to read.
+ */
+
+export interface NetRecord {
+  t: 'net';
+  net: string;
+  /** The ranges with every default written out (canonicalRangeSets). */
+  ranges: Required<RangeConfig>[][];
+  at: number;
+  /** Snapshots only: when the configuration last changed. */
+  changedAt?: number;
+}
+
+/** [address, prefix, gateway or null, 1 when static] */
+export type IpTuple = [string, number, string | null, 0 | 1];
+
+export interface LeaseRecord {
+  t: 'lease';
+  n: string;
+  c: string;
+  i: string;
+  j?: string;
+  ips: IpTuple[];
+  at: number;
+}
+
+export interface UnleaseRecord {
+  t: 'unlease';
+  /** attachmentKey */
+  k: string;
+}
+
+/** [hostIP, protocol, hostPort, hostPortEnd] */
+export type PortTuple = [string, PortProtocol, number, number];
+
+export interface PortsRecord {
+  t: 'ports';
+  n: string;
+  c: string;
+  i: string;
+  j?: string;
+  e: PortTuple[];
+}
+
+export interface UnportsRecord {
+  t: 'unports';
+  k: string;
+}
+
+/** Snapshots only: the round-robin cursor of a range set. */
+export interface CursorRecord {
+  t: 'cursor';
+  net: string;
+  set: number;
+  a: string;
+}
+
+export type StateRecord = NetRecord | LeaseRecord | UnleaseRecord | PortsRecord | UnportsRecord | CursorRecord;
+
+export function leaseToRecord(l: Lease): LeaseRecord {
+  const r: LeaseRecord = { t: 'lease', n: l.network, c: l.containerID, i: l.ifname, ips: l.ips.map((ip) => [ip.address, ip.prefix, ip.gateway ?? null, ip.static ? 1 : 0]), at: l.createdAt };
+  if (l.jail) r.j = l.jail;
+  return r;
+}
+
+export function recordToLease(r: LeaseRecord): Lease {
+  const l: Lease = {
+    network: r.n,
+    containerID: r.c,
+    ifname: r.i,
+    ips: r.ips.map(([address, prefix, gateway, isStatic]) => (gateway === null ? { address, prefix, static: isStatic === 1 } : { address, prefix, gateway, static: isStatic === 1 })),
+    createdAt: r.at,
+  };
+  if (r.j) l.jail = r.j;
+  return l;
+}
+
+export function portsToRecord(p: PortReservation): PortsRecord {
+  const r: PortsRecord = { t: 'ports', n: p.network, c: p.containerID, i: p.ifname, e: p.entries.map((e) => [e.hostIP, e.protocol, e.hostPort, e.hostPortEnd]) };
+  if (p.jail) r.j = p.jail;
+  return r;
+}
+
+export function recordToPorts(r: PortsRecord): PortReservation {
+  const p: PortReservation = {
+    network: r.n,
+    containerID: r.c,
+    ifname: r.i,
+    entries: r.e.map(([hostIP, protocol, hostPort, hostPortEnd]): PortEntry => ({ hostIP, protocol, hostPort, hostPortEnd })),
+  };
+  if (r.j) p.jail = r.j;
+  return p;
+}
+
+/** A structural check of a decoded record (the journal's checksum already vouches for its bytes). */
+export function isStateRecord(v: unknown): v is StateRecord {
+  if (v === null || typeof v !== 'object') return false;
+  const t = (v as { t?: unknown }).t;
+  return t === 'net' || t === 'lease' || t === 'unlease' || t === 'ports' || t === 'unports' || t === 'cursor';
+}

@@ -1,0 +1,261 @@
+import { parseAddress, parseAddressOrCidr, type Address } from './address';
+import type { AllocateRequest, GcRequest, PortRequestEntry, PortsReserveRequest } from './api-types';
+import { IpamError } from './errors';
+import { attachmentKey, leaseKey, type Lease } from './lease';
+import { NetworkPool, resolvePoolConfigCached } from './network-pool';
+import { normalizePortEntry, PortTable, type PortEntry, type PortReservation } from './ports';
+import { isAllocatableIn, resolvePoolConfig, type RangeConfig, type ResolvedPoolConfig } from './range';
+import { leaseToRecord, portsToRecord, recordToLease, recordToPorts, type StateRecord } from './records';
+
+/**
+ * Everything jailnetd knows: networks with their pools and leases, and host-port reservations.
+ *
+ * Operations check a request against the state, then describe the change as records and apply
+ * them through apply(), the only method that changes anything; replaying the journal calls
+ * apply() too, so live and recovered state are built the same way. A refused request throws
+ * an IpamError before any record is made, so it changes nothing. The caller persists the
+ * records before it answers (see daemon/). Everything here is synchronous: the daemon's
+ * single thread is what keeps two requests from picking the same address.
+ */
+
+export interface Change<T> {
+  records: StateRecord[];
+  value: T;
+}
+
+export class IpamState {
+  readonly networks = new Map<string, NetworkPool>();
+  readonly ports = new PortTable();
+  private readonly configCache = new Map<string, ResolvedPoolConfig>();
+  /** Problems met while applying records (replay), reported by the daemon at start-up. */
+  readonly warnings: string[] = [];
+
+  get leaseCount(): number {
+    let n = 0;
+    for (const net of this.networks.values()) n += net.leases.size;
+    return n;
+  }
+
+  apply(rec: StateRecord): void {
+    switch (rec.t) {
+      case 'net': {
+        const resolved = resolvePoolConfig(rec.ranges);
+        const pool = this.networks.get(rec.net);
+        if (!pool) {
+          const created = new NetworkPool(rec.net, resolved);
+          created.configChangedAt = rec.changedAt;
+          this.networks.set(rec.net, created);
+        } else if (pool.config.canonical !== resolved.canonical) {
+          pool.setConfig(resolved, rec.changedAt ?? rec.at);
+        }
+        break;
+      }
+      case 'lease': {
+        const pool = this.networks.get(rec.n);
+        if (!pool) {
+          this.warnings.push(`lease of ${rec.c}/${rec.i} names network ${rec.n}, which has no configuration; lease dropped`);
+          break;
+        }
+        const lease = recordToLease(rec);
+        const key = leaseKey(lease);
+        for (const ip of lease.ips) {
+          const holder = pool.holderOf(ip.address);
+          if (holder && leaseKey(holder) !== key) this.warnings.push(`address ${ip.address} of network ${rec.n} is claimed by both ${leaseKey(holder)} and ${key}`);
+        }
+        pool.putLease(lease);
+        break;
+      }
+      case 'unlease': {
+        const network = rec.k.slice(0, rec.k.indexOf('/'));
+        this.networks.get(network)?.deleteLease(rec.k);
+        break;
+      }
+      case 'ports':
+        this.ports.put(recordToPorts(rec));
+        break;
+      case 'unports':
+        this.ports.delete(rec.k);
+        break;
+      case 'cursor': {
+        const set = this.networks.get(rec.net)?.sets[rec.set];
+        const a = parseAddress(rec.a);
+        if (set && a && a.family === set.family) set.advanceCursor(a.value);
+        break;
+      }
+    }
+  }
+
+  private applyAll(records: StateRecord[]): StateRecord[] {
+    for (const r of records) this.apply(r);
+    return records;
+  }
+
+  /**
+   * Registers a network or records a change of its ranges. Kept apart from allocate() so that
+   * a configuration change is kept even when the allocation that brought it is refused.
+   */
+  ensureNetwork(network: string, ranges: RangeConfig[][], now: number): Change<{ changed: boolean; outOfRange: Lease[] }> {
+    const resolved = resolvePoolConfigCached(this.configCache, JSON.stringify(ranges), ranges);
+    const pool = this.networks.get(network);
+    if (pool && pool.config.canonical === resolved.canonical) return { records: [], value: { changed: false, outOfRange: [] } };
+    const rec: StateRecord = { t: 'net', net: network, ranges: JSON.parse(resolved.canonical) as Required<RangeConfig>[][], at: now };
+    this.applyAll([rec]);
+    const outOfRange = pool ? (this.networks.get(network) as NetworkPool).outOfRangeLeases() : [];
+    return { records: [rec], value: { changed: pool !== undefined, outOfRange } };
+  }
+
+  /** A lease for the attachment: the one it holds, or new addresses. Call ensureNetwork first. */
+  allocate(req: AllocateRequest, now: number): Change<{ lease: Lease; created: boolean }> {
+    const pool = this.networks.get(req.network);
+    if (!pool) throw new IpamError('internal', `network ${req.network} is not registered`);
+    const requested = parseRequested(req.ips ?? []);
+    const key = attachmentKey(req.network, req.containerID, req.ifname);
+    const existing = pool.leases.get(key);
+    if (existing) {
+      const missing = requested.text.filter((_, n) => !existing.ips.some((ip) => parseAddress(ip.address)?.value === requested.addresses[n]?.value && parseAddress(ip.address)?.family === requested.addresses[n]?.family));
+      if (missing.length > 0) {
+        throw new IpamError(
+          'lease-mismatch',
+          `container ${req.containerID} interface ${req.ifname} already holds ${existing.ips.map((ip) => ip.address).join(', ')} on network ${req.network}, not the requested ${missing.join(', ')}`,
+          'delete the attachment (CNI DEL) before asking for other addresses',
+        );
+      }
+      return { records: [], value: { lease: existing, created: false } };
+    }
+    const ips = pool.planAllocation(requested.addresses, requested.text);
+    const lease: Lease = { network: req.network, containerID: req.containerID, ifname: req.ifname, ips, createdAt: now };
+    if (req.jail) lease.jail = req.jail;
+    return { records: this.applyAll([leaseToRecord(lease)]), value: { lease: pool.leases.get(key) as Lease, created: true } };
+  }
+
+  release(network: string, containerID: string, ifname: string): Change<Lease | undefined> {
+    const key = attachmentKey(network, containerID, ifname);
+    const lease = this.networks.get(network)?.leases.get(key);
+    if (!lease) return { records: [], value: undefined };
+    return { records: this.applyAll([{ t: 'unlease', k: key }]), value: lease };
+  }
+
+  lease(network: string, containerID: string, ifname: string): Lease | undefined {
+    return this.networks.get(network)?.leases.get(attachmentKey(network, containerID, ifname));
+  }
+
+  isInRange(lease: Lease): boolean {
+    return this.networks.get(lease.network)?.isInRange(lease) ?? false;
+  }
+
+  /** CHECK: the attachment's lease, which must fit `ranges` (or the stored ranges). */
+  check(network: string, containerID: string, ifname: string, ranges?: RangeConfig[][]): Lease {
+    const lease = this.lease(network, containerID, ifname);
+    if (!lease) {
+      throw new IpamError('no-lease', `container ${containerID} interface ${ifname} holds no address on network ${network}`, 'the attachment was deleted or reclaimed; run ADD again (or DEL and ADD) to get an address');
+    }
+    const config = ranges ? resolvePoolConfigCached(this.configCache, JSON.stringify(ranges), ranges) : this.networks.get(network)?.config;
+    const outside = lease.ips.filter((ip) => {
+      const a = parseAddress(ip.address);
+      return !config || !a || !isAllocatableIn(config, a.family, a.value);
+    });
+    if (outside.length > 0) {
+      throw new IpamError(
+        'lease-out-of-range',
+        `container ${containerID} interface ${ifname} holds ${outside.map((ip) => ip.address).join(', ')}, which the current ranges of network ${network} do not contain`,
+        'the network\'s ranges changed after the address was given; DEL and ADD the attachment to move it into the new ranges',
+      );
+    }
+    return lease;
+  }
+
+  leases(filter: { network?: string; containerID?: string }): Lease[] {
+    const out: Lease[] = [];
+    for (const [name, pool] of this.networks) {
+      if (filter.network !== undefined && name !== filter.network) continue;
+      for (const l of pool.leases.values()) if (filter.containerID === undefined || l.containerID === filter.containerID) out.push(l);
+    }
+    return out;
+  }
+
+  /** CNI GC: releases the network's leases and port reservations of attachments not in the list. */
+  gc(req: GcRequest): Change<{ leases: Lease[]; ports: PortReservation[] }> {
+    const valid = new Set(req.validAttachments.map((a) => attachmentKey(req.network, a.containerID, a.ifname)));
+    const leases = [...(this.networks.get(req.network)?.leases.entries() ?? [])].filter(([k]) => !valid.has(k));
+    const ports = [...this.ports.reservations.entries()].filter(([k, r]) => r.network === req.network && !valid.has(k));
+    const records: StateRecord[] = [...leases.map(([k]): StateRecord => ({ t: 'unlease', k })), ...ports.map(([k]): StateRecord => ({ t: 'unports', k }))];
+    return { records: this.applyAll(records), value: { leases: leases.map(([, l]) => l), ports: ports.map(([, r]) => r) } };
+  }
+
+  /** Releases everything of the given attachments (reclaim of vanished jails). */
+  releaseAttachments(keys: readonly string[]): Change<{ leases: Lease[]; ports: PortReservation[] }> {
+    const leases: Lease[] = [];
+    const ports: PortReservation[] = [];
+    const records: StateRecord[] = [];
+    for (const k of keys) {
+      const l = this.networks.get(k.slice(0, k.indexOf('/')))?.leases.get(k);
+      if (l) {
+        leases.push(l);
+        records.push({ t: 'unlease', k });
+      }
+      const p = this.ports.reservations.get(k);
+      if (p) {
+        ports.push(p);
+        records.push({ t: 'unports', k });
+      }
+    }
+    return { records: this.applyAll(records), value: { leases, ports } };
+  }
+
+  reservePorts(req: PortsReserveRequest): Change<PortReservation> {
+    const entries = req.ports.map((p, i) => normalizePortEntry(p, `ports[${i}]`));
+    const who: Omit<PortReservation, 'entries'> = { network: req.network, containerID: req.containerID, ifname: req.ifname };
+    if (req.jail) who.jail = req.jail;
+    const next = this.ports.planReserve(who, entries);
+    const key = attachmentKey(req.network, req.containerID, req.ifname);
+    const current = this.ports.reservations.get(key);
+    if (current && current.entries.length === next.entries.length && current.jail === next.jail) return { records: [], value: current };
+    return { records: this.applyAll([portsToRecord(next)]), value: next };
+  }
+
+  releasePorts(ref: { network: string; containerID: string; ifname: string }, only?: PortRequestEntry[]): Change<PortEntry[]> {
+    const key = attachmentKey(ref.network, ref.containerID, ref.ifname);
+    const current = this.ports.reservations.get(key);
+    if (!current) return { records: [], value: [] };
+    if (!only) return { records: this.applyAll([{ t: 'unports', k: key }]), value: current.entries };
+    const drop = only.map((p, i) => normalizePortEntry(p, `ports[${i}]`));
+    const same = (a: PortEntry, b: PortEntry) => a.protocol === b.protocol && a.hostIP === b.hostIP && a.hostPort === b.hostPort && a.hostPortEnd === b.hostPortEnd;
+    const released = current.entries.filter((e) => drop.some((d) => same(d, e)));
+    if (released.length === 0) return { records: [], value: [] };
+    const kept = current.entries.filter((e) => !released.includes(e));
+    if (kept.length === 0) return { records: this.applyAll([{ t: 'unports', k: key }]), value: released };
+    return { records: this.applyAll([portsToRecord({ ...current, entries: kept })]), value: released };
+  }
+
+  /** Records that rebuild this state from nothing: the contents of a snapshot. */
+  snapshotRecords(): StateRecord[] {
+    const out: StateRecord[] = [];
+    for (const pool of this.networks.values()) {
+      const rec: StateRecord = { t: 'net', net: pool.name, ranges: pool.rangesConfig, at: 0 };
+      if (pool.configChangedAt !== undefined) rec.changedAt = pool.configChangedAt;
+      out.push(rec);
+    }
+    for (const pool of this.networks.values()) for (const l of pool.leases.values()) out.push(leaseToRecord(l));
+    for (const pool of this.networks.values()) {
+      pool.sets.forEach((s, i) => {
+        const a = s.cursorAddress;
+        if (a !== undefined) out.push({ t: 'cursor', net: pool.name, set: i, a });
+      });
+    }
+    for (const r of this.ports.reservations.values()) out.push(portsToRecord(r));
+    return out;
+  }
+}
+
+function parseRequested(ips: readonly string[]): { addresses: Address[]; text: string[] } {
+  const addresses: Address[] = [];
+  const text: string[] = [];
+  for (const given of ips) {
+    const a = parseAddressOrCidr(given.trim());
+    if (!a) throw new IpamError('address-not-allowed', `requested address ${JSON.stringify(given)} is not an IP address`, 'static addresses are written like "10.88.0.10" or "10.88.0.10/16"');
+    if (addresses.some((b) => b.family === a.family && b.value === a.value)) continue;
+    addresses.push(a);
+    text.push(given);
+  }
+  return { addresses, text };
+}
