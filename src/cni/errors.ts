@@ -19,6 +19,8 @@ export const CniCode = {
   IpamFailure: 101,
   /** Plugin-specific: an address pool or a host port is exhausted or already held. */
   ResourceConflict: 102,
+  /** Plugin-specific: CHECK found the attachment different from what ADD left (the message says what). */
+  CheckFailed: 103,
   /** Internal error: a bug; the message says where. */
   Internal: 999,
 } as const;

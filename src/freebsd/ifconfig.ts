@@ -4,7 +4,7 @@ import { runInJail } from './jail-exec';
 import { groupName, interfaceName, jailName } from './names';
 import { parseCreatedName, parseGroupMembers, parseIfconfig, parseInterfaceList, type InterfaceInfo } from './parse/ifconfig';
 import { runTool } from './tools';
-import { cidr, descriptionText, macAddress, mtuValue } from './values';
+import { cidr, descriptionText, ipv4Address, ipv6Address, macAddress, mtuValue } from './values';
 
 /**
  * ifconfig(8) operations. Words are built by `ifw` from validated values, so a caller can put
@@ -33,6 +33,10 @@ export const ifw = {
   inetAlias: (c: string): Words => ['inet', ipv4Cidr(c), 'alias'],
   /** Adds an IPv6 address (always with `alias`, freebsd.md). */
   inet6: (c: string): Words => ['inet6', ipv6Cidr(c), 'alias'],
+  /** Removes an IPv4 address. */
+  inetDelete: (address: string): Words => ['inet', ipv4Address(address), '-alias'],
+  /** Removes an IPv6 address. */
+  inet6Delete: (address: string): Words => ['inet6', ipv6Address(address), '-alias'],
   /** Turns IPv6 on (link-local included) on an interface created with it disabled. */
   inet6Enable: (): Words => ['inet6', '-ifdisabled'],
   addm: (member: string): Words => ['addm', interfaceName(member)],

@@ -26,7 +26,7 @@ export class InvalidNameError extends Error {
 export const IFNAME_MAX = 15;
 /** MAXHOSTNAMELEN - 1; jail(8) names are limited the same way. */
 export const JAIL_NAME_MAX = 255;
-export const NETWORK_NAME_MAX = 64;
+export const NETWORK_NAME_MAX = 48;
 /** PF_ANCHOR_NAME_SIZE is 64 per path component; MAXPATHLEN for the whole path. */
 export const ANCHOR_COMPONENT_MAX = 63;
 export const ANCHOR_PATH_MAX = 1023;

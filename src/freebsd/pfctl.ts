@@ -1,7 +1,7 @@
 import { CommandError } from './exec';
 import { isPfObjectMissing } from './errors';
 import { anchorName, tableName } from './names';
-import { parseAnchors, parsePfEnabled, parseRules, parseTableAddresses, parseTables } from './parse/pfctl';
+import { parseAnchors, parsePfEnabled, parseRules, parseTableAddresses, parseTableChangeCount, parseTables } from './parse/pfctl';
 import { runTool } from './tools';
 import { ipAddress } from './values';
 
@@ -54,7 +54,7 @@ export async function listTables(anchor?: string): Promise<string[]> {
 
 type TableVerb = 'add' | 'delete' | 'replace';
 
-function tableArgs(anchor: string | undefined, table: string, verb: TableVerb | 'show' | 'flush', addresses: readonly string[] = []): string[] {
+function tableArgs(anchor: string | undefined, table: string, verb: TableVerb | 'show' | 'flush' | 'kill', addresses: readonly string[] = []): string[] {
   const args = anchor === undefined ? [] : ['-a', anchorName(anchor)];
   args.push('-t', tableName(table), '-T', verb, ...addresses.map(tableEntry));
   return args;
@@ -68,9 +68,26 @@ function tableEntry(entry: string): string {
   return entry;
 }
 
-/** `pfctl [-a A] -t T -T add|delete|replace ADDR...`. */
-export async function changeTable(verb: TableVerb, table: string, addresses: readonly string[], anchor?: string): Promise<void> {
-  await runTool('pfctl', tableArgs(anchor, table, verb, addresses));
+export interface TableChange {
+  /** pfctl created the table for this call ("1 table created."): it did not exist before. */
+  tableCreated: boolean;
+  /** Addresses added, deleted or changed, as pfctl counted them. */
+  count: number;
+}
+
+/** `pfctl [-a A] -t T -T add|delete|replace ADDR...`; add and replace create a missing table. */
+export async function changeTable(verb: TableVerb, table: string, addresses: readonly string[], anchor?: string): Promise<TableChange> {
+  const r = await runTool('pfctl', tableArgs(anchor, table, verb, addresses));
+  return { tableCreated: /^\d+ tables? created/m.test(r.stderr), count: parseTableChangeCount(r.stderr) };
+}
+
+/** `pfctl [-a A] -t T -T kill`: removes the table. Succeeds when it is already gone. */
+export async function killTable(table: string, anchor?: string): Promise<void> {
+  try {
+    await runTool('pfctl', tableArgs(anchor, table, 'kill'));
+  } catch (err) {
+    if (!isPfObjectMissing(err)) throw err;
+  }
 }
 
 /** `pfctl [-a A] -t T -T show`; empty when the table does not exist. */

@@ -6,7 +6,7 @@
 
 /** CNI network names (libcni ValidateNetworkName). Also used in pf anchor and file names. */
 export const NETWORK_NAME_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$';
-export const NETWORK_NAME_MAX = 64;
+export const NETWORK_NAME_MAX = 48;
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 

@@ -3,10 +3,13 @@
  * scripts/gen-validators.mjs writes src/config/generated/<name>.js for each entry, so a
  * plugin bundles only the validators it imports.
  */
+import { bridgeConfigSchema, epairConfigSchema } from './bridge';
 import { legacyResultSchema, netConfSchema, resultSchema } from './cni';
 
 export const schemas: Record<string, object> = {
   netconf: netConfSchema,
   result: resultSchema,
   'legacy-result': legacyResultSchema,
+  'bridge-config': bridgeConfigSchema,
+  'epair-config': epairConfigSchema,
 };

@@ -1,0 +1,126 @@
+import { CniCode, CniError } from '../cni/errors';
+import { CommandError } from '../freebsd/exec';
+import { configureInterface, createBridge, destroyInterface, ifw, showInterface, type Words } from '../freebsd/ifconfig';
+import type { InterfaceInfo } from '../freebsd/parse/ifconfig';
+import { setSysctl } from '../freebsd/sysctl';
+import { BRIDGE_GROUP } from '../link/naming';
+import { addressOf, canonicalAddress, familyOf, inSubnet } from '../net/cidr';
+import type { Rollback } from '../util/rollback';
+import { log } from '../log/logger';
+
+/**
+ * The host bridge of a network: found, or created on first use (`ifconfig bridge create`, then
+ * one call that names and configures it). Two first ADDs racing both create a bridge; the one
+ * whose rename fails destroys its own and uses the winner's.
+ */
+
+export interface BridgeSetup {
+  name: string;
+  network: string;
+  /** "gateway/prefix" addresses the bridge must hold (isGateway). */
+  gatewayCidrs: string[];
+  mtu?: number;
+  promisc: boolean;
+  forceAddress: boolean;
+}
+
+export interface ReadyBridge {
+  name: string;
+  mac?: string;
+  /** ifconfig words still to apply on the bridge (missing gateway addresses), one call each. */
+  pending: Words[][];
+}
+
+function isRenameConflict(err: unknown): boolean {
+  return err instanceof CommandError && /SIOCSIFNAME/.test(err.stderr) && /File exists/.test(err.stderr);
+}
+
+function addressWords(cidrs: readonly string[]): Words[][] {
+  return cidrs.map((c) => (familyOf(c) === 4 ? [ifw.inetAlias(c)] : [ifw.inet6Enable(), ifw.inet6(c)]));
+}
+
+export async function prepareBridge(setup: BridgeSetup, rollback: Rollback): Promise<ReadyBridge> {
+  const existing = await showInterface(setup.name);
+  if (existing) return useExisting(setup, existing);
+  return create(setup, rollback);
+}
+
+function useExisting(setup: BridgeSetup, info: InterfaceInfo): ReadyBridge {
+  if (!info.groups.includes('bridge')) {
+    throw new CniError(CniCode.InvalidNetworkConfig, `network configuration: field "bridge": interface ${setup.name} exists and is not a bridge`, 'name a bridge, or a name that is not in use (jailnet creates the bridge)');
+  }
+  const held = [...info.inet.map((a) => `${a.address}/${a.prefixlen}`), ...info.inet6.map((a) => `${a.address}/${a.prefixlen}`)];
+  const missing: string[] = [];
+  const remove: Words[][] = [];
+  for (const gw of setup.gatewayCidrs) {
+    const want = canonicalAddress(addressOf(gw));
+    if (held.some((h) => canonicalAddress(addressOf(h)) === want)) continue;
+    const conflicting = held.find((h) => familyOf(h) === familyOf(gw) && !h.startsWith('fe80:') && inSubnet(addressOf(h), gw));
+    if (conflicting) {
+      if (!setup.forceAddress) {
+        throw new CniError(
+          CniCode.InvalidNetworkConfig,
+          `bridge ${setup.name} has ${conflicting} in the subnet of gateway ${gw}`,
+          'fix the IPAM range or the bridge address, or set "forceAddress": true to replace it',
+        );
+      }
+      remove.push([familyOf(gw) === 4 ? ifw.inetDelete(addressOf(conflicting)) : ifw.inet6Delete(addressOf(conflicting))]);
+    }
+    missing.push(gw);
+  }
+  const out: ReadyBridge = { name: setup.name, pending: [...remove, ...addressWords(missing)] };
+  if (info.ether) out.mac = info.ether;
+  return out;
+}
+
+async function create(setup: BridgeSetup, rollback: Rollback): Promise<ReadyBridge> {
+  const temp = await createBridge();
+  const v4 = setup.gatewayCidrs.filter((c) => familyOf(c) === 4);
+  const v6 = setup.gatewayCidrs.filter((c) => familyOf(c) === 6);
+  const words: Words[] = [ifw.name(setup.name), ifw.group(BRIDGE_GROUP), ifw.description(`jailnet network ${setup.network}`)];
+  if (setup.mtu !== undefined) words.push(ifw.mtu(setup.mtu));
+  if (setup.promisc) words.push(ifw.promisc());
+  if (v4[0]) words.push(ifw.inet(v4[0]));
+  words.push(ifw.up());
+  try {
+    await configureInterface(temp, words);
+  } catch (err) {
+    // Whatever name the bridge has now (the rename is the first word), ours must go.
+    await destroyInterface(temp).catch(() => false);
+    if (isRenameConflict(err)) {
+      log.debug(`bridge ${setup.name} was created concurrently; using it`, { ours: temp });
+      const winner = await showInterface(setup.name);
+      if (winner) return useExisting({ ...setup, forceAddress: false, gatewayCidrs: [] }, winner);
+    } else {
+      await destroyInterface(setup.name).catch(() => false);
+    }
+    throw err;
+  }
+  rollback.push(`bridge ${setup.name}`, () => destroyIfUnused(setup.name));
+  for (const words6 of addressWords([...v4.slice(1), ...v6])) await configureInterface(setup.name, words6);
+  // A gateway must forward. (rc.conf gateway_enable does the same at boot.)
+  if (v4.length) await setSysctl('net.inet.ip.forwarding', 1);
+  if (v6.length) await setSysctl('net.inet6.ip6.forwarding', 1);
+  const info = await showInterface(setup.name);
+  const out: ReadyBridge = { name: setup.name, pending: [] };
+  if (info?.ether) out.mac = info.ether;
+  return out;
+}
+
+/** Destroys the bridge if it has no members (undo of a creation that a failed ADD made). */
+export async function destroyIfUnused(name: string): Promise<void> {
+  const info = await showInterface(name);
+  if (info && info.members.length === 0) await destroyInterface(name);
+}
+
+/** Adds the host end to the bridge, with the bridge's pending addresses and options. */
+export async function joinBridge(bridge: ReadyBridge, member: string, options: { isolate: boolean; promisc: boolean }): Promise<void> {
+  const [first, ...rest] = bridge.pending;
+  const words: Words[] = [ifw.addm(member)];
+  if (options.isolate) words.push(ifw.private(member));
+  if (options.promisc) words.push(ifw.promisc());
+  words.push(ifw.up());
+  if (first) words.push(...first);
+  await configureInterface(bridge.name, words);
+  for (const more of rest) await configureInterface(bridge.name, more);
+}

@@ -1,0 +1,56 @@
+import type { Route } from '../cni/types';
+import { configureInterface, ifw, type Words } from '../freebsd/ifconfig';
+import { addRoute } from '../freebsd/route';
+import { familyOf, isDefaultRoute, type Family } from '../net/cidr';
+import { log } from '../log/logger';
+
+/**
+ * The jail side of an attachment, set up from the host with `ifconfig -j` / `route -j`
+ * (jexec on releases without -j). ifconfig sets one address per family per call, so the first
+ * IPv4 address rides along with the rename and every further address is its own call.
+ */
+
+export interface JailEndSpec {
+  jail: string;
+  /** The interface's name when it arrived in the jail (epairNb). */
+  arrivedAs: string;
+  ifname: string;
+  mac: string;
+  mtu?: number;
+  /** CIDRs, both families. */
+  addresses: string[];
+}
+
+export async function configureJailEnd(spec: JailEndSpec): Promise<void> {
+  const v4 = spec.addresses.filter((a) => familyOf(a) === 4);
+  const v6 = spec.addresses.filter((a) => familyOf(a) === 6);
+  const words: Words[] = [ifw.name(spec.ifname), ifw.ether(spec.mac)];
+  if (spec.mtu !== undefined) words.push(ifw.mtu(spec.mtu));
+  if (v4[0]) words.push(ifw.inet(v4[0]));
+  words.push(ifw.up());
+  const where = { jail: spec.jail };
+  await configureInterface(spec.arrivedAs, words, where);
+  for (const a of v4.slice(1)) await configureInterface(spec.ifname, [ifw.inetAlias(a)], where);
+  for (const [i, a] of v6.entries()) await configureInterface(spec.ifname, i === 0 ? [ifw.inet6Enable(), ifw.inet6(a)] : [ifw.inet6(a)], where);
+}
+
+/** A new vnet jail's lo0 is down and has no address. */
+export async function configureLoopback(jail: string): Promise<void> {
+  await configureInterface('lo0', [ifw.inet('127.0.0.1/8'), ifw.up()], { jail });
+}
+
+/** Adds the routes inside the jail; a route without a gateway goes through `gateways` or the interface. */
+export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>): Promise<void> {
+  for (const r of routes) {
+    const family = familyOf(r.dst);
+    const gateway = r.gw ?? gateways[family];
+    const spec = {
+      dst: isDefaultRoute(r.dst) ? 'default' : r.dst,
+      family,
+      ...(gateway !== undefined ? { gateway } : { interface: ifname }),
+    };
+    if ((await addRoute(spec, { jail })) === 'exists') {
+      log.warn(`jail ${jail} already has a route to ${r.dst}; kept it`, { jail, dst: r.dst });
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import { CniCode, CniError } from '../cni/errors';
+import { jailName } from '../freebsd/names';
+
+/**
+ * The jail named by CNI_NETNS. On FreeBSD it is a vnet jail's name or JID (what runj, nerdctl
+ * and podman pass); a Linux netns path is a sign of a runtime configured for Linux.
+ */
+export function jailFromNetns(netns: string): string {
+  if (netns.includes('/')) {
+    throw new CniError(
+      CniCode.InvalidEnvironment,
+      `CNI_NETNS "${netns.slice(0, 100)}" is a path; on FreeBSD it must name a vnet jail (its name or JID)`,
+      'jailnet attaches FreeBSD vnet jails: pass the jail name, as runj and nerdctl on FreeBSD do',
+    );
+  }
+  try {
+    return jailName(netns);
+  } catch (err) {
+    throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS: ${(err as Error).message}`, 'CNI_NETNS must be a jail name or JID');
+  }
+}

@@ -1,0 +1,53 @@
+import type { CniArgs } from '../cni/args';
+import { CniCode, CniError } from '../cni/errors';
+import type { NetConf } from '../cni/types';
+import { interfaceName, networkName } from '../freebsd/names';
+import { macAddress } from '../freebsd/values';
+
+/**
+ * What the bridge and epair plugins share in their configuration: MTU, the MAC request, NAT.
+ */
+export interface LinkConf extends NetConf {
+  mtu?: number;
+  ipMasq: boolean;
+  egressInterface?: string;
+  runtimeConfig?: { mac?: string; ips?: string[] } & Record<string, unknown>;
+  args?: { cni?: { ips?: string[]; mac?: string } & Record<string, unknown> } & Record<string, unknown>;
+}
+
+/** Turns a validator's exception into code 7 naming the field. */
+export function checkField<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw new CniError(CniCode.InvalidNetworkConfig, `network configuration: field "${field}": ${(err as Error).message}`);
+  }
+}
+
+export function checkLinkConf(conf: LinkConf): void {
+  networkName(conf.name);
+  if (conf.egressInterface !== undefined) checkField('egressInterface', () => interfaceName(conf.egressInterface));
+  if (conf.runtimeConfig?.mac !== undefined) checkField('runtimeConfig.mac', () => macAddress(conf.runtimeConfig?.mac));
+  if (conf.args?.cni?.mac !== undefined) checkField('args.cni.mac', () => macAddress(conf.args?.cni?.mac));
+}
+
+/**
+ * The jail end's requested MAC, as the reference bridge picks it: runtimeConfig.mac, then
+ * args.cni.mac, then CNI_ARGS MAC=. Undefined when none is asked for.
+ */
+export function requestedMac(conf: LinkConf, args: CniArgs): string | undefined {
+  const fromArgs = args.get('MAC');
+  if (conf.runtimeConfig?.mac) return macAddress(conf.runtimeConfig.mac);
+  if (conf.args?.cni?.mac) return macAddress(conf.args.cni.mac);
+  if (fromArgs) {
+    try {
+      return macAddress(fromArgs);
+    } catch (err) {
+      throw new CniError(CniCode.InvalidEnvironment, `CNI_ARGS MAC: ${(err as Error).message}`);
+    }
+  }
+  return undefined;
+}
+
+/** CNI_ARGS keys the link plugins read (IP is read by the IPAM plugin they delegate to). */
+export const LINK_ARGS = ['IP', 'MAC', 'K8S_POD_NAME', 'K8S_POD_NAMESPACE', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID'] as const;

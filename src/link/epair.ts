@@ -1,0 +1,67 @@
+import { CniCode, CniError } from '../cni/errors';
+import { CommandError } from '../freebsd/exec';
+import { isJailNotFound } from '../freebsd/errors';
+import { configureInterface, createEpair, destroyInterface, ifw, moveToJail, type Words } from '../freebsd/ifconfig';
+import { findJail } from '../freebsd/jail';
+import type { Rollback } from '../util/rollback';
+
+/**
+ * An epair(4) between host and jail: created, its host end named and described, its other end
+ * moved into the jail. Destroying the host end later destroys both ends, wherever the other is.
+ */
+
+export interface HostEndSpec {
+  name: string;
+  mac: string;
+  description: string;
+  group: string;
+  mtu?: number;
+  /** Address words for the host end (epair plugin: the gateway address). */
+  addressWords?: Words[];
+}
+
+export interface Epair {
+  hostEnd: string;
+  /** The end that goes into the jail, still under its epairNb name. */
+  jailEnd: string;
+}
+
+export async function createEpairLink(spec: HostEndSpec, rollback: Rollback): Promise<Epair> {
+  const pair = await createEpair();
+  rollback.push(`epair ${pair.a}/${spec.name}`, async () => {
+    if (!(await destroyInterface(spec.name))) await destroyInterface(pair.a);
+  });
+  const words: Words[] = [ifw.name(spec.name), ifw.description(spec.description), ifw.group(spec.group), ifw.ether(spec.mac)];
+  if (spec.mtu !== undefined) words.push(ifw.mtu(spec.mtu));
+  words.push(...(spec.addressWords ?? []), ifw.up());
+  try {
+    await configureInterface(pair.a, words);
+  } catch (err) {
+    if (err instanceof CommandError && /SIOCSIFNAME/.test(err.stderr)) {
+      throw new CniError(CniCode.ResourceConflict, `host interface ${spec.name} already exists: this container and ifname are already attached`, 'DEL the attachment first (ADD is not repeated for the same container and ifname)');
+    }
+    throw err;
+  }
+  return { hostEnd: spec.name, jailEnd: pair.b };
+}
+
+/** Moves the jail end into the vnet jail, turning FreeBSD's errors into what went wrong. */
+export async function moveIntoJail(ifname: string, jail: string): Promise<void> {
+  try {
+    await moveToJail(ifname, jail);
+  } catch (err) {
+    if (isJailNotFound(err)) throw jailMissing(jail);
+    if (err instanceof CommandError && /SIOCSIFVNET/.test(err.stderr)) {
+      const info = await findJail(jail);
+      if (!info) throw jailMissing(jail);
+      if (info.vnet !== 'new') {
+        throw new CniError(CniCode.InvalidEnvironment, `jail ${jail} is not a vnet jail`, 'create the jail with its own network stack (jail -c ... vnet, or runj with "vnet": "new")');
+      }
+    }
+    throw err;
+  }
+}
+
+export function jailMissing(jail: string): CniError {
+  return new CniError(CniCode.UnknownContainer, `jail ${jail} does not exist`, 'CNI_NETNS must name a running vnet jail');
+}

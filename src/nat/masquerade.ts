@@ -1,0 +1,61 @@
+import { CniCode, CniError } from '../cni/errors';
+import { changeTable, killTable, loadAnchor, showRules } from '../freebsd/pfctl';
+import { defaultRouteInterface } from '../freebsd/route';
+import { isPfObjectMissing } from '../freebsd/errors';
+import { familyOf } from '../net/cidr';
+import { MASQ_TABLE, natAnchor } from '../pf/anchors';
+import { renderMasqueradeRules } from '../pf/nat-rules';
+import type { Rollback } from '../util/rollback';
+
+/**
+ * Outbound NAT for a network's jails (bridge `ipMasq`, the `nat` plugin): one pf anchor per
+ * network with one rule over a table, so adding or removing a jail is one table change.
+ * The anchor's rule is loaded when the table is created (first jail of the network), which
+ * pfctl reports, so the usual ADD costs one pfctl call.
+ */
+
+export interface MasqueradeTarget {
+  network: string;
+  /** The egress interface; the IPv4 default route's interface when absent. */
+  egressInterface?: string;
+}
+
+function ipv4Only(addresses: readonly string[]): string[] {
+  return addresses.map((a) => a.split('/')[0] as string).filter((a) => familyOf(a) === 4);
+}
+
+export async function masqueradeAdd(target: MasqueradeTarget, addresses: readonly string[], rollback: Rollback): Promise<void> {
+  const ips = ipv4Only(addresses);
+  if (ips.length === 0) return;
+  const anchor = natAnchor(target.network);
+  const change = await changeTable('add', MASQ_TABLE, ips, anchor);
+  rollback.push(`NAT of ${ips.join(', ')}`, () => masqueradeRemove(target, ips));
+  if (!change.tableCreated) return;
+  // First jail of the network (or the anchor was flushed): load the rule. If that fails, drop the
+  // table again so that the next ADD retries the load.
+  try {
+    const egress = target.egressInterface ?? (await defaultRouteInterface(4));
+    if (!egress) {
+      throw new CniError(CniCode.InvalidNetworkConfig, `ipMasq: the host has no IPv4 default route to masquerade through`, 'set "egressInterface" in the network configuration, or add a default route');
+    }
+    await loadAnchor(anchor, renderMasqueradeRules(egress, MASQ_TABLE));
+  } catch (err) {
+    await killTable(MASQ_TABLE, anchor);
+    throw err;
+  }
+}
+
+export async function masqueradeRemove(target: MasqueradeTarget, addresses: readonly string[]): Promise<void> {
+  const ips = ipv4Only(addresses);
+  if (ips.length === 0) return;
+  try {
+    await changeTable('delete', MASQ_TABLE, ips, natAnchor(target.network));
+  } catch (err) {
+    if (!isPfObjectMissing(err)) throw err;
+  }
+}
+
+/** What CHECK verifies: the anchor has its rule. */
+export async function masqueradeRulesLoaded(network: string): Promise<boolean> {
+  return (await showRules('nat', natAnchor(network))).length > 0;
+}
