@@ -1,0 +1,185 @@
+import { metaOf, type IfMeta } from '../meta';
+import type { AddrInfo, LinuxLink } from '../netns';
+import { toFreeBSD } from './names';
+
+/** ifconfig(8) status output in the FreeBSD 14 layout (tab-indented lines). */
+
+export interface FormatOptions {
+  /** -f inet:cidr|dotted|hex, inet6:cidr, ether:dash. */
+  inet?: 'cidr' | 'dotted' | 'hex' | 'dotted';
+  inet6?: 'cidr';
+  ether?: 'dash';
+  /** Only this address family's addresses (ifconfig -a inet). */
+  family?: 'inet' | 'inet6' | 'link';
+}
+
+const IFF: [string, number][] = [
+  ['UP', 0x1],
+  ['BROADCAST', 0x2],
+  ['LOOPBACK', 0x8],
+  ['RUNNING', 0x40],
+  ['PROMISC', 0x100],
+  ['SIMPLEX', 0x800],
+  ['MULTICAST', 0x8000],
+  ['PPROMISC', 0x20000],
+  ['LOWER_UP', 0x1000000],
+];
+const IFF_KNOWSEPOCH = 0x20;
+
+export function isUp(link: LinuxLink): boolean {
+  return link.flags.includes('UP');
+}
+
+export function ifFlags(link: LinuxLink, meta: IfMeta = metaOf(link)): { value: number; names: string[] } {
+  const f = new Set(link.flags);
+  const on = new Set<string>();
+  const up = f.has('UP');
+  if (up) on.add('UP').add('RUNNING');
+  if (meta.kind === 'lo') on.add('LOOPBACK').add('MULTICAST').add('LOWER_UP');
+  else {
+    on.add('BROADCAST').add('SIMPLEX').add('MULTICAST');
+    if (meta.kind === 'epair' || f.has('LOWER_UP')) on.add('LOWER_UP');
+  }
+  if (f.has('PROMISC')) on.add('PPROMISC').add('PROMISC');
+  if ((link.promiscuity ?? 0) > 0) on.add('PROMISC');
+  let value = meta.kind === 'epair' ? IFF_KNOWSEPOCH : 0;
+  const names: string[] = [];
+  for (const [n, bit] of IFF) {
+    if (on.has(n)) {
+      value |= bit;
+      names.push(n);
+    }
+  }
+  return { value, names };
+}
+
+const ND6: [string, number][] = [
+  ['PERFORMNUD', 0x1],
+  ['ACCEPT_RTADV', 0x2],
+  ['PREFER_SOURCE', 0x4],
+  ['IFDISABLED', 0x8],
+  ['DONT_SET_IFROUTE', 0x10],
+  ['AUTO_LINKLOCAL', 0x20],
+];
+
+/** ND6 flags as FreeBSD keeps them: bridges have no AUTO_LINKLOCAL; new interfaces are IFDISABLED. */
+export function nd6Flags(meta: IfMeta): number {
+  let v = 0x1;
+  if (meta.kind !== 'bridge') v |= 0x20;
+  if (meta.ifdisabled && meta.kind !== 'lo') v |= 0x8;
+  return v;
+}
+
+export function hasAutoLinklocal(meta: IfMeta): boolean {
+  return (nd6Flags(meta) & 0x20) !== 0;
+}
+
+function bits(value: number, table: [string, number][]): string {
+  return table.filter(([, b]) => value & b).map(([n]) => n).join(',');
+}
+
+export function prefixToMask(p: number): number {
+  return p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
+}
+
+function dotted(n: number): string {
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
+}
+
+export function ipv4ToInt(a: string): number {
+  return a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) >>> 0;
+}
+
+export function broadcastOf(addr: string, prefix: number): string {
+  return dotted((ipv4ToInt(addr) | (~prefixToMask(prefix) >>> 0)) >>> 0);
+}
+
+/** FreeBSD's ether_ntoa(3): no leading zeros. */
+function etherNtoa(mac: string): string {
+  return mac
+    .split(':')
+    .map((b) => Number.parseInt(b, 16).toString(16))
+    .join(':');
+}
+
+function inetLine(a: AddrInfo, meta: IfMeta, opts: FormatOptions): string {
+  const bcast = meta.kind === 'lo' ? '' : ` broadcast ${a.broadcast ?? broadcastOf(a.local, a.prefixlen)}`;
+  if (opts.inet === 'cidr') return `\tinet ${a.local}/${a.prefixlen}${bcast}`;
+  const mask = prefixToMask(a.prefixlen);
+  const shown = opts.inet === 'dotted' ? dotted(mask) : `0x${mask.toString(16).padStart(8, '0')}`;
+  return `\tinet ${a.local} netmask ${shown}${bcast}`;
+}
+
+function inet6Line(a: AddrInfo, name: string, ifindex: number, opts: FormatOptions): string {
+  const ll = a.local.toLowerCase().startsWith('fe80:');
+  const addr = ll ? `${a.local}%${name}` : a.local;
+  const flags = `${a.tentative ? ' tentative' : ''}${a.deprecated ? ' deprecated' : ''}`;
+  if (opts.inet6 === 'cidr') return `\tinet6 ${addr}/${a.prefixlen}${flags}${ll ? ` scopeid 0x${ifindex.toString(16)}` : ''}`;
+  return `\tinet6 ${addr} prefixlen ${a.prefixlen}${flags}${ll ? ` scopeid 0x${ifindex.toString(16)}` : ''}`;
+}
+
+const MEMBER_BITS: [string, number][] = [
+  ['LEARNING', 0x1],
+  ['DISCOVER', 0x2],
+  ['STP', 0x4],
+  ['SPAN', 0x8],
+  ['STICKY', 0x10],
+  ['EDGE', 0x20],
+  ['AUTOEDGE', 0x40],
+  ['PTP', 0x80],
+  ['AUTOPTP', 0x100],
+  ['ADMEDGE', 0x200],
+  ['ADMCOST', 0x400],
+  ['PRIVATE', 0x800],
+];
+
+export function memberFlags(port: LinuxLink): number {
+  const sd = port.linkinfo?.info_slave_data ?? {};
+  let v = 0x2 | 0x40 | 0x100;
+  if (sd['learning'] !== false) v |= 0x1;
+  if (sd['isolated'] === true) v |= 0x800;
+  return v;
+}
+
+/** The status block of one interface, as `ifconfig IF` prints it. */
+export function formatStatus(link: LinuxLink, all: readonly LinuxLink[], opts: FormatOptions = {}): string {
+  const meta = metaOf(link);
+  const name = toFreeBSD(link.ifname);
+  const flags = ifFlags(link, meta);
+  const lines = [`${name}: flags=${flags.value.toString(16)}<${flags.names.join(',')}> metric 0 mtu ${link.mtu}`];
+  if (meta.description) lines.push(`\tdescription: ${meta.description}`);
+  if (meta.kind === 'epair') lines.push('\toptions=8<VLAN_MTU>');
+  else if (meta.kind === 'lo') lines.push('\toptions=680003<RXCSUM,TXCSUM,LINKSTATE,RXCSUM_IPV6,TXCSUM_IPV6>');
+  else if (meta.kind === 'ether') lines.push('\toptions=481009b<RXCSUM,TXCSUM,VLAN_MTU,VLAN_HWTAGGING,VLAN_HWCSUM,VLAN_HWFILTER,NOMAP>');
+  const fam = opts.family;
+  if (meta.kind !== 'lo' && link.address && (!fam || fam === 'link')) {
+    lines.push(`\tether ${opts.ether === 'dash' ? link.address.replace(/:/g, '-') : link.address}`);
+  }
+  const addrs = link.addr_info ?? [];
+  if (!fam || fam === 'inet') for (const a of addrs.filter((x) => x.family === 'inet')) lines.push(inetLine(a, meta, opts));
+  if (!fam || fam === 'inet6') for (const a of addrs.filter((x) => x.family === 'inet6')) lines.push(inet6Line(a, name, link.ifindex, opts));
+  if (meta.kind === 'bridge' && !fam) {
+    const id = etherNtoa(link.address ?? '00:00:00:00:00:00');
+    lines.push(`\tid ${id} priority 32768 hellotime 2 fwddelay 15`);
+    lines.push('\tmaxage 20 holdcnt 6 proto rstp maxaddr 2000 timeout 1200');
+    lines.push(`\troot id ${id} priority 32768 ifcost 0 port 0`);
+    for (const port of all.filter((l) => l.master === link.ifname)) {
+      const mf = memberFlags(port);
+      lines.push(`\tmember: ${toFreeBSD(port.ifname)} flags=${mf.toString(16)}<${bits(mf, MEMBER_BITS)}>`);
+      lines.push(`\t        ifmaxaddr 0 port ${port.ifindex} priority 128 path cost ${metaOf(port).kind === 'epair' ? 2000 : 20000}`);
+    }
+  }
+  if (meta.groups.length && !fam) lines.push(`\tgroups: ${meta.groups.join(' ')}`);
+  if (!fam && meta.kind === 'epair') {
+    lines.push('\tmedia: Ethernet 10Gbase-T (10Gbase-T <full-duplex>)');
+    lines.push('\tstatus: active');
+  } else if (!fam && meta.kind === 'ether') {
+    lines.push('\tmedia: Ethernet autoselect (1000baseT <full-duplex>)');
+    lines.push(`\tstatus: ${link.flags.includes('LOWER_UP') ? 'active' : 'no carrier'}`);
+  }
+  if (!fam || fam === 'inet6') {
+    const nd = nd6Flags(meta);
+    lines.push(`\tnd6 options=${nd.toString(16)}<${bits(nd, ND6)}>`);
+  }
+  return `${lines.join('\n')}\n`;
+}

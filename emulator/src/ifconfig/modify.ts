@@ -1,0 +1,549 @@
+import { randomBytes } from 'node:crypto';
+import { ToolError, type EmuContext } from '../context';
+import { findJail, jailNotFoundMessage, type Vnet } from '../jails';
+import { ALIAS_MAX, encodeMeta, metaOf, setMetaLine, type IfMeta } from '../meta';
+import { errnoText, ipBatch, q, readLinks, type BatchLine, type LinuxLink } from '../netns';
+import { notifyPf } from '../pf-hook';
+import { freeUnits, takeUnit, takenUnits, type Cloner } from '../units';
+import { classfulPrefix, linkLocalOf, parseInet, parseInet6, parseMac, parseNetmask, sameInet6 } from './addresses';
+import { broadcastOf, hasAutoLinklocal, isUp } from './format';
+import { IFNAME_MAX, toFreeBSD, toLinux } from './names';
+
+/**
+ * `ifconfig IF word...`: the words are checked against a model of the namespace's links and
+ * turned into one `ip -batch` run. As on FreeBSD, the words before a failing one take effect,
+ * address changes are applied after all other words, and an address brings the interface up.
+ */
+
+/** Words that FreeBSD accepts and that change nothing the emulator models (capabilities etc.). */
+const NOOP0 = new Set(
+  [
+    'txcsum', 'rxcsum', 'txcsum6', 'rxcsum6', 'tso', 'tso4', 'tso6', 'lro', 'vlanmtu', 'vlanhwtag', 'vlanhwcsum',
+    'vlanhwfilter', 'vlanhwtso', 'arp', 'debug', 'monitor', 'staticarp', 'wol', 'wol_ucast', 'wol_mcast', 'wol_magic',
+    'link0', 'link1', 'link2', 'nomap', 'txtls', 'txtlsrtlmt', 'hwrxtstmp', 'mextpg', 'netcons', 'polling', 'toe',
+    'txrtlmt', 'vxlanhwcsum', 'vxlanhwtso', 'auto_linklocal', 'accept_rtadv', 'nud', 'no_radr', 'no_dad',
+    'prefer_source', 'no_prefer_iface', 'defaultif', 'ipv6_only', 'anycast', 'tentative', 'deprecated', 'autoconf',
+    'eui64', 'normal', 'compress', 'noicmp',
+  ].flatMap((w) => [w, `-${w}`]),
+);
+const NOOP1 = new Set(['metric', 'pltime', 'vltime', 'fib', 'tunnelfib', 'pcp', 'media', 'mediaopt', '-mediaopt', 'mode']);
+const BRIDGE_NOOP0 = new Set(['flush', 'flushall', 'addr']);
+const BRIDGE_NOOP1 = new Set([
+  'stp', '-stp', 'edge', '-edge', 'autoedge', '-autoedge', 'ptp', '-ptp', 'autoptp', '-autoptp', 'sticky', '-sticky',
+  'span', '-span', 'maxaddr', 'timeout', 'hellotime', 'fwddelay', 'maxage', 'priority', 'proto', 'holdcnt', 'deladdr',
+  'discover', '-discover', 'untagged', '-untagged', 'tagged', '-tagged',
+]);
+const BRIDGE_NOOP2 = new Set(['ifpriority', 'ifpathcost', 'ifmaxaddr', 'static']);
+const AFS = new Set(['inet', 'inet6', 'link', 'ether', 'lladdr']);
+
+type Af = 'inet' | 'inet6' | 'link';
+
+function afOf(word: string): Af {
+  return word === 'inet' || word === 'inet6' ? word : 'link';
+}
+
+function randomMac(prefix: number[], last?: number): string {
+  const b = [...prefix, ...randomBytes(6 - prefix.length)];
+  if (last !== undefined) b[5] = last;
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** A link name Linux accepts (FreeBSD accepts more; those are refused as an invalid argument). */
+function linuxNameOk(name: string): boolean {
+  return name.length > 0 && name !== '.' && name !== '..' && !/[\s/:]/.test(name);
+}
+
+interface Ops {
+  setaddr?: { addr: string; prefix?: number };
+  netmask?: number;
+  broadcast?: string;
+  prefixlen?: number;
+  doalias: 0 | 1 | -1;
+}
+
+export interface ModifyResult {
+  stdout: string;
+}
+
+export class IfconfigSession {
+  private readonly lines: BatchLine[] = [];
+  private links: LinuxLink[] = [];
+  private cur!: LinuxLink;
+  private meta!: IfMeta;
+  private metaDirty = false;
+  private af: Af = 'inet';
+  private ops: Ops = { doalias: 0 };
+  private printName = false;
+  private combinedCreateAndName = false;
+  private created = false;
+  private gone = false;
+  private hostAddrChanged = false;
+  private pendingError?: string;
+  private readonly unitsTaken: { cloner: Cloner; unit: number }[] = [];
+  private readonly unitsFreed: { home: number; cloner: Cloner; unit: number }[] = [];
+  /** Runs in another namespace before this session's own batch (ifconfig IF -vnet J). */
+  private readonly preBatches: { ns: string; lines: BatchLine[] }[] = [];
+
+  constructor(
+    private readonly ctx: EmuContext,
+    private readonly vnet: Vnet,
+  ) {}
+
+  private emit(cmd: string, onError: BatchLine['onError']): void {
+    this.lines.push({ cmd, onError });
+  }
+
+  private find(name: string): LinuxLink | undefined {
+    const ln = toLinux(name);
+    return this.links.find((l) => l.ifname === ln);
+  }
+
+  private get name(): string {
+    return this.cur.ifname;
+  }
+
+  private fail(message: string): never {
+    throw new ToolError(message);
+  }
+
+  async run(ifname: string, words: string[]): Promise<ModifyResult> {
+    if (this.vnet.jail && !this.vnet.jail.vnet) {
+      const w = words[0] ?? '';
+      throw new ToolError(AFS.has(w) || /^[0-9a-fA-F:.]+(\/\d+)?$/.test(w) ? 'ioctl (SIOCAIFADDR): permission denied' : `${w}: permission denied`);
+    }
+    this.links = await readLinks(this.vnet.ns);
+    const existing = this.find(ifname);
+    if (!existing) {
+      if (words[0] === 'create' || words[0] === 'plumb') {
+        if (ifname.length > IFNAME_MAX) this.fail(`${ifname}: cloning name too long`);
+        words.shift();
+        this.create(ifname, words);
+      } else if (words[0] === '-vnet') {
+        if (ifname.length > IFNAME_MAX) this.fail(`${ifname}: interface name too long`);
+        const jail = words[1];
+        if (jail === undefined) this.fail("'-vnet' requires argument");
+        const back = await this.reclaim(ifname, jail);
+        words.splice(0, 2);
+        if (words.length === 0) return this.execute();
+        const moved: LinuxLink = { ...back, addr_info: [], flags: back.flags.filter((f) => f !== 'UP') };
+        delete moved.master;
+        this.links.push(moved);
+        this.select(moved);
+      } else {
+        this.fail(`interface ${ifname} does not exist`);
+      }
+    } else {
+      if (words[0] === 'create' || words[0] === 'plumb') {
+        if (words.length === 1) this.fail(`interface ${ifname} already exists`);
+        words.shift();
+      }
+      this.select(existing);
+    }
+    if (words.length > 0 && AFS.has(words[0] as string)) this.af = afOf(words.shift() as string);
+    this.combinedCreateAndName = this.created && words.includes('name');
+    try {
+      await this.words(words);
+      if (!this.gone) this.finishAddresses();
+    } catch (err) {
+      if (!(err instanceof ToolError)) throw err;
+      this.pendingError = err.message;
+    }
+    if (!this.gone) this.flushMeta();
+    return this.execute();
+  }
+
+  private select(link: LinuxLink): void {
+    this.cur = link;
+    this.meta = metaOf(link);
+  }
+
+  private setMeta(change: (m: IfMeta) => void): void {
+    change(this.meta);
+    this.metaDirty = true;
+  }
+
+  private flushMeta(): void {
+    if (!this.metaDirty) return;
+    if (encodeMeta(this.meta).length > ALIAS_MAX) this.fail('ioctl SIOCSIFDESCR (set descr): File name too long');
+    this.emit(setMetaLine(q(this.name), this.meta), (e) => `ioctl SIOCSIFDESCR (set descr): ${errnoText(e)}`);
+    this.metaDirty = false;
+  }
+
+  // ---- create ---------------------------------------------------------------------------
+
+  private create(ifname: string, _rest: string[]): void {
+    const m = /^(epair|bridge)(\d*)$/.exec(ifname);
+    if (!m) this.fail('SIOCIFCREATE2: Invalid argument');
+    const cloner = m[1] as Cloner;
+    const home = this.vnet.jid;
+    const taken = new Set(takenUnits(this.ctx, home, cloner));
+    const names = (u: number) => (cloner === 'epair' ? [`epair${u}a`, `epair${u}b`] : [`bridge${u}`]);
+    let unit: number;
+    if (m[2] !== '') {
+      unit = Number(m[2]);
+      if (taken.has(unit) || names(unit).some((n) => this.find(n))) this.fail(`interface ${ifname} already exists`);
+    } else {
+      unit = 0;
+      while (taken.has(unit) || names(unit).some((n) => this.find(n))) unit++;
+    }
+    const err = (e: string) => `SIOCIFCREATE2: ${errnoText(e)}`;
+    if (cloner === 'epair') {
+      const [a, b] = names(unit) as [string, string];
+      const prefix = [0x02, ...randomBytes(4)];
+      const macA = randomMac(prefix, 0x0a);
+      this.emit(`link add ${a} address ${macA} type veth peer name ${b} address ${randomMac(prefix, 0x0b)}`, err);
+      const metaB: IfMeta = { kind: 'epair', unit, side: 'b', home, ifdisabled: true, groups: ['epair'] };
+      this.emit(`link set dev ${b} addrgenmode none`, err);
+      this.emit(setMetaLine(b, metaB), err);
+      this.emit(`link set dev ${a} addrgenmode none`, err);
+      const link: LinuxLink = { ifindex: 0, ifname: a, flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, addr_info: [], ifalias: encodeMeta({ ...metaB, side: 'a' }) };
+      link.address = macA;
+      this.links.push(link, { ifindex: 0, ifname: b, flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, addr_info: [] });
+      this.select(link);
+    } else {
+      const br = `bridge${unit}`;
+      this.emit(`link add ${br} address ${randomMac([0x58, 0x9c, 0xfc])} type bridge stp_state 0 forward_delay 0`, err);
+      this.emit(`link set dev ${br} addrgenmode none`, err);
+      const link: LinuxLink = { ifindex: 0, ifname: br, flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, addr_info: [], ifalias: encodeMeta({ kind: 'bridge', unit, home, ifdisabled: true, groups: ['bridge'] }) };
+      this.links.push(link);
+      this.select(link);
+    }
+    this.metaDirty = true;
+    this.created = true;
+    this.unitsTaken.push({ cloner, unit });
+  }
+
+  // ---- vnet moves -------------------------------------------------------------------------
+
+  /** `ifconfig IF -vnet J`: takes IF back from jail J into this vnet. */
+  private async reclaim(ifname: string, jailArg: string): Promise<LinuxLink> {
+    const jail = findJail(this.ctx, jailArg);
+    if (!jail) this.fail(jailNotFoundMessage(jailArg));
+    const jailNs = jail.vnet ? jail.ns : this.ctx.config.hostNs;
+    const what = `SIOCSIFRVNET(${jail.jid}, ${ifname})`;
+    if (jailNs === this.vnet.ns) this.fail(`${what}: File exists`);
+    const inJail = (await readLinks(jailNs)).find((l) => l.ifname === toLinux(ifname));
+    if (!inJail) this.fail(`${what}: Device not configured`);
+    if (this.find(ifname)) this.fail(`${what}: File exists`);
+    this.preBatches.push({ ns: jailNs, lines: [{ cmd: `link set dev ${q(toLinux(ifname))} netns ${this.vnet.ns}`, onError: (e) => `${what}: ${errnoText(e)}` }] });
+    return inJail;
+  }
+
+  private moveTo(jailArg: string): void {
+    const jail = findJail(this.ctx, jailArg);
+    if (!jail) this.fail(jailNotFoundMessage(jailArg));
+    if (!jail.vnet || jail.ns === this.vnet.ns) this.fail('SIOCSIFVNET: File exists');
+    if (this.vnet.jid !== 0) this.fail('SIOCSIFVNET: Operation not permitted');
+    this.flushMeta();
+    this.emit(`link set dev ${q(this.name)} netns ${jail.ns}`, (e) => `SIOCSIFVNET: ${errnoText(e)}`);
+    if (this.addressesOf('inet').length || this.addressesOf('inet6').length) this.hostAddrChanged = true;
+    this.gone = true;
+  }
+
+  // ---- words ------------------------------------------------------------------------------
+
+  private async words(words: string[]): Promise<void> {
+    for (let i = 0; i < words.length && !this.gone; i++) {
+      const w = words[i] as string;
+      const arg = (n = 1): string => {
+        const v = words[i + n];
+        if (v === undefined) this.fail(n === 1 ? `'${w}' requires argument` : `'${w}' requires 2 arguments`);
+        return v;
+      };
+      const nm = q(this.name);
+      switch (w) {
+        case 'up':
+          this.emit(`link set dev ${nm} up`, (e) => `up: ${errnoText(e)}`);
+          if (!this.cur.flags.includes('UP')) this.cur.flags.push('UP');
+          continue;
+        case 'down':
+          this.emit(`link set dev ${nm} down`, (e) => `down: ${errnoText(e)}`);
+          this.cur.flags = this.cur.flags.filter((f) => f !== 'UP');
+          continue;
+        case 'name': {
+          const n = arg();
+          i++;
+          this.rename(n);
+          continue;
+        }
+        case 'mtu': {
+          const v = arg();
+          i++;
+          const mtu = Number(v);
+          const max = this.meta.kind === 'epair' ? 16384 : 65535;
+          if (!/^\d+$/.test(v) || mtu < 72 || mtu > max) this.fail('ioctl SIOCSIFMTU (set mtu): Invalid argument');
+          this.emit(`link set dev ${nm} mtu ${mtu}`, (e) => `ioctl SIOCSIFMTU (set mtu): ${errnoText(e)}`);
+          this.cur.mtu = mtu;
+          continue;
+        }
+        case 'description':
+        case 'descr': {
+          const d = arg();
+          i++;
+          this.setMeta((m) => {
+            if (d === '') delete m.description;
+            else m.description = d;
+          });
+          continue;
+        }
+        case '-description':
+        case '-descr':
+          this.setMeta((m) => delete m.description);
+          continue;
+        case 'group':
+        case '-group': {
+          const g = arg();
+          i++;
+          const fn = w === 'group' ? 'setifgroup' : 'unsetifgroup';
+          if (g !== '' && /\d$/.test(g)) this.fail(`${fn}: group names may not end in a digit`);
+          if (g.length >= 16) this.fail(`${fn}: group name too long`);
+          this.setMeta((m) => {
+            if (w === 'group' && !m.groups.includes(g)) m.groups.push(g);
+            if (w === '-group') m.groups = m.groups.filter((x) => x !== g);
+          });
+          continue;
+        }
+        case 'promisc':
+        case '-promisc':
+          this.emit(`link set dev ${nm} promisc ${w === 'promisc' ? 'on' : 'off'}`, (e) => `${w}: ${errnoText(e)}`);
+          continue;
+        case 'alias':
+        case 'add':
+          this.ops.doalias = 1;
+          continue;
+        case '-alias':
+        case 'delete':
+        case 'remove':
+          this.ops.doalias = -1;
+          continue;
+        case 'netmask':
+          this.ops.netmask = parseNetmask(arg());
+          i++;
+          continue;
+        case 'broadcast':
+          this.ops.broadcast = arg();
+          i++;
+          continue;
+        case 'prefixlen': {
+          const p = arg();
+          i++;
+          if (!/^\d+$/.test(p) || Number(p) > 128) this.fail(`${p}: bad value`);
+          this.ops.prefixlen = Number(p);
+          continue;
+        }
+        case 'ifdisabled':
+        case '-ifdisabled':
+          this.setMeta((m) => (m.ifdisabled = w === 'ifdisabled'));
+          continue;
+        case 'vnet':
+          this.moveTo(arg());
+          i++;
+          continue;
+        case '-vnet': {
+          // The interface is here; FreeBSD looks for it in the jail and finds it missing or clashing.
+          const j = arg();
+          i++;
+          await this.reclaim(this.name, j);
+          continue;
+        }
+        case 'destroy':
+        case 'unplumb':
+          this.destroy();
+          continue;
+        case 'ether':
+        case 'lladdr':
+        case 'link': {
+          this.setLladdr(arg());
+          i++;
+          continue;
+        }
+        case 'addm':
+        case 'deletem':
+        case 'private':
+        case '-private':
+        case 'learn':
+        case '-learn':
+          this.bridgeMember(w, arg());
+          i++;
+          continue;
+      }
+      if (NOOP0.has(w)) continue;
+      if (NOOP1.has(w)) {
+        arg();
+        i++;
+        continue;
+      }
+      if (BRIDGE_NOOP0.has(w) || BRIDGE_NOOP1.has(w) || BRIDGE_NOOP2.has(w)) {
+        if (this.meta.kind !== 'bridge') this.fail(`${w}: Invalid argument`);
+        const n = BRIDGE_NOOP0.has(w) ? 0 : BRIDGE_NOOP1.has(w) ? 1 : 2;
+        if (n > 0) arg(n);
+        i += n;
+        continue;
+      }
+      this.address(w);
+    }
+  }
+
+  private rename(newName: string): void {
+    if (newName.length > IFNAME_MAX) this.fail('ioctl SIOCSIFNAME (set name): File name too long');
+    const ln = toLinux(newName);
+    if (!linuxNameOk(ln) || ln === 'lo') this.fail('ioctl SIOCSIFNAME (set name): Invalid argument');
+    if (this.find(newName)) this.fail('ioctl SIOCSIFNAME (set name): File exists');
+    const err = (e: string) => `ioctl SIOCSIFNAME (set name): ${errnoText(e)}`;
+    const up = isUp(this.cur);
+    // Linux refuses to rename a running interface; FreeBSD does not care.
+    if (up) this.emit(`link set dev ${q(this.name)} down`, err);
+    this.emit(`link set dev ${q(this.name)} name ${q(ln)}`, err);
+    if (up) this.emit(`link set dev ${q(ln)} up`, err);
+    for (const l of this.links) if (l.master === this.cur.ifname) l.master = ln;
+    this.cur.ifname = ln;
+    this.printName = true;
+  }
+
+  private destroy(): void {
+    const m = this.meta;
+    if ((m.kind !== 'epair' && m.kind !== 'bridge') || m.unit === undefined) this.fail('SIOCIFDESTROY: Invalid argument');
+    this.emit(`link del dev ${q(this.name)}`, (e) => `SIOCIFDESTROY: ${errnoText(e)}`);
+    this.unitsFreed.push({ home: m.home, cloner: m.kind, unit: m.unit });
+    if (this.addressesOf('inet').length || this.addressesOf('inet6').length) this.hostAddrChanged = true;
+    this.metaDirty = false;
+    this.gone = true;
+  }
+
+  private setLladdr(word: string): void {
+    const mac = parseMac(word);
+    if (Number.parseInt(mac.slice(0, 2), 16) & 1) this.fail('ioctl (SIOCSIFLLADDR): Invalid argument');
+    this.emit(`link set dev ${q(this.name)} address ${mac}`, (e) => `ioctl (SIOCSIFLLADDR): ${errnoText(e)}`);
+    this.cur.address = mac;
+  }
+
+  private bridgeMember(word: string, member: string): void {
+    const op = word === 'addm' ? 'BRDGADD' : word === 'deletem' ? 'BRDGDEL' : '';
+    const what = op ? `${op} ${member}` : 'unable to get bridge flags';
+    if (this.meta.kind !== 'bridge') this.fail(`${what}: Invalid argument`);
+    const m = this.find(member);
+    if (!m) this.fail(`${what}: No such file or directory`);
+    const err = (e: string) => `${op ? what : 'unable to set bridge flags'}: ${errnoText(e)}`;
+    if (word === 'addm') {
+      if (m === this.cur || metaOf(m).kind === 'bridge' || metaOf(m).kind === 'lo') this.fail(`${what}: Invalid argument`);
+      if (m.master === this.name) this.fail(`${what}: File exists`);
+      if (m.master) this.fail(`${what}: Device busy`);
+      const members = this.links.filter((l) => l.master === this.name);
+      // FreeBSD: the first member sets the bridge's MTU, later members are given the bridge's MTU.
+      if (members.length === 0) {
+        if (this.cur.mtu !== m.mtu) this.emit(`link set dev ${q(this.name)} mtu ${m.mtu}`, err);
+        this.cur.mtu = m.mtu;
+      } else if (m.mtu !== this.cur.mtu) {
+        this.emit(`link set dev ${q(m.ifname)} mtu ${this.cur.mtu}`, err);
+        m.mtu = this.cur.mtu;
+      }
+      this.emit(`link set dev ${q(m.ifname)} master ${q(this.name)}`, err);
+      m.master = this.name;
+      return;
+    }
+    if (m.master !== this.name) this.fail(`${what}: No such file or directory`);
+    if (word === 'deletem') {
+      this.emit(`link set dev ${q(m.ifname)} nomaster`, err);
+      delete m.master;
+    } else if (word === 'private' || word === '-private') {
+      this.emit(`link set dev ${q(m.ifname)} type bridge_slave isolated ${word === 'private' ? 'on' : 'off'}`, err);
+    } else {
+      this.emit(`link set dev ${q(m.ifname)} type bridge_slave learning ${word === 'learn' ? 'on' : 'off'}`, err);
+    }
+  }
+
+  /** A word that is no keyword: the address (first) or destination address (second). */
+  private address(word: string): void {
+    if (this.ops.setaddr) return; // a destination address: point-to-point links are not emulated
+    if (this.af === 'link') {
+      this.setLladdr(word);
+      return;
+    }
+    this.ops.setaddr = this.af === 'inet' ? parseInet(word) : parseInet6(word);
+  }
+
+  private addressesOf(family: 'inet' | 'inet6') {
+    return (this.cur.addr_info ?? []).filter((a) => a.family === family);
+  }
+
+  // ---- deferred address operations --------------------------------------------------------
+
+  private finishAddresses(): void {
+    const o = this.ops;
+    const nm = q(this.name);
+    if (o.setaddr && this.af !== 'link') {
+      const v6 = this.af === 'inet6';
+      const family = v6 ? 'inet6' : 'inet';
+      const same = (a: string) => (v6 ? sameInet6(a, o.setaddr!.addr) : a === o.setaddr!.addr);
+      const mine = this.addressesOf(family).find((a) => same(a.local));
+      const del = (a: { local: string; prefixlen: number }) =>
+        this.emit(`addr del ${a.local}/${a.prefixlen} dev ${nm}`, (e) => `ioctl (SIOCDIFADDR): ${errnoText(e)}`);
+      if (o.doalias === -1) {
+        if (!mine) this.fail("ioctl (SIOCDIFADDR): Can't assign requested address");
+        del(mine);
+        this.cur.addr_info = (this.cur.addr_info ?? []).filter((a) => a !== mine);
+      } else {
+        const prefix = v6 ? (o.setaddr.prefix ?? o.prefixlen ?? 64) : (o.setaddr.prefix ?? o.netmask ?? mine?.prefixlen ?? classfulPrefix(o.setaddr.addr));
+        const elsewhere = this.links.some((l) => l !== this.cur && (l.addr_info ?? []).some((a) => a.family === family && same(a.local)));
+        if (elsewhere) this.fail('ioctl (SIOCAIFADDR): File exists');
+        if (!v6 && o.doalias === 0) {
+          const first = this.addressesOf('inet')[0];
+          if (first && first !== mine) {
+            del(first);
+            this.cur.addr_info = (this.cur.addr_info ?? []).filter((a) => a !== first);
+          }
+        }
+        if (mine) {
+          del(mine);
+          this.cur.addr_info = (this.cur.addr_info ?? []).filter((a) => a !== mine);
+        }
+        // An address brings the interface up (ether_ioctl SIOCSIFADDR).
+        if (!isUp(this.cur)) {
+          this.emit(`link set dev ${nm} up`, (e) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`);
+          this.cur.flags.push('UP');
+        }
+        const err = (e: string) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`;
+        if (v6) {
+          this.emit(`addr add ${o.setaddr.addr}/${prefix} dev ${nm} nodad`, err);
+          if (this.meta.ifdisabled) this.setMeta((m) => (m.ifdisabled = false));
+        } else {
+          const bcast = this.meta.kind === 'lo' ? '' : ` broadcast ${o.broadcast ?? broadcastOf(o.setaddr.addr, prefix)}`;
+          this.emit(`addr add ${o.setaddr.addr}/${prefix}${bcast} dev ${nm}`, err);
+        }
+        (this.cur.addr_info ??= []).push({ family, local: o.setaddr.addr, prefixlen: prefix });
+      }
+      if (this.vnet.jid === 0) this.hostAddrChanged = true;
+    }
+    // AUTO_LINKLOCAL: an enabled, running interface gets its fe80:: address.
+    if (isUp(this.cur) && !this.meta.ifdisabled && hasAutoLinklocal(this.meta) && this.meta.kind !== 'lo' && this.cur.address) {
+      if (!this.addressesOf('inet6').some((a) => a.local.toLowerCase().startsWith('fe80:'))) {
+        this.emit(`addr add ${linkLocalOf(this.cur.address)}/64 dev ${nm} nodad`, (e) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`);
+      }
+    }
+  }
+
+  // ---- execution --------------------------------------------------------------------------
+
+  private async execute(): Promise<ModifyResult> {
+    for (const pre of this.preBatches) {
+      const r = await ipBatch(pre.ns, pre.lines.map((l) => l.cmd));
+      if (!r.ok) throw new ToolError(messageFor(pre.lines[r.failed ?? 0], r.error ?? ''));
+    }
+    const r = await ipBatch(this.vnet.ns, this.lines.map((l) => l.cmd));
+    const created = this.created && (r.ok || (r.failed ?? 0) > 0);
+    if (created) for (const u of this.unitsTaken) takeUnit(this.ctx, this.vnet.jid, u.cloner, u.unit);
+    if (r.ok) freeUnits(this.ctx, this.unitsFreed);
+    if (this.hostAddrChanged || (this.vnet.jid === 0 && this.preBatches.length > 0)) await notifyPf(this.ctx);
+    if (!r.ok) throw new ToolError(messageFor(this.lines[r.failed ?? 0], r.error ?? ''));
+    if (this.pendingError) throw new ToolError(this.pendingError);
+    let stdout = '';
+    if (this.created && !this.combinedCreateAndName) stdout = `${toFreeBSD(this.name)}\n`;
+    else if (this.printName && !this.combinedCreateAndName) stdout = `${toFreeBSD(this.name)}\n`;
+    return { stdout };
+  }
+}
+
+function messageFor(line: BatchLine | undefined, linuxError: string): string {
+  if (!line) return `emulator: ${linuxError.trim()}`;
+  return typeof line.onError === 'string' ? line.onError : line.onError(linuxError);
+}

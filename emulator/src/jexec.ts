@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { EMU_DIR_ENV, EMU_JAIL_ENV, ToolError, type EmuContext, type ToolIo } from './context';
+import { getopt } from './getopt';
+import { findJail, jailNotFoundMessage } from './jails';
+import { IP } from './netns';
+import { forgetProc, recordProc } from './procs';
+
+/**
+ * jexec(8). An emulated FreeBSD tool given as the program (/sbin/ifconfig, route, sysctl,
+ * pfctl, jls...) runs as that emulated tool in the jail's context; any other program runs for
+ * real inside the jail's network namespace (`ip netns exec`), with stdio and exit status passed
+ * through, and signals forwarded. The child gets PR_SET_PDEATHSIG (setpriv), so killing jexec
+ * with SIGKILL also kills it.
+ */
+
+const USAGE = 'usage: jexec [-l] [-d working-directory] [-u username | -U username] jail\n\t[command ...]';
+
+/** The emulated tools and their FreeBSD paths (src/freebsd/tools.ts). */
+const TOOLS: Record<string, string> = {
+  '/sbin/ifconfig': 'ifconfig',
+  '/sbin/route': 'route',
+  '/sbin/sysctl': 'sysctl',
+  '/sbin/pfctl': 'pfctl',
+  '/usr/sbin/jail': 'jail',
+  '/usr/sbin/jexec': 'jexec',
+  '/usr/sbin/jls': 'jls',
+};
+
+const SETPRIV = '/usr/bin/setpriv';
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+function emulatedTool(prog: string): string | undefined {
+  if (prog in TOOLS) return TOOLS[prog];
+  if (!prog.includes('/') && Object.values(TOOLS).includes(prog)) return prog;
+  return undefined;
+}
+
+/** execvp(3)'s search. */
+function resolve(prog: string): string | undefined {
+  const ok = (p: string) => {
+    try {
+      if (!statSync(p).isFile()) return false;
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (prog.includes('/')) return ok(prog) ? prog : undefined;
+  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(':')) {
+    const p = join(dir || '.', prog);
+    if (ok(p)) return p;
+  }
+  return undefined;
+}
+
+export async function jexecMain(ctx: EmuContext, argv: string[], io: ToolIo): Promise<number> {
+  const { opts, rest } = getopt('jexec', argv, 'd:lnu:U:', USAGE);
+  if (rest.length === 0) {
+    io.err(`${USAGE}\n`);
+    return 1;
+  }
+  const jailArg = rest[0] as string;
+  const jail = findJail(ctx, jailArg);
+  if (!jail) throw new ToolError(jailNotFoundMessage(jailArg));
+  const command = rest.length > 1 ? rest.slice(1) : ['/bin/sh'];
+  const prog = command[0] as string;
+  const cwd = opts.find((o) => o.opt === 'd')?.arg;
+
+  let file: string;
+  let args: string[];
+  const env = { ...process.env };
+  const tool = emulatedTool(prog);
+  if (tool) {
+    file = ctx.config.node;
+    args = [join(ctx.config.toolsDir, `${tool}.js`), ...command.slice(1)];
+    env[EMU_DIR_ENV] = ctx.dir;
+    env[EMU_JAIL_ENV] = jail.name;
+  } else {
+    const path = resolve(prog);
+    if (!path) throw new ToolError(`execvp: ${prog}: No such file or directory`);
+    file = SETPRIV;
+    args = ['--pdeathsig', 'KILL', '--', IP, 'netns', 'exec', jail.ns, path, ...command.slice(1)];
+    delete env[EMU_JAIL_ENV];
+  }
+  const child = spawn(file, args, { stdio: 'inherit', env, ...(cwd ? { cwd } : {}) });
+  if (child.pid) recordProc(ctx, jail.jid, child.pid);
+  const forward = (s: NodeJS.Signals) => child.kill(s);
+  for (const s of FORWARDED) process.on(s, forward);
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit, reject) => {
+    child.on('error', reject);
+    child.on('exit', (c, s) => resolveExit({ code: c, signal: s }));
+  });
+  if (child.pid) forgetProc(ctx, jail.jid, child.pid);
+  for (const s of FORWARDED) process.removeListener(s, forward);
+  if (signal) {
+    // Die of the same signal once the trace is written, as the exec'd program would have.
+    process.once('beforeExit', () => {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    });
+    return 128 + (osConstants.signals[signal] ?? 0);
+  }
+  return code ?? 1;
+}

@@ -1,0 +1,87 @@
+import type { LinuxLink } from './netns';
+
+/**
+ * FreeBSD interface metadata that Linux does not have (cloner kind and unit, home vnet,
+ * groups, description, nd6 IFDISABLED) travels with the interface in its Linux ifalias, which
+ * survives renames and namespace moves and disappears with the interface:
+ *
+ *   jn1;k=epair;u=3;s=a;h=0;n=1;g=epair,jailnet;d=some%20text
+ *
+ * Values are percent-encoded so that the alias can be written through `ip -batch`.
+ */
+
+export type IfKind = 'epair' | 'bridge' | 'lo' | 'ether';
+
+export interface IfMeta {
+  kind: IfKind;
+  /** Cloner unit (epair and bridge). */
+  unit?: number;
+  /** Epair side. */
+  side?: 'a' | 'b';
+  /** JID of the vnet the interface was created in (0: the host). */
+  home: number;
+  /** ND6_IFF_IFDISABLED. */
+  ifdisabled: boolean;
+  groups: string[];
+  description?: string;
+}
+
+const PREFIX = 'jn1;';
+/** Linux IFALIASZ is 256 with the NUL. */
+export const ALIAS_MAX = 255;
+
+function enc(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.:/@+=-]/g, (c) =>
+    Array.from(Buffer.from(c, 'utf8'))
+      .map((b) => `%${b.toString(16).padStart(2, '0')}`)
+      .join(''),
+  );
+}
+
+function dec(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export function encodeMeta(m: IfMeta): string {
+  const parts = [`k=${m.kind}`];
+  if (m.unit !== undefined) parts.push(`u=${m.unit}`);
+  if (m.side) parts.push(`s=${m.side}`);
+  parts.push(`h=${m.home}`, `n=${m.ifdisabled ? 1 : 0}`);
+  if (m.groups.length) parts.push(`g=${m.groups.map(enc).join(',')}`);
+  if (m.description) parts.push(`d=${enc(m.description)}`);
+  return PREFIX + parts.join(';');
+}
+
+/** The metadata of a link: from its alias, or defaults from its Linux kind. */
+export function metaOf(link: LinuxLink): IfMeta {
+  const alias = link.ifalias ?? '';
+  if (alias.startsWith(PREFIX)) {
+    const m: IfMeta = { kind: 'ether', home: 0, ifdisabled: false, groups: [] };
+    for (const part of alias.slice(PREFIX.length).split(';')) {
+      const eq = part.indexOf('=');
+      const k = part.slice(0, eq);
+      const v = part.slice(eq + 1);
+      if (k === 'k') m.kind = v as IfKind;
+      else if (k === 'u') m.unit = Number(v);
+      else if (k === 's') m.side = v === 'b' ? 'b' : 'a';
+      else if (k === 'h') m.home = Number(v);
+      else if (k === 'n') m.ifdisabled = v === '1';
+      else if (k === 'g') m.groups = v.split(',').filter(Boolean).map(dec);
+      else if (k === 'd') m.description = dec(v);
+    }
+    return m;
+  }
+  const kind = link.linkinfo?.info_kind;
+  if (link.ifname === 'lo') return { kind: 'lo', home: 0, ifdisabled: false, groups: ['lo'] };
+  if (kind === 'bridge') return { kind: 'bridge', home: 0, ifdisabled: true, groups: ['bridge'] };
+  return { kind: 'ether', home: 0, ifdisabled: false, groups: [], ...(alias ? { description: alias } : {}) };
+}
+
+/** The `ip -batch` line that stores `m` on `ifname`. */
+export function setMetaLine(ifname: string, m: IfMeta): string {
+  return `link set dev ${ifname} alias "${encodeMeta(m)}"`;
+}

@@ -1,0 +1,137 @@
+import { ToolError, readState, withLock, writeState, type EmuContext, type ToolIo } from './context';
+import { run } from './exec';
+import { getopt } from './getopt';
+import { vnetOf, type Vnet } from './jails';
+import { IP } from './netns';
+import { notifyPf } from './pf-hook';
+
+/**
+ * sysctl(8) for the OIDs jailnet uses. Forwarding is the real Linux sysctl of the vnet's
+ * namespace; the pf and if_bridge knobs are emulator state (sysctl.json for the host, shared
+ * with the emulated pf; sysctl-jail-<jid>.json for a vnet jail).
+ */
+
+const USAGE = `usage: sysctl [-j jail] [-bdehiNnoRTtqx] [ -B <bufsize> ] [-f filename] name[=value] ...
+       sysctl [-j jail] [-bdehNnoRTtqx] [ -B <bufsize> ] -a`;
+
+export const SYSCTL_FILE = 'sysctl.json';
+
+type Oid =
+  | { kind: 'linux'; linux: string }
+  | { kind: 'state'; dflt: string; pf: boolean }
+  | { kind: 'const'; value: (v: Vnet) => string };
+
+const OIDS: Record<string, Oid> = {
+  'net.inet.ip.forwarding': { kind: 'linux', linux: 'net.ipv4.ip_forward' },
+  'net.inet6.ip6.forwarding': { kind: 'linux', linux: 'net.ipv6.conf.all.forwarding' },
+  'net.link.bridge.pfil_member': { kind: 'state', dflt: '1', pf: true },
+  'net.link.bridge.pfil_bridge': { kind: 'state', dflt: '1', pf: true },
+  'net.link.bridge.pfil_onlyip': { kind: 'state', dflt: '1', pf: true },
+  'net.link.bridge.pfil_local_phys': { kind: 'state', dflt: '0', pf: true },
+  'net.pf.filter_local': { kind: 'state', dflt: '0', pf: true },
+  'kern.ostype': { kind: 'const', value: () => 'FreeBSD' },
+  'kern.osrelease': { kind: 'const', value: () => '14.1-RELEASE' },
+  'kern.osreldate': { kind: 'const', value: () => '1401000' },
+  'kern.features.vimage': { kind: 'const', value: () => '1' },
+  'security.jail.jailed': { kind: 'const', value: (v) => (v.jail ? '1' : '0') },
+  'security.jail.vnet': { kind: 'const', value: (v) => (v.jail?.vnet ? '1' : '0') },
+};
+
+function stateFile(v: Vnet): string {
+  return v.jid === 0 ? SYSCTL_FILE : `sysctl-jail-${v.jid}.json`;
+}
+
+async function linuxSysctl(ns: string, args: string[]): Promise<string> {
+  const r = await run(IP, ['netns', 'exec', ns, '/usr/sbin/sysctl', ...args]);
+  if (r.code !== 0) throw new Error(`sysctl in ${ns}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+async function read(ctx: EmuContext, v: Vnet, name: string, oid: Oid): Promise<string> {
+  if (oid.kind === 'const') return oid.value(v);
+  if (oid.kind === 'state') return readState<Record<string, string>>(ctx, stateFile(v), {})[name] ?? oid.dflt;
+  return (await linuxSysctl(v.ns, ['-n', oid.linux])).trim();
+}
+
+/** Sets a value and returns the old one. */
+async function write(ctx: EmuContext, v: Vnet, name: string, oid: Oid, value: string): Promise<string> {
+  if (oid.kind === 'state') {
+    const old = await withLock(ctx, 'state', async () => {
+      const s = readState<Record<string, string>>(ctx, stateFile(v), {});
+      const prev = s[name] ?? oid.dflt;
+      s[name] = value;
+      writeState(ctx, stateFile(v), s);
+      return prev;
+    });
+    if (oid.pf && v.jid === 0) await notifyPf(ctx);
+    return old;
+  }
+  if (oid.kind !== 'linux') throw new ToolError(`oid '${name}' is read only`);
+  const out = await linuxSysctl(v.ns, [oid.linux, `${oid.linux}=${Number(value) !== 0 ? 1 : 0}`]);
+  return (/=\s*(\S+)/.exec(out)?.[1] ?? '0').trim();
+}
+
+export async function sysctlMain(ctx: EmuContext, argv: string[], io: ToolIo): Promise<number> {
+  const { opts, rest } = getopt('sysctl', argv, 'AabB:def:hiJNnoqRTtWxj:', USAGE);
+  const has = (o: string) => opts.some((x) => x.opt === o);
+  const nflag = has('n');
+  const Nflag = has('N');
+  const qflag = has('q');
+  const iflag = has('i');
+  const sep = has('e') ? '=' : ': ';
+  const vnet = vnetOf(ctx, opts.find((o) => o.opt === 'j')?.arg);
+  const show = async (name: string, oid: Oid) => {
+    if (Nflag) return io.out(`${name}\n`);
+    const value = await read(ctx, vnet, name, oid);
+    io.out(nflag ? `${value}\n` : `${name}${sep}${value}\n`);
+  };
+  if (has('a') || has('A')) {
+    for (const [name, oid] of Object.entries(OIDS)) await show(name, oid);
+    return 0;
+  }
+  if (rest.length === 0) {
+    io.err(`${USAGE}\n`);
+    return 1;
+  }
+  let status = 0;
+  for (const arg of rest) {
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    const oid = OIDS[name];
+    if (!oid) {
+      const children = Object.keys(OIDS).filter((n) => n.startsWith(`${name}.`));
+      if (eq < 0 && children.length > 0) {
+        for (const c of children) await show(c, OIDS[c] as Oid);
+        continue;
+      }
+      if (!iflag) {
+        io.err(`sysctl: unknown oid '${name}'\n`);
+        status = 1;
+      }
+      continue;
+    }
+    if (eq < 0) {
+      await show(name, oid);
+      continue;
+    }
+    const value = arg.slice(eq + 1);
+    if (oid.kind === 'const') {
+      io.err(`sysctl: oid '${name}' is read only\n`);
+      status = 1;
+      continue;
+    }
+    if (!/^-?\d+$/.test(value)) {
+      io.err(`sysctl: invalid integer '${value}'\n`);
+      status = 1;
+      continue;
+    }
+    if (vnet.jail && !vnet.jail.vnet) {
+      io.err(`sysctl: ${name}=${value}: Operation not permitted\n`);
+      status = 1;
+      continue;
+    }
+    const old = await write(ctx, vnet, name, oid, String(Number(value)));
+    if (!qflag) io.out(nflag ? `${old} -> ${Number(value)}\n` : `${name}: ${old} -> ${Number(value)}\n`);
+  }
+  return status;
+}
