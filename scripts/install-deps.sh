@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the tests and the demo need on a Debian machine, when missing:
 # Debian packages (iproute2 for namespaces and links, nftables for the emulated pf,
-# iputils-ping for ICMP tests, util-linux for nsenter) and the npm packages of package-lock.json.
+# iputils-ping for ICMP tests, util-linux for nsenter, Go and libcni's sources for the interop
+# tests) and the npm packages of package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,10 @@ command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
 command -v nsenter >/dev/null 2>&1 || missing="$missing util-linux"
+# The interop tests build a small CNI runtime on libcni, the library containerd, nerdctl and
+# podman use; Debian packages its sources.
+command -v go >/dev/null 2>&1 || missing="$missing golang-go"
+[ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || missing="$missing golang-github-appc-cni-dev"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing Debian packages:$missing (run as root to install them)" >&2
