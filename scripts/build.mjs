@@ -7,7 +7,7 @@
 //   emulator/bin/<tool>.ts       -> dist/emulator/<tool>.js  (emulated FreeBSD host)
 //   test/fixtures/plugins/<n>.ts -> dist/test/cni/<n>        (test-only plugins)
 import { build } from 'esbuild';
-import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,8 +26,11 @@ addDir('test/fixtures/plugins', 'test/cni');
 if (existsSync(join(root, 'src/cli/main.ts'))) entries.push({ in: join(root, 'src/cli/main.ts'), out: 'bin/jailnet' });
 if (existsSync(join(root, 'daemon/main.ts'))) entries.push({ in: join(root, 'daemon/main.ts'), out: 'bin/jailnetd' });
 
+// Built into a private staging dir, then each file is renamed into dist/: a test or a second
+// build running at the same time never finds an executable missing or half written.
 const dist = join(root, 'dist');
-rmSync(dist, { recursive: true, force: true });
+const staging = join(root, `.dist-staging-${process.pid}`);
+rmSync(staging, { recursive: true, force: true });
 
 // Libraries loaded only on some paths (winston: only when a message is logged) are bundled
 // once into dist/lib/ and required from there at run time, so that the executables that do
@@ -43,17 +46,25 @@ const lazyLibs = (outfile) => ({
   },
 });
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: 'linked', legalComments: 'none', logLevel: 'warning' };
-await Promise.all(LAZY_LIBS.map((lib) => build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(lib)});`, resolveDir: root }, outfile: join(dist, 'lib', `${lib}.js`) })));
+await Promise.all(LAZY_LIBS.map((lib) => build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(lib)});`, resolveDir: root }, outfile: join(staging, 'lib', `${lib}.js`) })));
 await Promise.all(
   entries.map((e) =>
     build({
       ...common,
       plugins: [lazyLibs(join(dist, e.out))],
       entryPoints: [e.in],
-      outfile: join(dist, e.out),
+      outfile: join(staging, e.out),
       banner: { js: '#!/usr/bin/env node' },
     }),
   ),
 );
-for (const e of entries) chmodSync(join(dist, e.out), 0o755);
+for (const e of entries) chmodSync(join(staging, e.out), 0o755);
+const files = (dir) => readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(join(dir, f)).isFile());
+const built = new Set(files(staging));
+for (const f of built) {
+  mkdirSync(dirname(join(dist, f)), { recursive: true });
+  renameSync(join(staging, f), join(dist, f));
+}
+rmSync(staging, { recursive: true, force: true });
+for (const f of existsSync(dist) ? files(dist) : []) if (!built.has(f)) rmSync(join(dist, f));
 console.log(`build: ${entries.length} executables in dist/`);
