@@ -5,6 +5,8 @@
  */
 import { bridgeConfigSchema, epairConfigSchema } from './bridge';
 import { legacyResultSchema, netConfSchema, resultSchema } from './cni';
+import { ipamConfigSchema } from './ipam';
+import { allocateRequestSchema, attachmentRequestSchema, checkRequestSchema, gcRequestSchema, jailnetdConfigSchema, portsReleaseRequestSchema, portsReserveRequestSchema } from './ipam-api';
 
 export const schemas: Record<string, object> = {
   netconf: netConfSchema,
@@ -12,4 +14,12 @@ export const schemas: Record<string, object> = {
   'legacy-result': legacyResultSchema,
   'bridge-config': bridgeConfigSchema,
   'epair-config': epairConfigSchema,
+  'ipam-config': ipamConfigSchema,
+  'ipam-allocate': allocateRequestSchema,
+  'ipam-attachment': attachmentRequestSchema,
+  'ipam-check': checkRequestSchema,
+  'ipam-gc': gcRequestSchema,
+  'ipam-ports-reserve': portsReserveRequestSchema,
+  'ipam-ports-release': portsReleaseRequestSchema,
+  'jailnetd-config': jailnetdConfigSchema,
 };

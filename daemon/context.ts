@@ -1,0 +1,37 @@
+import type { IpamState } from '../src/ipam/state';
+import type { StateRecord } from '../src/ipam/records';
+import type { StateStore } from '../src/ipam/store/store';
+import type { DaemonConfig } from './config';
+import type { Metrics } from './metrics';
+import type { ReclaimStatus } from './reclaim';
+
+/** What every API handler works with. */
+export interface DaemonContext {
+  readonly state: IpamState;
+  readonly store: StateStore;
+  readonly metrics: Metrics;
+  readonly config: DaemonConfig;
+  readonly version: string;
+  readonly startedAt: number;
+  reclaimStatus(): ReclaimStatus;
+  /**
+   * Makes the records durable (and everything changed before them); resolves only then. With
+   * no records it waits for changes already made to be durable, so that nothing is reported
+   * that a crash could still take back.
+   */
+  commit(records: readonly StateRecord[]): Promise<void>;
+}
+
+export interface ApiRequest {
+  body: unknown;
+  query: URLSearchParams;
+}
+
+export interface ApiReply {
+  status?: number;
+  body: unknown;
+  /** Set for non-JSON replies (metrics); the body is then a string. */
+  contentType?: string;
+}
+
+export type Handler = (ctx: DaemonContext, req: ApiRequest) => Promise<ApiReply>;

@@ -1,0 +1,120 @@
+import { mkdirSync, unlinkSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { JailInfo } from '../src/freebsd/parse/jls';
+import type { StateRecord } from '../src/ipam/records';
+import { IpamState } from '../src/ipam/state';
+import { FileStore } from '../src/ipam/store/file-store';
+import { acquireStateLock, type StateLock } from '../src/ipam/store/state-lock';
+import { IpamError } from '../src/ipam/errors';
+import { log } from '../src/log/logger';
+import type { DaemonConfig } from './config';
+import type { DaemonContext } from './context';
+import { Metrics } from './metrics';
+import { ReclaimLoop } from './reclaim';
+import { createApiServer } from './server';
+import { listenOnSocket } from './socket';
+
+/**
+ * jailnetd's life: take the state directory's lock, read the state, listen, check jails
+ * periodically; on SIGTERM finish what is in flight and leave. When the store fails (a write
+ * or fsync error) the daemon stops at once rather than answer from state that is not on disk;
+ * daemon(8) restarts it and it reads the state back.
+ */
+
+export interface DaemonOptions {
+  config: DaemonConfig;
+  version: string;
+  listJails: () => Promise<JailInfo[]>;
+}
+
+export class Daemon {
+  private readonly config: DaemonConfig;
+  private readonly state = new IpamState();
+  private readonly store: FileStore;
+  private readonly metrics = new Metrics();
+  private readonly ctx: DaemonContext;
+  private readonly reclaim: ReclaimLoop;
+  private server: Server | undefined;
+  private lock: StateLock | undefined;
+  private stopping = false;
+  private failed: Error | undefined;
+
+  constructor(private readonly options: DaemonOptions) {
+    this.config = options.config;
+    this.store = new FileStore({
+      dir: this.config.stateDir,
+      compactAfter: this.config.compactAfterRecords,
+      snapshotSource: () => this.state.snapshotRecords(),
+      warn: (m) => log.warn(m),
+    });
+    this.ctx = {
+      state: this.state,
+      store: this.store,
+      metrics: this.metrics,
+      config: this.config,
+      version: options.version,
+      startedAt: Date.now(),
+      reclaimStatus: () => this.reclaim.status(),
+      commit: (records) => this.commit(records),
+    };
+    this.reclaim = new ReclaimLoop(this.ctx, options.listJails);
+  }
+
+  async start(): Promise<void> {
+    const started = Date.now();
+    mkdirSync(this.config.stateDir, { recursive: true, mode: 0o700 });
+    this.lock = await acquireStateLock(this.config.stateDir);
+    const report = await this.store.open((r) => this.state.apply(r));
+    for (const w of [...report.warnings, ...this.state.warnings]) log.warn(w);
+    log.info(`state read: ${this.state.leaseCount} leases in ${this.state.networks.size} networks, ${this.state.ports.reservations.size} port reservations (${report.records} records, ${Date.now() - started} ms)`);
+    this.server = createApiServer(this.ctx, () => this.stopping || this.failed !== undefined);
+    await listenOnSocket(this.server, this.config.socket);
+    this.reclaim.start();
+    log.info(`listening on ${this.config.socket}`, { pid: process.pid, stateDir: this.config.stateDir });
+  }
+
+  /** For tests and the admin: run the jail check now. */
+  checkJails(): Promise<void> {
+    return this.reclaim.runOnce();
+  }
+
+  private async commit(records: readonly StateRecord[]): Promise<void> {
+    if (this.failed) throw new IpamError('unavailable', `jailnetd cannot save its state: ${this.failed.message}`, 'it is restarting; retry in a moment');
+    try {
+      await (records.length > 0 ? this.store.append(records) : this.store.barrier());
+    } catch (err) {
+      this.fail(err as Error);
+      throw new IpamError('unavailable', `jailnetd cannot save its state: ${(err as Error).message}`, 'it is restarting; retry in a moment');
+    }
+  }
+
+  /** Fail-stop: memory may now hold changes the disk does not. */
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = err;
+    log.error(`state store failed, stopping so that the state is read back from disk: ${err.message}`);
+    setTimeout(() => process.exit(70), 100).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.reclaim.stop();
+    const server = this.server;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref());
+      await Promise.race([closed, timeout]);
+      server.closeAllConnections();
+      try {
+        unlinkSync(this.config.socket);
+      } catch {
+        /* already gone */
+      }
+    }
+    await this.store.close();
+    this.lock?.release();
+    log.info('stopped');
+  }
+}

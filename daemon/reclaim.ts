@@ -1,0 +1,127 @@
+import type { JailInfo } from '../src/freebsd/parse/jls';
+import { jailOf } from '../src/ipam/lease';
+import { log } from '../src/log/logger';
+import type { DaemonContext } from './context';
+
+/**
+ * Releases what vanished jails held. Every `intervalSeconds` the jails are listed (`jls`);
+ * an attachment's jail is the CNI_NETNS it was made for (a name or a JID), or its container
+ * ID when that is unknown (runj names the jail after the container). A jail seen missing is
+ * remembered with the time of that check; its leases and host ports are released at the
+ * first later check that still misses it once `graceSeconds` have passed. So nothing is
+ * released on one observation, a jail that comes back in time keeps everything, and when jls
+ * fails nothing is released. The "missing since" times live in memory: after a restart the
+ * grace period starts again.
+ */
+
+export interface ReclaimStatus {
+  lastRunAt?: number;
+  lastError?: string;
+  missing: { jail: string; since: number; attachments: number }[];
+}
+
+export class ReclaimLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly missingSince = new Map<string, number>();
+  private lastRunAt: number | undefined;
+  private lastError: string | undefined;
+  private lastCounts = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: DaemonContext,
+    private readonly listJails: () => Promise<JailInfo[]>,
+  ) {}
+
+  start(): void {
+    const { intervalSeconds } = this.ctx.config.reclaim;
+    if (intervalSeconds <= 0) return;
+    this.timer = setInterval(() => void this.runOnce(), intervalSeconds * 1000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  status(): ReclaimStatus {
+    const s: ReclaimStatus = { missing: [...this.missingSince].map(([jail, since]) => ({ jail, since, attachments: this.lastCounts.get(jail) ?? 0 })) };
+    if (this.lastRunAt !== undefined) s.lastRunAt = this.lastRunAt;
+    if (this.lastError !== undefined) s.lastError = this.lastError;
+    return s;
+  }
+
+  /** One check; a check already running is waited for instead. */
+  runOnce(): Promise<void> {
+    this.running ??= this.check().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async check(): Promise<void> {
+    const observedAt = Date.now();
+    let jails: JailInfo[];
+    try {
+      jails = await this.listJails();
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.ctx.metrics.reclaimErrors++;
+      log.warn(`jail check skipped: cannot list jails: ${this.lastError}`);
+      return;
+    }
+    this.lastRunAt = observedAt;
+    this.lastError = undefined;
+    this.ctx.metrics.reclaimRuns++;
+    const present = new Set<string>();
+    for (const j of jails) {
+      present.add(j.name);
+      present.add(String(j.jid));
+    }
+
+    const byJail = new Map<string, string[]>();
+    const add = (jail: string, key: string) => {
+      const keys = byJail.get(jail);
+      if (keys) keys.push(key);
+      else byJail.set(jail, [key]);
+    };
+    for (const pool of this.ctx.state.networks.values()) {
+      for (const [key, lease] of pool.leases) {
+        // A lease made after jls ran may be for a jail jls could not see yet.
+        if (lease.createdAt < observedAt) add(jailOf(lease), key);
+      }
+    }
+    for (const [key, r] of this.ctx.state.ports.reservations) add(jailOf(r), key);
+
+    const { graceSeconds } = this.ctx.config.reclaim;
+    const release: string[] = [];
+    const releasedJails: string[] = [];
+    for (const [jail, keys] of byJail) {
+      if (present.has(jail)) {
+        this.missingSince.delete(jail);
+        continue;
+      }
+      const since = this.missingSince.get(jail);
+      if (since === undefined) {
+        this.missingSince.set(jail, observedAt);
+        log.info(`jail ${jail} is gone; its ${keys.length} attachment(s) will be released after ${graceSeconds} s unless it comes back`);
+      } else if (observedAt - since >= graceSeconds * 1000) {
+        release.push(...new Set(keys));
+        releasedJails.push(jail);
+      }
+    }
+    for (const jail of this.missingSince.keys()) if (!byJail.has(jail)) this.missingSince.delete(jail);
+    this.lastCounts = new Map([...byJail].map(([j, k]) => [j, k.length]));
+    if (release.length === 0) return;
+
+    const change = this.ctx.state.releaseAttachments(release);
+    await this.ctx.commit(change.records);
+    for (const jail of releasedJails) this.missingSince.delete(jail);
+    this.ctx.metrics.releases.reclaim += change.value.leases.length;
+    for (const l of change.value.leases) {
+      log.info(`released the lease of vanished jail ${jailOf(l)}`, { network: l.network, containerID: l.containerID, ifname: l.ifname, ips: l.ips.map((ip) => ip.address) });
+    }
+    for (const p of change.value.ports) log.info(`released the host ports of vanished jail ${jailOf(p)}`, { network: p.network, containerID: p.containerID, ifname: p.ifname });
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Request bodies of jailnetd's HTTP API (src/ipam/api-types.ts) and the daemon's configuration
+ * file. Unknown fields are refused: a misspelt field in a request to the daemon is a bug worth
+ * a 400, unlike in a CNI configuration, which other tools extend.
+ */
+import { NETWORK_NAME_MAX, NETWORK_NAME_PATTERN } from './cni';
+import { rangesSchema } from './ipam';
+
+const network = { type: 'string', pattern: NETWORK_NAME_PATTERN, maxLength: NETWORK_NAME_MAX } as const;
+const containerID = { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$', maxLength: 256 } as const;
+const ifname = { type: 'string', pattern: '^[^/:\\s]{1,15}$', not: { enum: ['.', '..'] } } as const;
+const jail = { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*$', maxLength: 255 } as const;
+const attachment = { network, containerID, ifname } as const;
+const attachmentRequired = ['network', 'containerID', 'ifname'] as const;
+
+const portEntry = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['protocol', 'hostPort'],
+  properties: {
+    hostIP: { type: 'string', maxLength: 64 },
+    protocol: { enum: ['tcp', 'udp', 'sctp'] },
+    hostPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    hostPortEnd: { type: 'integer', minimum: 1, maximum: 65535 },
+  },
+} as const;
+
+export const allocateRequestSchema = {
+  $id: 'ipam-allocate',
+  type: 'object',
+  additionalProperties: false,
+  required: [...attachmentRequired, 'ranges'],
+  properties: {
+    ...attachment,
+    jail,
+    ranges: rangesSchema,
+    ips: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
+  },
+} as const;
+
+export const attachmentRequestSchema = {
+  $id: 'ipam-attachment',
+  type: 'object',
+  additionalProperties: false,
+  required: attachmentRequired,
+  properties: attachment,
+} as const;
+
+export const checkRequestSchema = {
+  $id: 'ipam-check',
+  type: 'object',
+  additionalProperties: false,
+  required: attachmentRequired,
+  properties: { ...attachment, ranges: rangesSchema },
+} as const;
+
+export const gcRequestSchema = {
+  $id: 'ipam-gc',
+  type: 'object',
+  additionalProperties: false,
+  required: ['network', 'validAttachments'],
+  properties: {
+    network,
+    validAttachments: {
+      type: 'array',
+      items: { type: 'object', required: ['containerID', 'ifname'], properties: { containerID: { type: 'string' }, ifname: { type: 'string' } } },
+    },
+  },
+} as const;
+
+export const portsReserveRequestSchema = {
+  $id: 'ipam-ports-reserve',
+  type: 'object',
+  additionalProperties: false,
+  required: [...attachmentRequired, 'ports'],
+  properties: { ...attachment, jail, ports: { type: 'array', minItems: 1, maxItems: 1024, items: portEntry } },
+} as const;
+
+export const portsReleaseRequestSchema = {
+  $id: 'ipam-ports-release',
+  type: 'object',
+  additionalProperties: false,
+  required: attachmentRequired,
+  properties: { ...attachment, ports: { type: 'array', maxItems: 1024, items: portEntry } },
+} as const;
+
+/** /usr/local/etc/jailnet/jailnetd.json */
+export const jailnetdConfigSchema = {
+  $id: 'jailnetd-config',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    socket: { type: 'string', pattern: '^/' },
+    stateDir: { type: 'string', pattern: '^/' },
+    logLevel: { enum: ['error', 'warn', 'info', 'debug'] },
+    logFile: { type: 'string', pattern: '^/' },
+    reclaim: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** Seconds between two checks of leases against `jls`; 0 turns the check off. */
+        intervalSeconds: { type: 'number', minimum: 0 },
+        /** Seconds a jail must stay missing before its leases are released. */
+        graceSeconds: { type: 'number', minimum: 0 },
+      },
+    },
+    /** Take a snapshot once the journal holds this many records. */
+    compactAfterRecords: { type: 'integer', minimum: 100 },
+  },
+} as const;

@@ -1,0 +1,76 @@
+/**
+ * Configuration of the `jailnet-ipam` plugin: host-local's fields (`ranges`, or the older
+ * single-range `subnet`/`rangeStart`/`rangeEnd`/`gateway`; `routes`), `dns` for the result,
+ * and where to find or how to start jailnetd. The daemon checks the ranges themselves
+ * (addresses, overlaps) and names the bad field; this schema checks the shape.
+ */
+import { dnsSchema, netConfProperties } from './cni';
+
+const absolutePath = { type: 'string', pattern: '^/' } as const;
+const stringList = { type: 'array', items: { type: 'string' } } as const;
+
+export const rangeSchema = {
+  type: 'object',
+  required: ['subnet'],
+  properties: {
+    subnet: { type: 'string', minLength: 1 },
+    rangeStart: { type: 'string' },
+    rangeEnd: { type: 'string' },
+    gateway: { type: 'string' },
+  },
+} as const;
+
+export const rangesSchema = {
+  type: 'array',
+  minItems: 1,
+  items: { type: 'array', minItems: 1, items: rangeSchema },
+} as const;
+
+const routeSchema = {
+  type: 'object',
+  required: ['dst'],
+  properties: { dst: { type: 'string', minLength: 1 }, gw: { type: 'string' } },
+} as const;
+
+export const ipamFieldsSchema = {
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { type: 'string', minLength: 1 },
+    ranges: rangesSchema,
+    /** host-local's older form: one range, written at the top of the ipam object. */
+    subnet: { type: 'string', minLength: 1 },
+    rangeStart: { type: 'string' },
+    rangeEnd: { type: 'string' },
+    gateway: { type: 'string' },
+    routes: { type: 'array', items: routeSchema },
+    dns: dnsSchema,
+    /** jailnet: jailnetd's socket. */
+    socket: absolutePath,
+    /** jailnet: start jailnetd when its socket does not answer (default true). */
+    autostart: { type: 'boolean' },
+    /** jailnet: how to start jailnetd. */
+    daemon: {
+      type: 'object',
+      properties: {
+        path: absolutePath,
+        config: absolutePath,
+        stateDir: absolutePath,
+        logFile: absolutePath,
+      },
+    },
+    /** jailnet: seconds to wait for an answer from jailnetd (default 30). */
+    timeout: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+  },
+} as const;
+
+export const ipamConfigSchema = {
+  $id: 'ipam-config',
+  type: 'object',
+  required: ['cniVersion', 'name', 'ipam'],
+  properties: {
+    ...netConfProperties,
+    runtimeConfig: { type: 'object', properties: { ips: stringList } },
+    ipam: ipamFieldsSchema,
+  },
+} as const;
