@@ -32,6 +32,8 @@ export const VNET_SYSCTLS = [
   'net.ipv6.conf.all.accept_dad=0',
   'net.ipv6.conf.default.accept_dad=0',
   'net.ipv6.conf.default.accept_ra=0',
+  'net.ipv4.conf.all.promote_secondaries=1',
+  'net.ipv4.conf.default.promote_secondaries=1',
 ];
 
 export async function setupVnet(ns: string): Promise<void> {

@@ -44,6 +44,8 @@ const VNET_SYSCTLS = [
   'net.ipv6.conf.all.accept_dad=0',
   'net.ipv6.conf.default.accept_dad=0',
   'net.ipv6.conf.default.accept_ra=0',
+  'net.ipv4.conf.all.promote_secondaries=1',
+  'net.ipv4.conf.default.promote_secondaries=1',
 ];
 
 export interface RunResult {
@@ -497,7 +499,9 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
         (c) => new Promise<void>((done) => (c.exitCode !== null || c.signalCode !== null ? done() : c.once('exit', () => done()))),
       );
       removeSync(prefix, dir, state.children);
-      await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 2000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(waits), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
       live.delete(state);
     },
   };

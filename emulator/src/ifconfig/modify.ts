@@ -229,11 +229,12 @@ export class IfconfigSession {
     return inJail;
   }
 
-  private moveTo(jailArg: string): void {
+  private async moveTo(jailArg: string): Promise<void> {
     const jail = findJail(this.ctx, jailArg);
     if (!jail) this.fail(jailNotFoundMessage(jailArg));
     if (!jail.vnet || jail.ns === this.vnet.ns) this.fail('SIOCSIFVNET: File exists');
     if (this.vnet.jid !== 0) this.fail('SIOCSIFVNET: Operation not permitted');
+    if ((await readLinks(jail.ns)).some((l) => l.ifname === this.name)) this.fail('SIOCSIFVNET: File exists');
     this.flushMeta();
     this.emit(`link set dev ${q(this.name)} netns ${jail.ns}`, (e) => `SIOCSIFVNET: ${errnoText(e)}`);
     if (this.addressesOf('inet').length || this.addressesOf('inet6').length) this.hostAddrChanged = true;
@@ -336,7 +337,7 @@ export class IfconfigSession {
           this.setMeta((m) => (m.ifdisabled = w === 'ifdisabled'));
           continue;
         case 'vnet':
-          this.moveTo(arg());
+          await this.moveTo(arg());
           i++;
           continue;
         case '-vnet': {
