@@ -1,6 +1,6 @@
 import { CniCode, CniError } from '../cni/errors';
 import { CommandError } from '../freebsd/exec';
-import { configureInterface, createBridge, destroyInterface, ifw, showInterface, type Words } from '../freebsd/ifconfig';
+import { configureInterface, createBridge, destroyInterface, ifw, showInterface, type IfWord } from '../freebsd/ifconfig';
 import type { InterfaceInfo } from '../freebsd/parse/ifconfig';
 import { setSysctl } from '../freebsd/sysctl';
 import { BRIDGE_GROUP } from '../link/naming';
@@ -28,14 +28,14 @@ export interface ReadyBridge {
   name: string;
   mac?: string;
   /** ifconfig words still to apply on the bridge (missing gateway addresses), one call each. */
-  pending: Words[][];
+  pending: IfWord[][];
 }
 
 function isRenameConflict(err: unknown): boolean {
   return err instanceof CommandError && /SIOCSIFNAME/.test(err.stderr) && /File exists/.test(err.stderr);
 }
 
-function addressWords(cidrs: readonly string[]): Words[][] {
+function addressWords(cidrs: readonly string[]): IfWord[][] {
   return cidrs.map((c) => (familyOf(c) === 4 ? [ifw.inetAlias(c)] : [ifw.inet6Enable(), ifw.inet6(c)]));
 }
 
@@ -51,7 +51,7 @@ function useExisting(setup: BridgeSetup, info: InterfaceInfo): ReadyBridge {
   }
   const held = [...info.inet.map((a) => `${a.address}/${a.prefixlen}`), ...info.inet6.map((a) => `${a.address}/${a.prefixlen}`)];
   const missing: string[] = [];
-  const remove: Words[][] = [];
+  const remove: IfWord[][] = [];
   for (const gw of setup.gatewayCidrs) {
     const want = canonicalAddress(addressOf(gw));
     if (held.some((h) => canonicalAddress(addressOf(h)) === want)) continue;
@@ -77,7 +77,7 @@ async function create(setup: BridgeSetup, rollback: Rollback): Promise<ReadyBrid
   const temp = await createBridge();
   const v4 = setup.gatewayCidrs.filter((c) => familyOf(c) === 4);
   const v6 = setup.gatewayCidrs.filter((c) => familyOf(c) === 6);
-  const words: Words[] = [ifw.name(setup.name), ifw.group(BRIDGE_GROUP), ifw.description(`jailnet network ${setup.network}`)];
+  const words: IfWord[] = [ifw.name(setup.name), ifw.group(BRIDGE_GROUP), ifw.description(`jailnet network ${setup.network}`)];
   if (setup.mtu !== undefined) words.push(ifw.mtu(setup.mtu));
   if (setup.promisc) words.push(ifw.promisc());
   if (v4[0]) words.push(ifw.inet(v4[0]));
@@ -116,7 +116,7 @@ export async function destroyIfUnused(name: string): Promise<void> {
 /** Adds the host end to the bridge, with the bridge's pending addresses and options. */
 export async function joinBridge(bridge: ReadyBridge, member: string, options: { isolate: boolean; promisc: boolean }): Promise<void> {
   const [first, ...rest] = bridge.pending;
-  const words: Words[] = [ifw.addm(member)];
+  const words: IfWord[] = [ifw.addm(member)];
   if (options.isolate) words.push(ifw.private(member));
   if (options.promisc) words.push(ifw.promisc());
   words.push(ifw.up());

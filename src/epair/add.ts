@@ -2,7 +2,7 @@ import { ipamAdd, ipamDel } from '../cni/delegate';
 import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
-import { configureInterface, ifw, type Words } from '../freebsd/ifconfig';
+import { configureInterface, ifw } from '../freebsd/ifconfig';
 import { addRoute } from '../freebsd/route';
 import { setSysctl } from '../freebsd/sysctl';
 import { addJailRoutes, configureJailEnd, configureLoopback } from '../jail/interface';
@@ -50,7 +50,7 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
       },
       rollback,
     );
-    for (const g of gatewayHosts.filter((c) => familyOf(c) === 6)) await configureInterface(hostEnd, [ifw.inet6Enable(), ifw.inet6(g)] as Words[]);
+    for (const g of gatewayHosts.filter((c) => familyOf(c) === 6)) await configureInterface(hostEnd, [ifw.inet6Enable(), ifw.inet6(g)]);
     for (const a of jailHosts) await addRoute({ dst: a, interface: hostEnd, family: familyOf(a) });
     await setSysctl('net.inet.ip.forwarding', 1);
     if (gatewayHosts.some((g) => familyOf(g) === 6)) await setSysctl('net.inet6.ip6.forwarding', 1);

@@ -10,14 +10,33 @@ import { cidr, descriptionText, ipv4Address, ipv6Address, macAddress, mtuValue }
  * ifconfig(8) operations. Words are built by `ifw` from validated values, so a caller can put
  * several settings in one call (one process instead of several) without ever building a
  * word from unchecked input.
+ *
+ * ifconfig's grammar: `ifconfig IF [family] [address] [words...]`. The address family is read
+ * only right after the interface name, one address request per call is applied (after the other
+ * words, so to the interface's new name after `name`), and family words such as `-ifdisabled`
+ * belong to that family. `ifw` therefore returns address requests separately, and
+ * `configureInterface` puts the family and the request first.
  */
 
 export type Words = readonly string[];
+
+/** An address-family part of a call: `inet 10.0.0.1/24`, `inet6 -ifdisabled fd00::1/64 alias`. */
+export interface AddressRequest {
+  family: 'inet' | 'inet6';
+  words: Words;
+  /** Whether the words hold an address (at most one per call). */
+  address: boolean;
+}
+
+export type IfWord = Words | AddressRequest;
 
 /** Where a command runs: on the host, or inside a jail (`-j JAIL` / jexec). */
 export interface Where {
   jail?: string;
 }
+
+const inetReq = (words: Words, address = true): AddressRequest => ({ family: 'inet', words, address });
+const inet6Req = (words: Words, address = true): AddressRequest => ({ family: 'inet6', words, address });
 
 export const ifw = {
   name: (n: string): Words => ['name', interfaceName(n)],
@@ -28,17 +47,17 @@ export const ifw = {
   description: (text: string): Words => ['description', descriptionText(text)],
   group: (g: string): Words => ['group', groupName(g)],
   /** Replaces the first IPv4 address. */
-  inet: (c: string): Words => ['inet', ipv4Cidr(c)],
+  inet: (c: string): AddressRequest => inetReq([ipv4Cidr(c)]),
   /** Adds an IPv4 address. */
-  inetAlias: (c: string): Words => ['inet', ipv4Cidr(c), 'alias'],
+  inetAlias: (c: string): AddressRequest => inetReq([ipv4Cidr(c), 'alias']),
   /** Adds an IPv6 address (always with `alias`, freebsd.md). */
-  inet6: (c: string): Words => ['inet6', ipv6Cidr(c), 'alias'],
+  inet6: (c: string): AddressRequest => inet6Req([ipv6Cidr(c), 'alias']),
   /** Removes an IPv4 address. */
-  inetDelete: (address: string): Words => ['inet', ipv4Address(address), '-alias'],
+  inetDelete: (address: string): AddressRequest => inetReq([ipv4Address(address), '-alias']),
   /** Removes an IPv6 address. */
-  inet6Delete: (address: string): Words => ['inet6', ipv6Address(address), '-alias'],
+  inet6Delete: (address: string): AddressRequest => inet6Req([ipv6Address(address), '-alias']),
   /** Turns IPv6 on (link-local included) on an interface created with it disabled. */
-  inet6Enable: (): Words => ['inet6', '-ifdisabled'],
+  inet6Enable: (): AddressRequest => inet6Req(['-ifdisabled'], false),
   addm: (member: string): Words => ['addm', interfaceName(member)],
   deletem: (member: string): Words => ['deletem', interfaceName(member)],
   /** Bridge member options (if_bridge(4)). */
@@ -46,6 +65,20 @@ export const ifw = {
   promisc: (): Words => ['promisc'],
   noChecksumOffload: (): Words => ['-txcsum', '-txcsum6'],
 };
+
+function isAddressRequest(w: IfWord): w is AddressRequest {
+  return !Array.isArray(w);
+}
+
+/** The argv after `ifconfig`: interface, family and address request first, then the other words. */
+export function ifconfigArgs(ifname: string, words: readonly IfWord[]): string[] {
+  const requests = words.filter(isAddressRequest);
+  const plain = words.filter((w): w is Words => !isAddressRequest(w));
+  const family = requests[0]?.family;
+  if (requests.some((r) => r.family !== family)) throw new Error('one ifconfig call takes one address family');
+  if (requests.filter((r) => r.address).length > 1) throw new Error('one ifconfig call applies one address request');
+  return [interfaceName(ifname), ...(family ? [family] : []), ...requests.flatMap((r) => r.words), ...plain.flat()];
+}
 
 function ipv4Cidr(c: string): string {
   if (c.includes(':')) throw new Error(`"${c}" is an IPv6 CIDR where an IPv4 one is needed`);
@@ -62,8 +95,8 @@ function ifconfig(args: readonly string[], where: Where = {}): Promise<ExecResul
 }
 
 /** `ifconfig IF words...` (host or jail); returns stdout (the new name after `name`). */
-export async function configureInterface(ifname: string, words: readonly Words[], where: Where = {}): Promise<string> {
-  const r = await ifconfig([interfaceName(ifname), ...words.flat()], where);
+export async function configureInterface(ifname: string, words: readonly IfWord[], where: Where = {}): Promise<string> {
+  const r = await ifconfig(ifconfigArgs(ifname, words), where);
   return r.stdout;
 }
 
@@ -75,9 +108,9 @@ export async function createEpair(): Promise<{ a: string; b: string }> {
   return { a, b: `${a.slice(0, -1)}b` };
 }
 
-/** `ifconfig bridge create [words]`: the new bridge's name ("bridgeN"). */
-export async function createBridge(words: readonly Words[] = []): Promise<string> {
-  const r = await runTool('ifconfig', ['bridge', 'create', ...words.flat()]);
+/** `ifconfig bridge create`: the new bridge's name ("bridgeN"). */
+export async function createBridge(): Promise<string> {
+  const r = await runTool('ifconfig', ['bridge', 'create']);
   return parseCreatedName(r.stdout);
 }
 

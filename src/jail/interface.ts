@@ -1,5 +1,5 @@
 import type { Route } from '../cni/types';
-import { configureInterface, ifw, type Words } from '../freebsd/ifconfig';
+import { configureInterface, ifw, type IfWord } from '../freebsd/ifconfig';
 import { addRoute } from '../freebsd/route';
 import { familyOf, isDefaultRoute, type Family } from '../net/cidr';
 import { log } from '../log/logger';
@@ -24,7 +24,7 @@ export interface JailEndSpec {
 export async function configureJailEnd(spec: JailEndSpec): Promise<void> {
   const v4 = spec.addresses.filter((a) => familyOf(a) === 4);
   const v6 = spec.addresses.filter((a) => familyOf(a) === 6);
-  const words: Words[] = [ifw.name(spec.ifname), ifw.ether(spec.mac)];
+  const words: IfWord[] = [ifw.name(spec.ifname), ifw.ether(spec.mac)];
   if (spec.mtu !== undefined) words.push(ifw.mtu(spec.mtu));
   if (v4[0]) words.push(ifw.inet(v4[0]));
   words.push(ifw.up());

@@ -1,7 +1,7 @@
 import { CniCode, CniError } from '../cni/errors';
 import { CommandError } from '../freebsd/exec';
 import { isJailNotFound } from '../freebsd/errors';
-import { configureInterface, createEpair, destroyInterface, ifw, moveToJail, type Words } from '../freebsd/ifconfig';
+import { configureInterface, createEpair, destroyInterface, ifw, moveToJail, type IfWord } from '../freebsd/ifconfig';
 import { findJail } from '../freebsd/jail';
 import type { Rollback } from '../util/rollback';
 
@@ -17,7 +17,7 @@ export interface HostEndSpec {
   group: string;
   mtu?: number;
   /** Address words for the host end (epair plugin: the gateway address). */
-  addressWords?: Words[];
+  addressWords?: IfWord[];
 }
 
 export interface Epair {
@@ -31,7 +31,7 @@ export async function createEpairLink(spec: HostEndSpec, rollback: Rollback): Pr
   rollback.push(`epair ${pair.a}/${spec.name}`, async () => {
     if (!(await destroyInterface(spec.name))) await destroyInterface(pair.a);
   });
-  const words: Words[] = [ifw.name(spec.name), ifw.description(spec.description), ifw.group(spec.group), ifw.ether(spec.mac)];
+  const words: IfWord[] = [ifw.name(spec.name), ifw.description(spec.description), ifw.group(spec.group), ifw.ether(spec.mac)];
   if (spec.mtu !== undefined) words.push(ifw.mtu(spec.mtu));
   words.push(...(spec.addressWords ?? []), ifw.up());
   try {

@@ -1,6 +1,6 @@
 import { CommandError, execCommand, setCommandRunner, type CommandRunner, type ExecResult } from '../../../src/freebsd/exec';
 import { resetJailFlagProbe } from '../../../src/freebsd/jail-exec';
-import { configureInterface, createEpair, destroyInterface, ifw, moveToJail, showInterface } from '../../../src/freebsd/ifconfig';
+import { configureInterface, createEpair, destroyInterface, ifconfigArgs, ifw, moveToJail, showInterface } from '../../../src/freebsd/ifconfig';
 import { findJail } from '../../../src/freebsd/jail';
 import { loadAnchor, changeTable } from '../../../src/freebsd/pfctl';
 import { addRoute, routeArgs } from '../../../src/freebsd/route';
@@ -62,11 +62,17 @@ describe('ifconfig operations', () => {
     expect(calls[0]?.args).toEqual(['epair7a', 'name', 'jn0123456789ab', 'description', 'jailnet web1/eth0 on default', 'mtu', '1500', 'up']);
   });
 
-  test('IPv6 addresses always get alias; IPv4 replace or alias', () => {
-    expect(ifw.inet6('fd00::5/64')).toEqual(['inet6', 'fd00::5/64', 'alias']);
-    expect(ifw.inet('10.0.0.5/24')).toEqual(['inet', '10.0.0.5/24']);
-    expect(ifw.inetAlias('10.0.0.6/24')).toEqual(['inet', '10.0.0.6/24', 'alias']);
+  test('the family and the address request come first; other words follow', () => {
+    expect(ifconfigArgs('epair7b', [ifw.name('eth0'), ifw.ether('02:00:00:00:00:01'), ifw.inet('10.0.0.5/24'), ifw.up()])).toEqual(['epair7b', 'inet', '10.0.0.5/24', 'name', 'eth0', 'ether', '02:00:00:00:00:01', 'up']);
+    expect(ifconfigArgs('eth0', [ifw.inet6Enable(), ifw.inet6('fd00::5/64')])).toEqual(['eth0', 'inet6', '-ifdisabled', 'fd00::5/64', 'alias']);
+    expect(ifconfigArgs('eth0', [ifw.inetAlias('10.0.0.6/24')])).toEqual(['eth0', 'inet', '10.0.0.6/24', 'alias']);
+    expect(ifconfigArgs('eth0', [ifw.inetDelete('10.0.0.6')])).toEqual(['eth0', 'inet', '10.0.0.6', '-alias']);
     expect(() => ifw.inet('fd00::5/64')).toThrow('IPv6');
+  });
+
+  test('one family and one address per call, as ifconfig applies them', () => {
+    expect(() => ifconfigArgs('eth0', [ifw.inet('10.0.0.5/24'), ifw.inet6('fd00::5/64')])).toThrow('one address family');
+    expect(() => ifconfigArgs('eth0', [ifw.inet('10.0.0.5/24'), ifw.inetAlias('10.0.0.6/24')])).toThrow('one address request');
   });
 
   test('inside a jail: -j first, then jexec for good once -j is refused', async () => {
