@@ -504,12 +504,14 @@ export class IfconfigSession {
           this.cur.flags.push('UP');
         }
         const err = (e: string) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`;
+        // lo gets 127.0.0.1/8 and ::1 from Linux when it goes up: replace, not add.
+        const verb = this.meta.kind === 'lo' ? 'replace' : 'add';
         if (v6) {
-          this.emit(`addr add ${o.setaddr.addr}/${prefix} dev ${nm} nodad`, err);
+          this.emit(`addr ${verb} ${o.setaddr.addr}/${prefix} dev ${nm} nodad`, err);
           if (this.meta.ifdisabled) this.setMeta((m) => (m.ifdisabled = false));
         } else {
           const bcast = this.meta.kind === 'lo' ? '' : ` broadcast ${o.broadcast ?? broadcastOf(o.setaddr.addr, prefix)}`;
-          this.emit(`addr add ${o.setaddr.addr}/${prefix}${bcast} dev ${nm}`, err);
+          this.emit(`addr ${verb} ${o.setaddr.addr}/${prefix}${bcast} dev ${nm}`, err);
         }
         (this.cur.addr_info ??= []).push({ family, local: o.setaddr.addr, prefixlen: prefix });
       }

@@ -1,0 +1,101 @@
+/** jail, jls and jexec on the emulated host. */
+import { parseJlsJidNameVnet } from '../../src/freebsd/parse/jls';
+import { parseInterfaceList, parseIfconfig } from '../../src/freebsd/parse/ifconfig';
+import { canRunEmulator, createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
+
+const d = canRunEmulator ? describe : describe.skip;
+
+d('emulated jail, jls and jexec', () => {
+  let host: EmulatedHost;
+  beforeAll(async () => {
+    host = await createEmulatedHost();
+  });
+  afterAll(async () => {
+    await host?.destroy();
+  });
+
+  test('create, list, find, remove, with FreeBSD messages', async () => {
+    expect(await host.run('jail', ['-c', 'name=web', 'persist', 'vnet'])).toMatchObject({ code: 0, stdout: 'web: created\n' });
+    expect(await host.run('jail', ['-c', 'name=web', 'persist', 'vnet'])).toMatchObject({ code: 1, stderr: 'jail: "web" already exists\n' });
+    expect(await host.run('jail', ['-c', 'name=plain', 'persist'])).toMatchObject({ code: 0, stdout: 'plain: created\n' });
+    const list = parseJlsJidNameVnet(await host.runOk('jls', ['jid', 'name', 'vnet']));
+    expect(list.map((j) => [j.name, j.vnet])).toEqual([
+      ['web', 'new'],
+      ['plain', 'inherit'],
+    ]);
+    const web = list[0]!;
+    expect(await host.runOk('jls', ['-j', 'web', 'jid', 'name'])).toBe(`${web.jid} web\n`);
+    expect(await host.runOk('jls', ['-j', String(web.jid), 'name'])).toBe('web\n');
+    expect(await host.runOk('jls', ['-j', 'plain', 'vnet'])).toBe('inherit\n');
+    expect(await host.runOk('jls', ['-n', '-j', 'web', 'name', 'persist', 'vnet'])).toBe('name=web persist vnet=new\n');
+    const table = await host.runOk('jls', []);
+    expect(table.split('\n')[0]).toBe('   JID  IP Address      Hostname                      Path');
+    expect(table).toMatch(new RegExp(`^ {5}${web.jid}  -  `, 'm'));
+    const json = JSON.parse(await host.runOk('jls', ['--libxo', 'json', 'jid', 'name'])) as { 'jail-information': { jail: { jid: number; name: string }[] } };
+    expect(json['jail-information'].jail.map((j) => j.name)).toEqual(['web', 'plain']);
+    expect(await host.run('jls', ['-j', 'nope'])).toMatchObject({ code: 1, stderr: 'jls: jail "nope" not found\n' });
+    expect(await host.run('jls', ['bogusparam'])).toMatchObject({ code: 1, stderr: 'jls: unknown parameter: bogusparam\n' });
+    expect(await host.run('jexec', ['nope', '/bin/true'])).toMatchObject({ code: 1, stderr: 'jexec: jail "nope" not found\n' });
+    expect(await host.run('jail', ['-r', 'plain'])).toMatchObject({ code: 0, stdout: 'plain: removed\n' });
+    expect(await host.run('jail', ['-r', 'plain'])).toMatchObject({ code: 1, stderr: 'jail: "plain" not found\n' });
+    // JIDs keep increasing.
+    await host.createJail('later');
+    const later = parseJlsJidNameVnet(await host.runOk('jls', ['-j', 'later', 'jid', 'name', 'vnet']))[0]!;
+    expect(later.jid).toBeGreaterThan(web.jid + 1);
+    await host.removeJail('later');
+    await host.removeJail('web');
+    expect(await host.runOk('jls', ['jid'])).toBe('');
+  });
+
+  test('jexec runs programs in the jail: stdio, exit status, the jail\'s lo0, emulated tools', async () => {
+    await host.createJail('ex');
+    const r = await host.jexec('ex', ['/bin/sh', '-c', 'read x; echo "got $x"; echo err >&2; exit 7'], { input: 'hello\n' });
+    expect(r).toEqual({ code: 7, stdout: 'got hello\n', stderr: 'err\n' });
+    // The jail has its own stack: only lo0, down, until configured.
+    expect((await host.jexec('ex', ['/usr/sbin/ip', '-br', 'link'])).stdout).toMatch(/^lo +DOWN/);
+    await host.runOk('ifconfig', ['-j', 'ex', 'lo0', 'inet', '127.0.0.1/8', 'up']);
+    expect((await host.jexec('ex', ['/usr/bin/ping', '-c', '1', '-W', '2', '127.0.0.1'])).code).toBe(0);
+    // jexec JAIL /sbin/ifconfig is the emulated ifconfig in the jail's context.
+    expect(parseInterfaceList(await host.runOk('jexec', ['ex', '/sbin/ifconfig', '-l']))).toEqual(['lo0']);
+    expect(parseIfconfig(await host.runOk('jexec', ['ex', '/sbin/ifconfig', 'lo0']))[0]?.inet[0]).toMatchObject({ address: '127.0.0.1', prefixlen: 8 });
+    expect(await host.run('jexec', ['ex', 'no-such-program'])).toMatchObject({ code: 1, stderr: 'jexec: execvp: no-such-program: No such file or directory\n' });
+    await host.removeJail('ex');
+  });
+
+  test('jail -r kills the jail\'s processes, returns host interfaces under their current names, destroys the jail\'s own', async () => {
+    await host.createJail('rm');
+    const a = (await host.runOk('ifconfig', ['epair', 'create'])).trim();
+    const b = a.replace(/a$/, 'b');
+    await host.runOk('ifconfig', [b, 'vnet', 'rm']);
+    await host.runOk('ifconfig', ['-j', 'rm', b, 'inet', '10.60.0.2/24', 'name', 'eth0', 'description', 'moved in']);
+    const own = (await host.runOk('ifconfig', ['-j', 'rm', 'bridge', 'create'])).trim();
+    const ownEpair = (await host.runOk('ifconfig', ['-j', 'rm', 'epair', 'create'])).trim();
+    expect(own).toBe('bridge0');
+    expect(ownEpair).toBe('epair0a');
+    const sleeper = host.spawnInJail('rm', ['/bin/sleep', '60']);
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise<unknown>((resolve) => sleeper.once('exit', (code, signal) => resolve(signal ?? code)));
+    await host.removeJail('rm');
+    expect(await exited).toBeDefined();
+    const names = parseInterfaceList(await host.runOk('ifconfig', ['-l']));
+    expect(names).toContain('eth0');
+    expect(names).not.toContain(own);
+    const back = parseIfconfig(await host.runOk('ifconfig', ['eth0']))[0];
+    expect(back?.description).toBe('moved in');
+    expect(back?.groups).toEqual(['epair']);
+    expect(back?.inet).toEqual([]);
+    // It is still one end of its epair: destroying it removes the other end and frees the unit.
+    await host.runOk('ifconfig', ['eth0', 'destroy']);
+    expect(parseInterfaceList(await host.runOk('ifconfig', ['-l']))).not.toContain(a);
+    expect((await host.runOk('ifconfig', ['epair', 'create'])).trim()).toBe(a);
+    await host.runOk('ifconfig', [a, 'destroy']);
+  });
+
+  test('non-vnet jails share the host stack', async () => {
+    await host.createJail('shared', { vnet: false });
+    const r = await host.jexec('shared', ['/usr/sbin/ip', '-br', 'addr', 'show', 'em0']);
+    expect(r.stdout).toContain(host.em0Address);
+    expect(parseInterfaceList(await host.runOk('ifconfig', ['-j', 'shared', '-l']))).toContain('em0');
+    await host.removeJail('shared');
+  });
+});

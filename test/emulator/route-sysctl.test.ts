@@ -1,0 +1,86 @@
+/** route and sysctl on the emulated host. */
+import { parseRouteGet, isRouteExists, isRouteMissing } from '../../src/freebsd/parse/route';
+import { parseSysctlSet } from '../../src/freebsd/parse/sysctl';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canRunEmulator, createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
+
+const d = canRunEmulator ? describe : describe.skip;
+
+d('emulated route and sysctl', () => {
+  let host: EmulatedHost;
+  beforeAll(async () => {
+    host = await createEmulatedHost();
+    await host.createJail('rj');
+  });
+  afterAll(async () => {
+    await host?.destroy();
+  });
+
+  test('route get default names em0', async () => {
+    const out = await host.runOk('route', ['-n', 'get', '-inet', 'default']);
+    expect(out.split('\n').slice(0, 7)).toEqual([
+      '   route to: default',
+      'destination: default',
+      '       mask: default',
+      `    gateway: ${host.worldAddress}`,
+      '        fib: 0',
+      '  interface: em0',
+      '      flags: <UP,GATEWAY,DONE,STATIC>',
+    ]);
+    expect(parseRouteGet(out)).toMatchObject({ interface: 'em0', gateway: host.worldAddress, destination: 'default' });
+    expect(parseRouteGet(await host.runOk('route', ['-n', 'get', '-inet6', 'default'])).interface).toBe('em0');
+    expect(parseRouteGet(await host.runOk('route', ['-n', 'get', '198.51.100.77']))).toMatchObject({ destination: '198.51.100.0', mask: '255.255.255.0', interface: 'em0' });
+  });
+
+  test('add, exists, delete, missing, -interface, in a jail and on the host', async () => {
+    const a = (await host.runOk('ifconfig', ['epair', 'create'])).trim();
+    const b = a.replace(/a$/, 'b');
+    await host.runOk('ifconfig', [a, 'inet', '10.70.0.1/24']);
+    await host.runOk('ifconfig', [b, 'vnet', 'rj']);
+    await host.runOk('ifconfig', ['-j', 'rj', b, 'inet', '10.70.0.2/24']);
+    expect(await host.run('route', ['-j', 'rj', '-4', 'add', 'default', '10.70.0.1'])).toMatchObject({ code: 0, stdout: 'add net default: gateway 10.70.0.1\n' });
+    const again = await host.run('route', ['-j', 'rj', '-4', 'add', 'default', '10.70.0.1']);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(/route already in table\n$/);
+    expect(isRouteExists(again.stdout)).toBe(true);
+    expect(parseRouteGet(await host.runOk('route', ['-j', 'rj', '-n', 'get', '-inet', 'default']))).toMatchObject({ gateway: '10.70.0.1', interface: b });
+    expect(await host.runOk('route', ['add', '-net', '10.71.0.0/16', '10.70.0.2'])).toBe('add net 10.71.0.0/16: gateway 10.70.0.2\n');
+    expect(await host.runOk('route', ['add', '-host', '10.72.0.9', '-interface', a])).toBe(`add host 10.72.0.9: gateway ${a}\n`);
+    expect(parseRouteGet(await host.runOk('route', ['-n', 'get', '10.71.3.4']))).toMatchObject({ destination: '10.71.0.0', mask: '255.255.0.0', gateway: '10.70.0.2', interface: a });
+    expect(await host.runOk('route', ['delete', '-net', '10.71.0.0/16', '10.70.0.2'])).toBe('delete net 10.71.0.0/16: gateway 10.70.0.2\n');
+    const missing = await host.run('route', ['delete', '-net', '10.71.0.0/16', '10.70.0.2']);
+    expect(missing).toMatchObject({ code: 1, stdout: 'delete net 10.71.0.0/16: gateway 10.70.0.2: not in table\n', stderr: 'route: route has not been found\n' });
+    expect(isRouteMissing(missing.stdout)).toBe(true);
+    expect(await host.run('route', ['-n', 'get', '-inet6', '2001:db8:ffff::1'])).toMatchObject({ code: 0 });
+    expect(await host.run('route', ['-j', 'rj', '-n', 'get', '-inet6', 'default'])).toMatchObject({ code: 1, stderr: 'route: route has not been found\n' });
+    expect(await host.run('route', ['-j', 'nojail', 'add', 'default', '10.0.0.1'])).toMatchObject({ code: 1, stderr: 'route: jail "nojail" not found\n' });
+    const bad = await host.run('route', ['add', '-bogus', 'default', '10.0.0.1']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/^route: bad keyword: bogus\nusage: route/);
+    // IPv6 with a link-local gateway.
+    await host.runOk('ifconfig', ['-j', 'rj', b, 'inet6', '-ifdisabled']);
+    expect(await host.runOk('route', ['-j', 'rj', '-6', 'add', 'default', `fe80::1%${b}`])).toBe(`add net default: gateway fe80::1%${b}\n`);
+    expect(parseRouteGet(await host.runOk('route', ['-j', 'rj', '-n', 'get', '-inet6', 'default']))).toMatchObject({ gateway: 'fe80::1', interface: b });
+    await host.runOk('ifconfig', [a, 'destroy']);
+  });
+
+  test('sysctl: forwarding per vnet, pf knobs in sysctl.json, unknown oids', async () => {
+    expect(await host.runOk('sysctl', ['-n', 'net.inet.ip.forwarding'])).toBe('0\n');
+    const set = await host.runOk('sysctl', ['net.inet.ip.forwarding=1']);
+    expect(set).toBe('net.inet.ip.forwarding: 0 -> 1\n');
+    expect(parseSysctlSet(set)).toEqual({ name: 'net.inet.ip.forwarding', old: '0', new: '1' });
+    expect((await host.hostExec(['/usr/sbin/sysctl', '-n', 'net.ipv4.ip_forward'])).stdout).toBe('1\n');
+    // The jail's vnet has its own value.
+    expect(await host.runOk('jexec', ['rj', '/sbin/sysctl', '-n', 'net.inet.ip.forwarding'])).toBe('0\n');
+    expect(await host.runOk('sysctl', ['net.inet6.ip6.forwarding=1'])).toBe('net.inet6.ip6.forwarding: 0 -> 1\n');
+    expect(await host.runOk('sysctl', ['net.inet.ip.forwarding'])).toBe('net.inet.ip.forwarding: 1\n');
+    // Emulator state shared with the emulated pf.
+    expect(await host.runOk('sysctl', ['-n', 'net.pf.filter_local', 'net.link.bridge.pfil_member', 'net.link.bridge.pfil_bridge'])).toBe('0\n1\n1\n');
+    expect(await host.runOk('sysctl', ['net.pf.filter_local=1', 'net.link.bridge.pfil_member=0'])).toBe('net.pf.filter_local: 0 -> 1\nnet.link.bridge.pfil_member: 1 -> 0\n');
+    expect(JSON.parse(readFileSync(join(host.dir, 'state', 'sysctl.json'), 'utf8'))).toEqual({ 'net.pf.filter_local': '1', 'net.link.bridge.pfil_member': '0' });
+    expect(await host.run('sysctl', ['net.bogus.oid'])).toMatchObject({ code: 1, stderr: "sysctl: unknown oid 'net.bogus.oid'\n" });
+    expect(await host.run('sysctl', ['net.inet.ip.forwarding=abc'])).toMatchObject({ code: 1, stderr: "sysctl: invalid integer 'abc'\n" });
+    expect(await host.runOk('sysctl', ['-n', 'net.inet.ip.forwarding=0'])).toBe('1 -> 0\n');
+  });
+});
