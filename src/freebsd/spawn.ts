@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
+import { CommandError } from './exec';
+
+/**
+ * Starting a long-running program that outlives its caller (the IPAM plugin starting jailnetd):
+ * absolute path, argv array, no shell, its own session, stdin closed and stdout/stderr to a
+ * log file, so the caller's stdout (the CNI protocol) is not held open by it.
+ */
+
+export interface DetachedOptions {
+  /** Appended to (created 0600); output is discarded when absent. */
+  logFile?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Resolves with the PID once the program has started; rejects when it cannot be started. */
+export function spawnDetached(file: string, args: readonly string[], options: DetachedOptions = {}): Promise<number> {
+  if (!isAbsolute(file)) return Promise.reject(new Error(`refusing to run "${file}": commands are run by absolute path only`));
+  let out: number | 'ignore' = 'ignore';
+  if (options.logFile) {
+    mkdirSync(dirname(options.logFile), { recursive: true, mode: 0o755 });
+    out = openSync(options.logFile, 'a', 0o600);
+  }
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(file, args as string[], { detached: true, stdio: ['ignore', out, out], env: options.env ?? process.env });
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      reject(new CommandError([file, ...args], null, null, '', '', false, `could not be started (${err.code ?? err.message})`));
+    });
+    child.once('spawn', () => {
+      child.unref();
+      resolve(child.pid as number);
+    });
+  }).finally(() => {
+    if (typeof out === 'number') closeSync(out);
+  });
+}

@@ -1,0 +1,97 @@
+import { argsIps, type CniArgs } from '../cni/args';
+import { CniCode, CniError } from '../cni/errors';
+import type { Dns, NetConf, Route } from '../cni/types';
+import validateIpamConfig from '../config/generated/ipam-config';
+import { validateWith } from '../config/validate';
+import type { RangeConfig } from './range';
+
+/**
+ * The jailnet-ipam plugin's configuration: host-local's `ipam` fields plus where jailnetd
+ * listens and how to start it. The shape is checked here (code 7 naming the field); the
+ * ranges themselves are checked by the daemon, which names the field as well.
+ */
+
+export const DEFAULT_SOCKET = '/var/run/jailnet/jailnetd.sock';
+export const DEFAULT_DAEMON_PATH = '/usr/local/sbin/jailnetd';
+export const DEFAULT_DAEMON_LOG = '/var/log/jailnetd.log';
+export const DEFAULT_TIMEOUT_S = 30;
+/** How long a plugin waits for a daemon it started (or saw being started) to answer. */
+export const AUTOSTART_WAIT_MS = 10_000;
+
+type RawIpam = {
+  type: string;
+  ranges?: RangeConfig[][];
+  subnet?: string;
+  rangeStart?: string;
+  rangeEnd?: string;
+  gateway?: string;
+  routes?: Route[];
+  dns?: Dns;
+  socket?: string;
+  autostart?: boolean;
+  daemon?: { path?: string; config?: string; stateDir?: string; logFile?: string };
+  timeout?: number;
+};
+
+/** The configuration as decoded, with what the plugin made of it in `settings`. */
+export interface IpamPluginConfig extends NetConf {
+  ipam: RawIpam;
+  settings: IpamSettings;
+}
+
+export interface IpamSettings {
+  network: string;
+  /** Static requests from args.cni.ips and runtimeConfig.ips (CNI_ARGS IP= is added per call). */
+  configuredIps: string[];
+  ranges: RangeConfig[][];
+  routes: Route[];
+  dns?: Dns;
+  socket: string;
+  autostart: boolean;
+  daemonPath: string;
+  daemonArgs: string[];
+  daemonLog: string;
+  timeoutMs: number;
+}
+
+export function parseIpamConfig(rawDoc: Record<string, unknown>): IpamPluginConfig {
+  const raw = validateWith<NetConf & { ipam: RawIpam; runtimeConfig?: { ips?: string[] } }>(validateIpamConfig, rawDoc, 'network configuration');
+  const ipam = raw.ipam;
+  let ranges = ipam.ranges;
+  if (!ranges) {
+    if (!ipam.subnet) {
+      throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration: field "ipam.ranges" is required', 'e.g. "ranges": [[{"subnet": "10.88.0.0/16"}]] (one inner list per address family for dual stack)');
+    }
+    // host-local's older single-range form.
+    const r: RangeConfig = { subnet: ipam.subnet };
+    if (ipam.rangeStart) r.rangeStart = ipam.rangeStart;
+    if (ipam.rangeEnd) r.rangeEnd = ipam.rangeEnd;
+    if (ipam.gateway) r.gateway = ipam.gateway;
+    ranges = [[r]];
+  } else if (ipam.subnet) {
+    throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration: fields "ipam.ranges" and "ipam.subnet" are both set', 'use "ranges" only ("subnet" is host-local\'s older form of a single range)');
+  }
+  const socket = ipam.socket ?? DEFAULT_SOCKET;
+  const daemonArgs = ['--socket', socket];
+  if (ipam.daemon?.stateDir) daemonArgs.push('--state-dir', ipam.daemon.stateDir);
+  if (ipam.daemon?.config) daemonArgs.push('--config', ipam.daemon.config);
+  const settings: IpamSettings = {
+    network: raw.name,
+    configuredIps: [...(raw.args?.cni?.ips ?? []), ...(raw.runtimeConfig?.ips ?? [])],
+    ranges,
+    routes: ipam.routes ?? [],
+    socket,
+    autostart: ipam.autostart ?? true,
+    daemonPath: ipam.daemon?.path ?? DEFAULT_DAEMON_PATH,
+    daemonArgs,
+    daemonLog: ipam.daemon?.logFile ?? DEFAULT_DAEMON_LOG,
+    timeoutMs: (ipam.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
+  };
+  if (ipam.dns) settings.dns = ipam.dns;
+  return { ...raw, settings };
+}
+
+/** Static requests, as host-local gathers them: CNI_ARGS IP=, args.cni.ips, runtimeConfig.ips. */
+export function requestedIps(settings: IpamSettings, args: CniArgs): string[] {
+  return [...argsIps(args), ...settings.configuredIps];
+}
