@@ -11,6 +11,7 @@ command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
 command -v nsenter >/dev/null 2>&1 || missing="$missing util-linux"
+[ -x /usr/sbin/sysctl ] || missing="$missing procps"
 # The interop tests build a small CNI runtime on libcni, the library containerd, nerdctl and
 # podman use; Debian packages its sources.
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"
