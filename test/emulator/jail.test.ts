@@ -98,4 +98,28 @@ d('emulated jail, jls and jexec', () => {
     expect(parseInterfaceList(await host.runOk('ifconfig', ['-j', 'shared', '-l']))).toContain('em0');
     await host.removeJail('shared');
   });
+
+  test('concurrent jail -c get distinct JIDs; a killed jexec takes its program with it; signals are forwarded', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `par${i}`);
+    await Promise.all(names.map((n) => host.createJail(n)));
+    const listed = parseJlsJidNameVnet(await host.runOk('jls', ['jid', 'name', 'vnet']));
+    expect(new Set(listed.map((j) => j.jid)).size).toBe(8);
+    // SIGTERM to jexec reaches the program; jexec dies of it too.
+    const term = host.spawnInJail('par0', ['/bin/sleep', '30']);
+    await new Promise((r) => setTimeout(r, 400));
+    const termExit = new Promise<unknown>((resolve) => term.once('exit', (code, signal) => resolve(signal ?? code)));
+    term.kill('SIGTERM');
+    expect(await termExit).toBe('SIGTERM');
+    // SIGKILL to jexec: the program goes too (PR_SET_PDEATHSIG).
+    const killed = host.spawnInJail('par1', ['/bin/sleep', '30']);
+    await new Promise((r) => setTimeout(r, 400));
+    const killedExit = new Promise<void>((resolve) => killed.once('exit', () => resolve()));
+    killed.kill('SIGKILL');
+    await killedExit;
+    await new Promise((r) => setTimeout(r, 200));
+    const ns = `${host.jailNsPrefix}${listed.find((j) => j.name === 'par1')?.jid}`;
+    const left = (await host.hostExec(['/usr/sbin/ip', 'netns', 'pids', ns])).stdout.trim();
+    expect(left).toBe('');
+    await Promise.all(names.map((n) => host.removeJail(n)));
+  });
 });
