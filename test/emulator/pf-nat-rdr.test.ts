@@ -81,4 +81,176 @@ d('emulated pf: nat, rdr, anchors, tables with real packets', () => {
       await udp.stop();
     }
   });
+
+  test('the world reaches a jail service through `rdr pass on em0 ... to (em0) port 8080 -> JAIL port 80`', async () => {
+    const svc = await host.startJailServer('j2', { proto: 'tcp', port: 80 });
+    const usvc = await host.startJailServer('j2', { proto: 'udp', port: 5353 });
+    try {
+      await pfOk(['-f', '-'], HOOKS);
+      await load(
+        'jailnet/j2',
+        `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\nrdr pass on em0 inet proto udp from any to (em0) port 5353 -> ${J2}\n`,
+      );
+      await pfOk(['-e']);
+      const r = await tcp('world', host.em0Address, 8080);
+      expect(r).toMatchObject({ ok: true, reply: { peer: host.worldAddress, local: J2, localPort: 80 } });
+      const u = await host.request('world', { proto: 'udp', address: host.em0Address, port: 5353 });
+      expect(u).toMatchObject({ ok: true, reply: { peer: host.worldAddress, localPort: 5353 } });
+      // Other ports are not redirected.
+      expect((await tcp('world', host.em0Address, 8081)).ok).toBe(false);
+    } finally {
+      await svc.stop();
+      await usvc.stop();
+    }
+  });
+
+  test('without the anchor hooks in the main ruleset the same anchor rules do nothing', async () => {
+    const srv = await host.startWorldServer({ proto: 'tcp', port: 7003 });
+    const svc = await host.startJailServer('j2', { proto: 'tcp', port: 80 });
+    try {
+      await pfOk(['-f', '-'], 'pass all\n');
+      await load('jailnet/j1', `nat on em0 inet from ${J1} to any -> (em0)\n`);
+      await load('jailnet/j2', `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`);
+      await pfOk(['-e']);
+      expect((await tcp('j1', host.worldAddress, 7003)).ok).toBe(false);
+      expect((await tcp('world', host.em0Address, 8080)).ok).toBe(false);
+      // The same anchors start working once the main ruleset hooks them.
+      await pfOk(['-f', '-'], `${HOOKS}pass all\n`);
+      expect(await tcp('j1', host.worldAddress, 7003)).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
+      expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { local: J2 } });
+      // A named hook evaluates that anchor only.
+      await pfOk(['-f', '-'], 'nat-anchor "jailnet/j1"\nrdr-anchor "jailnet/j1"\n');
+      expect((await tcp('j1', host.worldAddress, 7003)).ok).toBe(true);
+      expect((await tcp('world', host.em0Address, 8080)).ok).toBe(false);
+    } finally {
+      await srv.stop();
+      await svc.stop();
+    }
+  });
+
+  test('"name/*" evaluates the direct children in strcmp order, not deeper', async () => {
+    const srv = await host.startWorldServer({ proto: 'tcp', port: 7004 });
+    try {
+      await pfOk(['-f', '-'], HOOKS);
+      await pfOk(['-e']);
+      // A grandchild is not evaluated by jailnet/*.
+      await load('jailnet/deep/j1', `nat on em0 inet from ${J1} to any -> (em0)\n`);
+      expect((await tcp('j1', host.worldAddress, 7004)).ok).toBe(false);
+      // First match wins across children in name order: "a" (no nat) before "b" (nat).
+      await load('jailnet/b', `nat on em0 inet from ${J1} to any -> (em0)\n`);
+      expect((await tcp('j1', host.worldAddress, 7004)).ok).toBe(true);
+      await load('jailnet/a', `no nat on em0 inet from ${J1} to any\n`);
+      expect((await tcp('j1', host.worldAddress, 7004)).ok).toBe(false);
+      expect((await pfOk(['-s', 'Anchors'])).stdout).toBe('  jailnet\n  jailnet/a\n  jailnet/b\n  jailnet/deep\n  jailnet/deep/j1\n');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('no reflection: a jail connecting to em0:8080 is not redirected without a rule on the bridge', async () => {
+    const svc = await host.startJailServer('j2', { proto: 'tcp', port: 80 });
+    try {
+      await pfOk(['-f', '-'], HOOKS);
+      await load('jailnet/j2', `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`);
+      await pfOk(['-e']);
+      expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true });
+      const direct = await tcp('j1', host.em0Address, 8080);
+      expect(direct).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+      // A rule on the bridge redirects it, but the reply goes straight from j2 to j1 (same
+      // subnet, bridged) and j1 drops it: the connection does not come up.
+      await load(
+        'jailnet/j2',
+        `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\nrdr pass on bridge0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`,
+      );
+      expect((await tcp('j1', host.em0Address, 8080)).ok).toBe(false);
+      // With `nat on bridge0 ... -> (bridge0)` the reply comes back through the host: it works,
+      // and the service sees the bridge's address.
+      await load(
+        'jailnet/j2',
+        `nat on bridge0 inet from 10.88.0.0/24 to ${J2} port 80 -> (bridge0)\n` +
+          `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\nrdr pass on bridge0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`,
+      );
+      expect(await tcp('j1', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: GW, local: J2, localPort: 80 } });
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  test('host-originated traffic to (em0):8080 is redirected only with net.pf.filter_local=1', async () => {
+    const svc = await host.startJailServer('j2', { proto: 'tcp', port: 80 });
+    try {
+      await pfOk(['-f', '-'], HOOKS);
+      await load(
+        'jailnet/j2',
+        `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\nrdr pass on lo0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`,
+      );
+      await pfOk(['-e']);
+      expect(await host.runOk('sysctl', ['net.pf.filter_local'])).toBe('net.pf.filter_local: 0\n');
+      expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+      await host.runOk('sysctl', ['net.pf.filter_local=1']);
+      expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { local: J2, localPort: 80 } });
+      // A rule that does not apply to lo0 does not redirect it, filter_local or not.
+      await load('jailnet/j2', `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`);
+      expect((await tcp('host', host.em0Address, 8080)).ok).toBe(false);
+      // A rule without `on` applies to every interface, lo0 included.
+      await load('jailnet/j2', `rdr pass inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`);
+      expect((await tcp('host', host.em0Address, 8080)).ok).toBe(true);
+      await host.runOk('sysctl', ['net.pf.filter_local=0']);
+      expect((await tcp('host', host.em0Address, 8080)).ok).toBe(false);
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  test('port ranges: `port 8000:8010 -> JAIL port 8000:*` maps one to one, also onto other numbers', async () => {
+    const s1 = await host.startJailServer('j2', { proto: 'tcp', port: 8000 });
+    const s2 = await host.startJailServer('j2', { proto: 'tcp', port: 8005 });
+    try {
+      await pfOk(['-f', '-'], HOOKS);
+      await load(
+        'jailnet/j2',
+        `rdr on em0 inet proto tcp from any to any port 8000:8010 -> ${J2} port 8000:*\nrdr on em0 inet proto tcp from any to any port 9000:9010 -> ${J2} port 8000:*\n`,
+      );
+      await pfOk(['-e']);
+      expect(await tcp('world', host.em0Address, 8000)).toMatchObject({ ok: true, reply: { localPort: 8000 } });
+      expect(await tcp('world', host.em0Address, 8005)).toMatchObject({ ok: true, reply: { localPort: 8005 } });
+      expect(await tcp('world', host.em0Address, 9005)).toMatchObject({ ok: true, reply: { localPort: 8005 } });
+      expect((await tcp('world', host.em0Address, 9001)).ok).toBe(false);
+      expect((await pfOk(['-a', 'jailnet/j2', '-s', 'nat'])).stdout).toBe(
+        `rdr on em0 inet proto tcp from any to any port 8000:8010 -> ${J2} port 8000:8010\nrdr on em0 inet proto tcp from any to any port 9000:9010 -> ${J2} port 8000:8010\n`,
+      );
+    } finally {
+      await s1.stop();
+      await s2.stop();
+    }
+  });
+
+  test('table add/delete changes live NAT membership', async () => {
+    const srv = await host.startWorldServer({ proto: 'tcp', port: 7005 });
+    try {
+      await pfOk(['-f', '-'], HOOKS);
+      await load('jailnet/net', 'table <jailnet-net> persist\nnat on em0 inet from <jailnet-net> to any -> (em0)\n');
+      await pfOk(['-e']);
+      expect((await tcp('j1', host.worldAddress, 7005)).ok).toBe(false);
+      const add = await pfOk(['-a', 'jailnet/net', '-t', 'jailnet-net', '-T', 'add', J1]);
+      expect(add.stderr).toBe('1/1 addresses added.\n');
+      expect(await tcp('j1', host.worldAddress, 7005)).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
+      expect((await tcp('j2', host.worldAddress, 7005)).ok).toBe(false);
+      // An entry that exists with the other sign is a conflict, not an addition (pfr_add_addrs).
+      expect((await pfOk(['-a', 'jailnet/net', '-t', 'jailnet-net', '-T', 'add', `!${J1}`])).stderr).toBe('0/1 addresses added.\n');
+      expect((await pfOk(['-a', 'jailnet/net', '-t', 'jailnet-net', '-T', 'add', '10.88.0.0/24', `!${J2}`])).stderr).toBe('2/2 addresses added.\n');
+      // The most specific entry decides: j1 (its own entry) is in, j2 (negated) is out.
+      expect((await tcp('j1', host.worldAddress, 7005)).ok).toBe(true);
+      expect((await tcp('j2', host.worldAddress, 7005)).ok).toBe(false);
+      expect((await pfOk(['-a', 'jailnet/net', '-t', 'jailnet-net', '-T', 'show'])).stdout).toBe(`   10.88.0.0/24\n   ${J1}\n  !${J2}\n`);
+      expect((await pfOk(['-a', 'jailnet/net', '-t', 'jailnet-net', '-T', 'delete', `!${J2}`])).stderr).toBe('1/1 addresses deleted.\n');
+      expect((await tcp('j2', host.worldAddress, 7005)).ok).toBe(true);
+      expect((await pfOk(['-a', 'jailnet/net', '-t', 'jailnet-net', '-T', 'flush'])).stderr).toBe('2 addresses deleted.\n');
+      expect((await tcp('j1', host.worldAddress, 7005)).ok).toBe(false);
+      const test = await pfctl(['-a', 'jailnet/net', '-t', 'jailnet-net', '-T', 'test', J1, J2]);
+      expect(test).toMatchObject({ code: 2, stderr: '0/2 addresses match.\n' });
+    } finally {
+      await srv.stop();
+    }
+  });
 });
