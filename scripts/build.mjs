@@ -28,6 +28,10 @@ if (existsSync(join(root, 'daemon/main.ts'))) entries.push({ in: join(root, 'dae
 
 // Built into a private staging dir, then each file is renamed into dist/: a test or a second
 // build running at the same time never finds an executable missing or half written.
+// `node scripts/build.mjs NAME...` builds only the entries whose output path contains a NAME
+// (and leaves the rest of dist/ alone), for a quick rebuild while working on one part.
+const only = process.argv.slice(2);
+if (only.length) entries.splice(0, entries.length, ...entries.filter((e) => only.some((n) => e.out.includes(n))));
 const dist = join(root, 'dist');
 const staging = join(root, `.dist-staging-${process.pid}`);
 rmSync(staging, { recursive: true, force: true });
@@ -66,5 +70,5 @@ for (const f of built) {
   renameSync(join(staging, f), join(dist, f));
 }
 rmSync(staging, { recursive: true, force: true });
-for (const f of existsSync(dist) ? files(dist) : []) if (!built.has(f)) rmSync(join(dist, f));
+if (!only.length) for (const f of existsSync(dist) ? files(dist) : []) if (!built.has(f)) rmSync(join(dist, f));
 console.log(`build: ${entries.length} executables in dist/`);

@@ -81,7 +81,7 @@ export function writeState(ctx: EmuContext, name: string, value: unknown): void 
  * holder dies, so a killed command never leaves a stale lock. Every emulated tool process runs
  * in the root namespace (jail context is passed by environment, not by entering the netns).
  */
-export async function withLock<T>(ctx: EmuContext, name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+export async function withLock<T>(ctx: EmuContext, name: string, fn: () => Promise<T>, timeoutMs = 600_000): Promise<T> {
   const id = createHash('sha256').update(`${ctx.dir}\0${name}`).digest('hex').slice(0, 32);
   const server = await bindLock(`\0jailnet-emu-${id}`, timeoutMs);
   try {

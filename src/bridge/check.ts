@@ -1,7 +1,7 @@
 import { ipamCheck } from '../cni/delegate';
 import type { CmdContext } from '../cni/skel';
 import { listInterfaces } from '../freebsd/ifconfig';
-import { jailFromNetns } from '../jail/target';
+import { jailFromNetns, jailIfname } from '../jail/target';
 import { checkFailed, checkJailDefaultRoutes, checkJailEnd, heldAddresses, requirePrevResult } from '../link/check';
 import { hostEndName } from '../link/naming';
 import { masqueradeRulesLoaded } from '../nat/masquerade';
@@ -17,6 +17,7 @@ export async function bridgeCheck(ctx: CmdContext<BridgeConf>): Promise<void> {
   const conf = ctx.config;
   const prev = requirePrevResult(ctx.prevResult);
   const jail = jailFromNetns(ctx.netns);
+  jailIfname(ctx.ifname);
   if (conf.ipam?.type) await ipamCheck(ctx);
 
   const hostEnd = hostEndName(ctx.containerId, ctx.ifname);

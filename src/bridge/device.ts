@@ -7,11 +7,15 @@ import { BRIDGE_GROUP } from '../link/naming';
 import { addressOf, canonicalAddress, familyOf, inSubnet } from '../net/cidr';
 import type { Rollback } from '../util/rollback';
 import { log } from '../log/logger';
+import { withFileLock } from '../util/file-lock';
 
 /**
  * The host bridge of a network: found, or created on first use (`ifconfig bridge create`, then
- * one call that names and configures it). Two first ADDs racing both create a bridge; the one
- * whose rename fails destroys its own and uses the winner's.
+ * one call that names and configures it), and joined by a host end. Looking at the bridge,
+ * creating it, joining it, and destroying it again when a failed first ADD leaves it unused all
+ * happen under one lock per bridge, so a bridge is never destroyed under an ADD that is about to
+ * join it. (Two hosts' worth of safety: a bridge created by something else concurrently is
+ * handled too; the one whose rename fails destroys its own and uses the winner's.)
  */
 
 export interface BridgeSetup {
@@ -39,10 +43,18 @@ function addressWords(cidrs: readonly string[]): IfWord[][] {
   return cidrs.map((c) => (familyOf(c) === 4 ? [ifw.inetAlias(c)] : [ifw.inet6Enable(), ifw.inet6(c)]));
 }
 
-export async function prepareBridge(setup: BridgeSetup, rollback: Rollback): Promise<ReadyBridge> {
-  const existing = await showInterface(setup.name);
-  if (existing) return useExisting(setup, existing);
-  return create(setup, rollback);
+/** Finds or creates the bridge and adds `member` to it. */
+export function attachToBridge(setup: BridgeSetup, member: string, options: JoinOptions, rollback: Rollback): Promise<ReadyBridge> {
+  return withFileLock(lockName(setup.name), async () => {
+    const existing = await showInterface(setup.name);
+    const bridge = existing ? useExisting(setup, existing) : await create(setup, member, rollback);
+    await joinBridge(bridge, member, options);
+    return bridge;
+  });
+}
+
+function lockName(bridge: string): string {
+  return `bridge-${bridge}`;
 }
 
 function useExisting(setup: BridgeSetup, info: InterfaceInfo): ReadyBridge {
@@ -73,7 +85,7 @@ function useExisting(setup: BridgeSetup, info: InterfaceInfo): ReadyBridge {
   return out;
 }
 
-async function create(setup: BridgeSetup, rollback: Rollback): Promise<ReadyBridge> {
+async function create(setup: BridgeSetup, member: string, rollback: Rollback): Promise<ReadyBridge> {
   const temp = await createBridge();
   const v4 = setup.gatewayCidrs.filter((c) => familyOf(c) === 4);
   const v6 = setup.gatewayCidrs.filter((c) => familyOf(c) === 6);
@@ -96,7 +108,7 @@ async function create(setup: BridgeSetup, rollback: Rollback): Promise<ReadyBrid
     }
     throw err;
   }
-  rollback.push(`bridge ${setup.name}`, () => destroyIfUnused(setup.name));
+  rollback.push(`bridge ${setup.name}`, () => withFileLock(lockName(setup.name), () => destroyIfUnused(setup.name, member)));
   for (const words6 of addressWords([...v4.slice(1), ...v6])) await configureInterface(setup.name, words6);
   // A gateway must forward. (rc.conf gateway_enable does the same at boot.)
   if (v4.length) await setSysctl('net.inet.ip.forwarding', 1);
@@ -107,14 +119,20 @@ async function create(setup: BridgeSetup, rollback: Rollback): Promise<ReadyBrid
   return out;
 }
 
-/** Destroys the bridge if it has no members (undo of a creation that a failed ADD made). */
-export async function destroyIfUnused(name: string): Promise<void> {
+/** Destroys the bridge if no member but `ours` is left (undo of a creation that a failed ADD made). */
+async function destroyIfUnused(name: string, ours: string): Promise<void> {
   const info = await showInterface(name);
-  if (info && info.members.length === 0) await destroyInterface(name);
+  if (info && info.members.every((m) => m.name === ours)) await destroyInterface(name);
+}
+
+export interface JoinOptions {
+  /** Make the member `private` (portIsolation). */
+  isolate: boolean;
+  promisc: boolean;
 }
 
 /** Adds the host end to the bridge, with the bridge's pending addresses and options. */
-export async function joinBridge(bridge: ReadyBridge, member: string, options: { isolate: boolean; promisc: boolean }): Promise<void> {
+async function joinBridge(bridge: ReadyBridge, member: string, options: JoinOptions): Promise<void> {
   const [first, ...rest] = bridge.pending;
   const words: IfWord[] = [ifw.addm(member)];
   if (options.isolate) words.push(ifw.private(member));

@@ -6,7 +6,7 @@ import { configureInterface, ifw } from '../freebsd/ifconfig';
 import { addRoute } from '../freebsd/route';
 import { setSysctl } from '../freebsd/sysctl';
 import { addJailRoutes, configureJailEnd, configureLoopback } from '../jail/interface';
-import { jailFromNetns } from '../jail/target';
+import { jailFromNetns, jailIfname } from '../jail/target';
 import { planAddresses } from '../link/addresses';
 import { requestedMac } from '../link/config';
 import { createEpairLink, moveIntoJail } from '../link/epair';
@@ -26,30 +26,35 @@ import type { EpairConf } from './config';
 export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
   const conf = ctx.config;
   const jail = jailFromNetns(ctx.netns);
+  jailIfname(ctx.ifname);
   const hostEnd = hostEndName(ctx.containerId, ctx.ifname);
   const macs = attachmentMacs(ctx.containerId, ctx.ifname);
   const jailMac = requestedMac(conf, ctx.args) ?? macs.jail;
 
   return withRollback(async (rollback) => {
     const ipam = await ipamAdd(ctx);
-    rollback.push('IPAM lease', () => ipamDel(ctx));
+    // A repeated ADD finds the attachment's host end taken; the lease IPAM returned is then that
+    // attachment's own and must stay.
+    let attachmentExists = false;
+    rollback.push('IPAM lease', () => (attachmentExists ? Promise.resolve() : ipamDel(ctx)));
     const plan = planAddresses(ipam, { isGateway: true, isDefaultGateway: true });
     if (plan.ips.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, 'IPAM gave no address; the epair plugin needs one', 'check the "ipam" section');
     const jailHosts = plan.ips.map((ip) => hostCidr(addressOf(ip.address)));
     const gatewayHosts = Object.values(plan.gateways).map(hostCidr);
 
     const v4Gateway = gatewayHosts.find((g) => familyOf(g) === 4);
-    const link = await createEpairLink(
-      {
-        name: hostEnd,
-        mac: macs.host,
-        description: describeHostEnd({ network: conf.name, jail, ifname: ctx.ifname, ips: jailHosts.map(addressOf) }),
-        group: HOST_END_GROUP,
-        mtu: conf.mtu,
-        addressWords: v4Gateway ? [ifw.inetAlias(v4Gateway)] : [],
-      },
-      rollback,
-    );
+    const hostEndSpec = {
+      name: hostEnd,
+      mac: macs.host,
+      description: describeHostEnd({ network: conf.name, jail, ifname: ctx.ifname, ips: jailHosts.map(addressOf) }),
+      group: HOST_END_GROUP,
+      mtu: conf.mtu,
+      addressWords: v4Gateway ? [ifw.inetAlias(v4Gateway)] : [],
+    };
+    const link = await createEpairLink(hostEndSpec, rollback).catch((err: unknown) => {
+      attachmentExists = err instanceof CniError && err.code === CniCode.ResourceConflict;
+      throw err;
+    });
     for (const g of gatewayHosts.filter((c) => familyOf(c) === 6)) await configureInterface(hostEnd, [ifw.inet6Enable(), ifw.inet6(g)]);
     for (const a of jailHosts) await addRoute({ dst: a, interface: hostEnd, family: familyOf(a) });
     await setSysctl('net.inet.ip.forwarding', 1);

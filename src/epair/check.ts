@@ -2,7 +2,7 @@ import { ipamCheck } from '../cni/delegate';
 import type { CmdContext } from '../cni/skel';
 import { showInterface } from '../freebsd/ifconfig';
 import { getRoute } from '../freebsd/route';
-import { jailFromNetns } from '../jail/target';
+import { jailFromNetns, jailIfname } from '../jail/target';
 import { checkFailed, checkJailDefaultRoutes, checkJailEnd, heldAddresses, requirePrevResult } from '../link/check';
 import { hostEndName } from '../link/naming';
 import { masqueradeRulesLoaded } from '../nat/masquerade';
@@ -14,6 +14,7 @@ export async function epairCheck(ctx: CmdContext<EpairConf>): Promise<void> {
   const conf = ctx.config;
   const prev = requirePrevResult(ctx.prevResult);
   const jail = jailFromNetns(ctx.netns);
+  jailIfname(ctx.ifname);
   await ipamCheck(ctx);
   const hostEnd = hostEndName(ctx.containerId, ctx.ifname);
   const host = await showInterface(hostEnd);

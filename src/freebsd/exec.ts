@@ -20,7 +20,14 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** Default timeout of a command; JAILNET_COMMAND_TIMEOUT (seconds) overrides it, e.g. on a loaded host. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+export const COMMAND_TIMEOUT_ENV = 'JAILNET_COMMAND_TIMEOUT';
+
+function defaultTimeout(): number {
+  const s = Number(process.env[COMMAND_TIMEOUT_ENV]);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : DEFAULT_TIMEOUT_MS;
+}
 const MAX_OUTPUT = 16 * 1024 * 1024;
 
 export class CommandError extends Error {
@@ -63,7 +70,7 @@ const execFileRunner: CommandRunner = (file, args, options) =>
     const child = execFile(
       file,
       args as string[],
-      { timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, env: options.env ?? process.env, encoding: 'utf8' },
+      { timeout: options.timeoutMs ?? defaultTimeout(), killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, env: options.env ?? process.env, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: NodeJS.Signals | null };

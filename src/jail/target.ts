@@ -1,5 +1,5 @@
 import { CniCode, CniError } from '../cni/errors';
-import { jailName } from '../freebsd/names';
+import { interfaceName, jailName } from '../freebsd/names';
 
 /**
  * The jail named by CNI_NETNS. On FreeBSD it is a vnet jail's name or JID (what runj, nerdctl
@@ -17,5 +17,17 @@ export function jailFromNetns(netns: string): string {
     return jailName(netns);
   } catch (err) {
     throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS: ${(err as Error).message}`, 'CNI_NETNS must be a jail name or JID');
+  }
+}
+
+/**
+ * CNI_IFNAME as a FreeBSD interface name. The CNI rule (checked by the dispatcher) allows
+ * characters ifconfig would choke on; this stricter check runs before any command.
+ */
+export function jailIfname(ifname: string): string {
+  try {
+    return interfaceName(ifname);
+  } catch (err) {
+    throw new CniError(CniCode.InvalidEnvironment, `CNI_IFNAME: ${(err as Error).message}`, 'CNI_IFNAME must be a FreeBSD interface name, such as eth0');
   }
 }

@@ -1,5 +1,6 @@
 import { ipamDel } from '../cni/delegate';
 import type { CmdContext } from '../cni/skel';
+import { jailIfname } from '../jail/target';
 import { destroyInterface, showInterface } from '../freebsd/ifconfig';
 import { hostEndName, parseHostEndDescription } from './naming';
 import { masqueradeRemove } from '../nat/masquerade';
@@ -13,6 +14,7 @@ import type { LinkConf } from './config';
  */
 export async function linkDel(ctx: CmdContext<LinkConf>): Promise<void> {
   const conf = ctx.config;
+  jailIfname(ctx.ifname);
   const hostEnd = hostEndName(ctx.containerId, ctx.ifname);
   let ips = ctx.prevResult?.ips?.map((ip) => ip.address.split('/')[0] as string);
   if (ips === undefined && conf.ipMasq) {

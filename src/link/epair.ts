@@ -28,9 +28,11 @@ export interface Epair {
 
 export async function createEpairLink(spec: HostEndSpec, rollback: Rollback): Promise<Epair> {
   const pair = await createEpair();
-  rollback.push(`epair ${pair.a}/${spec.name}`, async () => {
-    if (!(await destroyInterface(spec.name))) await destroyInterface(pair.a);
-  });
+  // Until the host end is configured, the b end is still on the host under its own name: destroying
+  // it takes both ends and cannot hit another attachment's host end (a repeated ADD finds that
+  // name taken). Afterwards the host end is ours under its new name.
+  let configured = false;
+  rollback.push(`epair ${pair.a}/${spec.name}`, () => destroyInterface(configured ? spec.name : pair.b));
   const words: IfWord[] = [ifw.name(spec.name), ifw.description(spec.description), ifw.group(spec.group), ifw.ether(spec.mac)];
   if (spec.mtu !== undefined) words.push(ifw.mtu(spec.mtu));
   words.push(...(spec.addressWords ?? []), ifw.up());
@@ -42,6 +44,7 @@ export async function createEpairLink(spec: HostEndSpec, rollback: Rollback): Pr
     }
     throw err;
   }
+  configured = true;
   return { hostEnd: spec.name, jailEnd: pair.b };
 }
 
