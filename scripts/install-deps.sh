@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the tests and the demo need on a Debian machine, when missing:
 # Debian packages (iproute2 for namespaces and links, nftables for the emulated pf,
-# iputils-ping for ICMP tests, util-linux for nsenter, Go and libcni's sources for the interop
+# iputils-ping for ICMP tests, util-linux for nsenter, conntrack for the emulated pfctl -k,
+# Go and libcni's sources for the interop
 # tests) and the npm packages of package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
 command -v nsenter >/dev/null 2>&1 || missing="$missing util-linux"
+command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$missing conntrack"
 [ -x /usr/sbin/sysctl ] || missing="$missing procps"
 # The interop tests build a small CNI runtime on libcni, the library containerd, nerdctl and
 # podman use; Debian packages its sources.

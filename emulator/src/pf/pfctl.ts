@@ -13,7 +13,7 @@ import { type ParseResult, parseRules } from './parser';
 import { printRule, printTableDef } from './print';
 import { Session } from './session';
 import { showAnchors, showInfo, showLimits, showNat, showRules, showStates, showTables, showTimeouts, type ShowOptions } from './show';
-import { anchorData, descendantAnchors, type PfState } from './state';
+import { anchorData, anchorExists, collectGarbage, descendantAnchors, type PfState } from './state';
 import { flushStates, killStates, listStates } from './sys';
 import { TABLE_COMMANDS, tableCommand, UsageNeeded } from './tablecmd';
 
@@ -242,7 +242,7 @@ async function steps(s: Session, o: Opts, anchor: string, tableArgs: string[], i
 
   if (o.show !== undefined) exit = (await show(s, o, anchor, showOpts, io)) || exit;
 
-  if (o.clear !== undefined) await clear(s, o, anchor, io, msg);
+  if (o.clear !== undefined) exit = (await clear(s, o, anchor, io, msg)) || exit;
 
   if (o.kill.length) await kill(s, o, io, msg);
   if (o.srcKill.length) msg(`killed 0 src nodes from ${o.srcKill.length ? 1 : 0} sources and ${o.srcKill.length > 1 ? 1 : 0} destinations`);
@@ -398,10 +398,20 @@ function clearTables(st: PfState, anchor: string): number {
   return n;
 }
 
-async function clear(s: Session, o: Opts, anchor: string, io: ToolIo, msg: (m: string) => void): Promise<void> {
+async function clear(s: Session, o: Opts, anchor: string, io: ToolIo, msg: (m: string) => void): Promise<number> {
   const st = s.state;
   const suffix = o.noAction ? ' (syntax only)' : '';
-  const tablesMsg = (n: number) => msg(`${n} tables deleted${suffix}.`);
+  let exit = 0;
+  /** pfctl_clear_tables: the anchor may have vanished with its rules (ENOENT). */
+  const tables = () => {
+    collectGarbage(st);
+    if (!anchorExists(st, anchor)) {
+      io.err('pfctl: Anchor does not exist.\n');
+      exit = 1;
+      return;
+    }
+    msg(`${clearTables(st, anchor)} tables deleted${suffix}.`);
+  };
   const recursive = (fn: (path: string) => void) => {
     const paths = [anchor, ...descendantAnchors(st, anchor)];
     io.out('Removing:\n');
@@ -424,7 +434,7 @@ async function clear(s: Session, o: Opts, anchor: string, io: ToolIo, msg: (m: s
       break;
     case 'Tables':
       if (o.recurse) recursive((p) => void clearTables(st, p));
-      else tablesMsg(clearTables(st, anchor));
+      else tables();
       break;
     case 'states':
       msg(`${await flushStates(s.ctx)} states cleared`);
@@ -454,7 +464,7 @@ async function clear(s: Session, o: Opts, anchor: string, io: ToolIo, msg: (m: s
           clearTables(st, p);
           clearRules(st, p, ['scrub', 'filter', 'nat', 'rdr']);
         });
-      else tablesMsg(clearTables(st, anchor));
+      else tables();
       if (anchor === '') {
         msg(`${await flushStates(s.ctx)} states cleared`);
         msg('source tracking entries cleared');
@@ -467,6 +477,7 @@ async function clear(s: Session, o: Opts, anchor: string, io: ToolIo, msg: (m: s
       break; // queue, osfp: nothing to clear
   }
   s.touch();
+  return exit;
 }
 
 // ---- -k -------------------------------------------------------------------------------------
