@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { ToolError, statePath, withLock, type EmuContext, type ToolIo } from './context';
 import { run } from './exec';
 import { getopt, UsageError } from './getopt';
+import { notifyPf } from './pf-hook';
 import { findJail, readJails, vnetNamespaces, writeJails, type JailRecord } from './jails';
 import { metaOf } from './meta';
 import { IP, ipBatch, netnsPids, readLinks } from './netns';
@@ -215,7 +216,11 @@ export async function jailMain(ctx: EmuContext, argv: string[], io: ToolIo): Pro
       if (!removed) {
         io.err(`jail: "${t}" not found\n`);
         status = 1;
-      } else if (!quiet) io.out(`${removed.name}: removed\n`);
+        continue;
+      }
+      // Interfaces came back to the host: let the emulated pf see them.
+      if (removed.vnet) await notifyPf(ctx);
+      if (!quiet) io.out(`${removed.name}: removed\n`);
     }
   }
   return status;

@@ -1,5 +1,6 @@
 import { ToolError, withLock, type EmuContext, type ToolIo } from '../context';
 import { getopt, UsageError } from '../getopt';
+import { notifyPf } from '../pf-hook';
 import { vnetOf } from '../jails';
 import { metaOf } from '../meta';
 import { readLinks, type LinuxLink } from '../netns';
@@ -146,7 +147,13 @@ export async function ifconfigMain(ctx: EmuContext, argv: string[], io: ToolIo):
     return 0;
   }
   words = [...words];
-  const r = await withLock(ctx, 'state', () => new IfconfigSession(ctx, vnet).run(ifname, words));
-  io.out(r.stdout);
+  const session = new IfconfigSession(ctx, vnet);
+  try {
+    const r = await withLock(ctx, 'state', () => session.run(ifname, words));
+    io.out(r.stdout);
+  } finally {
+    // Outside the state lock: the emulated pf takes its own lock and may recompile its rules.
+    if (session.needsPfRefresh) await notifyPf(ctx);
+  }
   return 0;
 }

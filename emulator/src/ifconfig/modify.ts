@@ -3,7 +3,6 @@ import { ToolError, type EmuContext } from '../context';
 import { findJail, jailNotFoundMessage, type Vnet } from '../jails';
 import { ALIAS_MAX, encodeMeta, metaOf, setMetaLine, type IfMeta } from '../meta';
 import { errnoText, ipBatch, q, readLinks, type BatchLine, type LinuxLink } from '../netns';
-import { notifyPf } from '../pf-hook';
 import { freeUnits, takeUnit, takenUnits, type Cloner } from '../units';
 import { classfulPrefix, linkLocalOf, parseInet, parseInet6, parseMac, parseNetmask, sameInet6 } from './addresses';
 import { broadcastOf, hasAutoLinklocal, isUp } from './format';
@@ -83,6 +82,11 @@ export class IfconfigSession {
   private readonly unitsFreed: { home: number; cloner: Cloner; unit: number }[] = [];
   /** Runs in another namespace before this session's own batch (ifconfig IF -vnet J). */
   private readonly preBatches: { ns: string; lines: BatchLine[] }[] = [];
+  /**
+   * Set when this command changed the host's vnet (addresses, interfaces, names, groups): the
+   * caller then runs the emulated pf's refresh, after releasing the state lock.
+   */
+  needsPfRefresh = false;
 
   constructor(
     private readonly ctx: EmuContext,
@@ -531,12 +535,14 @@ export class IfconfigSession {
     for (const pre of this.preBatches) {
       const r = await ipBatch(pre.ns, pre.lines.map((l) => l.cmd));
       if (!r.ok) throw new ToolError(messageFor(pre.lines[r.failed ?? 0], r.error ?? ''));
+      if (this.vnet.jid === 0) this.needsPfRefresh = true;
     }
     const r = await ipBatch(this.vnet.ns, this.lines.map((l) => l.cmd));
     const created = this.created && (r.ok || (r.failed ?? 0) > 0);
     if (created) for (const u of this.unitsTaken) takeUnit(this.ctx, this.vnet.jid, u.cloner, u.unit);
     if (r.ok) freeUnits(this.ctx, this.unitsFreed);
-    if (this.hostAddrChanged || (this.vnet.jid === 0 && this.preBatches.length > 0)) await notifyPf(this.ctx);
+    if (this.vnet.jid === 0 && this.lines.length > 0 && (r.ok || (r.failed ?? 0) > 0)) this.needsPfRefresh = true;
+    if (this.hostAddrChanged) this.needsPfRefresh = true;
     if (!r.ok) throw new ToolError(messageFor(this.lines[r.failed ?? 0], r.error ?? ''));
     if (this.pendingError) throw new ToolError(this.pendingError);
     let stdout = '';
