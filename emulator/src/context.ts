@@ -93,13 +93,17 @@ export async function withLock<T>(ctx: EmuContext, name: string, fn: () => Promi
 
 function bindLock(address: string, timeoutMs: number): Promise<Server> {
   const deadline = Date.now() + timeoutMs;
+  // Waiters back off exponentially (to 40 ms): many commands waiting on a small machine must
+  // not spend the CPU the holder needs.
+  let wait = 1;
   return new Promise((resolve, reject) => {
     const attempt = () => {
       const server = createServer();
       server.once('error', (err: NodeJS.ErrnoException) => {
         if (err.code !== 'EADDRINUSE') return reject(err);
         if (Date.now() > deadline) return reject(new Error(`timed out waiting for the emulator lock`));
-        setTimeout(attempt, 1 + Math.random() * 4);
+        setTimeout(attempt, wait * (0.5 + Math.random()));
+        wait = Math.min(wait * 2, 40);
       });
       server.listen(address, () => {
         server.unref();
