@@ -1,18 +1,26 @@
 /**
- * Makes the host namespace's nftables match a pf state: compile, compare with what was last
- * applied, replace `table inet pf` in one nft transaction when it differs. Callers hold the
- * 'pf' lock.
+ * Makes the host namespace's nftables match the pf state, with a group commit: pfctl changes
+ * the state file under the 'pf' lock (fast), then calls ensureApplied(version), which takes
+ * the 'pf-apply' lock and compiles and applies the *latest* state unless a concurrent pfctl
+ * already applied a version at least as new. A burst of 50 pfctl calls thus costs a few nft
+ * transactions, not 50, and every pfctl returns only once its change is in nftables.
+ *
+ * Each application compiles against the host as it is at that moment (interfaces read under
+ * the apply lock) and replaces `table inet pf` in one nft transaction; an unchanged script is
+ * not re-applied.
  */
 import { createHash } from 'node:crypto';
-import { type EmuContext, readState, writeState } from '../context';
+import { type EmuContext, readState, withLock, writeState } from '../context';
 import { compileNft, emptyScript } from './compile-nft';
-import type { HostInfo } from './hosts';
-import { hasAnyRules, type PfState } from './state';
+import { hasAnyRules, initialState, type PfState, STATE_FILE } from './state';
 import { applyNft, disableBridgeNetfilter, readHostInfo, readSysctls } from './sys';
 
 const APPLIED_FILE = 'pf-applied.json';
+export const APPLY_LOCK = 'pf-apply';
 
 interface Applied {
+  /** Version of the state last applied. */
+  version?: number;
   /** sha1 of the last script nft accepted. */
   hash?: string;
   /** br_netfilter turned off in the host namespace. */
@@ -24,24 +32,37 @@ export function needsRules(state: PfState): boolean {
   return state.enabled && hasAnyRules(state);
 }
 
-/** Compiles `state` for the host as it is now and applies it if it changed. */
-export async function applyState(ctx: EmuContext, state: PfState, host?: () => Promise<HostInfo>): Promise<void> {
+/** Compiles `state` for the host as it is now and applies it if the script changed. Hold APPLY_LOCK. */
+async function applyLocked(ctx: EmuContext, state: PfState): Promise<void> {
   const applied = readState<Applied>(ctx, APPLIED_FILE, {});
   let script: string;
-  if (!needsRules(state)) {
-    if (applied.hash === undefined) return; // nothing was ever applied
-    script = emptyScript();
-  } else {
-    const info = host ? await host() : await readHostInfo(ctx);
-    script = compileNft({ state, host: info, filterLocal: readSysctls(ctx).filterLocal });
-  }
+  if (!needsRules(state)) script = emptyScript();
+  else script = compileNft({ state, host: await readHostInfo(ctx), filterLocal: readSysctls(ctx).filterLocal });
   const hash = createHash('sha1').update(script).digest('hex');
-  if (applied.hash === hash) return;
-  if (needsRules(state) && !applied.bridgeNf) {
-    await disableBridgeNetfilter(ctx);
-    applied.bridgeNf = true;
+  if (applied.hash !== hash && !(applied.hash === undefined && !needsRules(state))) {
+    if (needsRules(state) && !applied.bridgeNf) {
+      await disableBridgeNetfilter(ctx);
+      applied.bridgeNf = true;
+    }
+    await applyNft(ctx, script);
+    applied.hash = hash;
   }
-  await applyNft(ctx, script);
-  applied.hash = hash;
+  applied.version = state.version ?? 0;
   writeState(ctx, APPLIED_FILE, applied);
+}
+
+/** Returns once nftables reflects state version `version` (or a newer one). */
+export async function ensureApplied(ctx: EmuContext, version: number): Promise<void> {
+  await withLock(ctx, APPLY_LOCK, async () => {
+    const applied = readState<Applied>(ctx, APPLIED_FILE, {});
+    if ((applied.version ?? -1) >= version) return;
+    await applyLocked(ctx, readState<PfState>(ctx, STATE_FILE, initialState()));
+  });
+}
+
+/** Recompiles the current state against the host as it is now (refreshPf). */
+export async function reapply(ctx: EmuContext): Promise<void> {
+  await withLock(ctx, APPLY_LOCK, async () => {
+    await applyLocked(ctx, readState<PfState>(ctx, STATE_FILE, initialState()));
+  });
 }

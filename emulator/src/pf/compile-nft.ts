@@ -72,6 +72,7 @@ function fmtIp(af: Family, v: bigint): string {
 class Compiler {
   private readonly chains = new Map<string, string[]>();
   private readonly chainOrder: string[] = [];
+  private readonly emptyChains = new Set<string>();
   private readonly anchorIds = new Map<string, number>();
   private readonly sets = new Map<string, { name: string; af: Family; elements: string[]; comment: string }>();
   private readonly existing: Set<string>;
@@ -150,14 +151,17 @@ class Compiler {
     return id;
   }
 
-  /** The chain holding anchor `path`'s rules for `ctx` (built on first use). */
-  private chain(ctx: Ctx, path: string, depth: number, stack: string[]): string {
+  /**
+   * The chain holding anchor `path`'s rules for `ctx` (built on first use); null for an anchor
+   * with no rules of that kind (no chain, no jump: less for nft to load).
+   */
+  private chain(ctx: Ctx, path: string, depth: number, stack: string[]): string | null {
     const name = `${ctx}_${this.anchorId(path)}`;
     if (this.chains.has(name)) return name;
+    if (this.emptyChains.has(name)) return null;
     const rules: string[] = [];
     this.chains.set(name, rules);
     this.chainOrder.push(name);
-    rules.push(`# ${path === '' ? 'main ruleset' : `anchor ${path}`}`.replace(/[^\x20-\x7e]/g, '?'));
     const data = this.input.state.anchors[path];
     const list: Rule[] = !data ? [] : ctx === 'nat' ? data.ruleset.nat : ctx === 'rdr' || ctx === 'rdrl' ? data.ruleset.rdr : data.ruleset.filter;
     for (const r of list) {
@@ -165,6 +169,13 @@ class Compiler {
       if (r.anchor) rules.push(...this.anchorJump(ctx, path, r, depth, [...stack, path]));
       else rules.push(...this.rule(ctx, path, r, depth));
     }
+    if (rules.length === 0 && path !== '') {
+      this.chains.delete(name);
+      this.chainOrder.splice(this.chainOrder.indexOf(name), 1);
+      this.emptyChains.add(name);
+      return null;
+    }
+    rules.unshift(`# ${path === '' ? 'main ruleset' : `anchor ${path}`}`.replace(/[^\x20-\x7e]/g, '?'));
     return name;
   }
 
@@ -181,7 +192,7 @@ class Compiler {
       if (quickBit) out.push(`meta mark set meta mark & ${hex(0xffffffff ^ quickBit)}`);
       for (const t of usable) {
         const c = this.chain(ctx, t, depth + 1, stack);
-        out.push(join(v.cond, `jump ${c}`));
+        if (c) out.push(join(v.cond, `jump ${c}`));
       }
       if (quickBit) out.push(`meta mark & ${hex(quickBit)} == ${hex(quickBit)} jump verdict_${ctx === 'fin' ? 'in' : 'out'}`);
     }

@@ -14,7 +14,8 @@ import { printRule, printTableDef } from './print';
 import { Session } from './session';
 import { showAnchors, showInfo, showLimits, showNat, showRules, showStates, showTables, showTimeouts, type ShowOptions } from './show';
 import { anchorData, anchorExists, collectGarbage, descendantAnchors, type PfState } from './state';
-import { flushStates, killStates, listStates } from './sys';
+import { flushStates, killStates, listStates, readHostInfo } from './sys';
+import { ensureApplied } from './apply';
 import { TABLE_COMMANDS, tableCommand, UsageNeeded } from './tablecmd';
 
 export const USAGE = `usage: pfctl [-AdeghMmNnOPqRSrvz] [-a anchor] [-D macro=value] [-F modifier]
@@ -212,20 +213,26 @@ async function pfctl(ctx: EmuContext, argv: string[], io: ToolIo): Promise<numbe
     writes = false;
   }
 
-  const body = async (): Promise<number> => {
+  // Reading and parsing the rules needs no lock: only loading them does.
+  const pre = o.rules !== undefined ? await readRules(ctx, o, anchor) : undefined;
+  const body = async () => {
     const s = new Session(ctx);
     let exit = 0;
+    let failure: unknown;
     try {
-      exit = await steps(s, o, anchor, tableArgs, io);
-    } finally {
-      await s.commit();
+      exit = await steps(s, o, anchor, tableArgs, io, pre);
+    } catch (err) {
+      failure = err;
     }
-    return exit;
+    return { exit, failure, version: s.save() };
   };
-  return writes ? withLock(ctx, 'pf', body) : body();
+  const r = writes ? await withLock(ctx, 'pf', body) : await body();
+  if (r.version !== undefined) await ensureApplied(ctx, r.version);
+  if (r.failure !== undefined) throw r.failure;
+  return r.exit;
 }
 
-async function steps(s: Session, o: Opts, anchor: string, tableArgs: string[], io: ToolIo): Promise<number> {
+async function steps(s: Session, o: Opts, anchor: string, tableArgs: string[], io: ToolIo, pre: PreParsed | undefined): Promise<number> {
   let exit = 0;
   const msg = (m: string) => {
     if (!o.quiet) io.err(`${m}\n`);
@@ -263,7 +270,7 @@ async function steps(s: Session, o: Opts, anchor: string, tableArgs: string[], i
 
   if (o.rules !== undefined) {
     // A ruleset that does not parse is not loaded, and pfctl exits at once (status 1).
-    if (!(await loadRules(s, o, anchor, io))) return 1;
+    if (!loadRules(s, o, anchor, io, pre as PreParsed)) return 1;
   }
 
   if (o.enable) {
@@ -522,8 +529,24 @@ async function kill(s: Session, o: Opts, io: ToolIo, msg: (m: string) => void): 
 
 class NeedHost extends Error {}
 
-async function parseWithHost(s: Session, text: string, o: Opts, anchor: string, filename: string): Promise<ParseResult> {
-  const attempt = (host: HostInfo | undefined) =>
+/** The rules text read and parsed (or the reason it could not be read). */
+interface PreParsed {
+  readError?: string;
+  parsed?: ParseResult;
+}
+
+async function readRules(ctx: EmuContext, o: Opts, anchor: string): Promise<PreParsed> {
+  const path = o.rules as string;
+  let text: string;
+  try {
+    text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { readError: e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'EISDIR' ? 'Is a directory' : e.code === 'EACCES' ? 'Permission denied' : e.message };
+  }
+  const filename = path === '-' ? 'stdin' : path;
+  let host: HostInfo | undefined;
+  const attempt = () =>
     parseRules(text, {
       anchor,
       filename,
@@ -534,30 +557,23 @@ async function parseWithHost(s: Session, text: string, o: Opts, anchor: string, 
       },
     });
   try {
-    return attempt(s.hostSync());
+    return { parsed: attempt() };
   } catch (err) {
     if (!(err instanceof NeedHost)) throw err;
-    return attempt(await s.host());
+    host = await readHostInfo(ctx);
+    return { parsed: attempt() };
   }
 }
 
-/** pfctl_rules: parse, then replace the anchor's rule lists and defined tables in one go. */
-async function loadRules(s: Session, o: Opts, anchor: string, io: ToolIo): Promise<boolean> {
-  const path = o.rules as string;
-  let text: string;
-  let filename = path;
-  try {
-    text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
-    if (path === '-') filename = 'stdin';
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'EISDIR' ? 'Is a directory' : e.code === 'EACCES' ? 'Permission denied' : e.message;
-    io.err(`pfctl: ${path}: ${why}\n`);
-    io.err(`pfctl: cannot open the main config file!: ${why}\n`);
+/** pfctl_rules: report parse errors, or replace the anchor's rule lists and defined tables. */
+function loadRules(s: Session, o: Opts, anchor: string, io: ToolIo, pre: PreParsed): boolean {
+  if (pre.readError !== undefined) {
+    io.err(`pfctl: ${o.rules}: ${pre.readError}\n`);
+    io.err(`pfctl: cannot open the main config file!: ${pre.readError}\n`);
     if (!o.noAction) io.err('pfctl: Syntax error in config file: pf rules not loaded\n');
     return false;
   }
-  const parsed = await parseWithHost(s, text, o, anchor, filename);
+  const parsed = pre.parsed as ParseResult;
   for (const e of parsed.errors) io.err(`${e}\n`);
   if (parsed.failed) {
     if (!o.noAction) io.err('pfctl: Syntax error in config file: pf rules not loaded\n');

@@ -1,11 +1,10 @@
 /**
  * One pfctl invocation's view of the kernel: the pf state read once, changed by the steps
- * (-d, -F, -T, -f, -e in pfctl's order), and committed at the end (or before an early exit)
- * as FreeBSD's ioctls would have left it. Committing applies nftables first and writes the
- * state file only when nft accepted the ruleset, so the two never disagree.
+ * (-d, -F, -T, -f, -e in pfctl's order), and saved at the end (also after a step failed, as
+ * FreeBSD's ioctls before it took effect). Saving bumps the state's version; the caller then
+ * waits for nftables to reflect it (apply.ts ensureApplied).
  */
 import { type EmuContext, readState, writeState } from '../context';
-import { applyState } from './apply';
 import type { HostInfo } from './hosts';
 import { collectGarbage, initialState, type PfState, STATE_FILE } from './state';
 import { readHostInfo } from './sys';
@@ -20,13 +19,9 @@ export class Session {
     this.state = readState<PfState>(ctx, STATE_FILE, initialState());
   }
 
-  /** Marks the state changed (it will be committed). */
+  /** Marks the state changed (it will be saved). */
   touch(): void {
     this.dirty = true;
-  }
-
-  get changed(): boolean {
-    return this.dirty;
   }
 
   /** The host's interfaces, read once per invocation. */
@@ -42,11 +37,13 @@ export class Session {
     return this.hostInfo;
   }
 
-  async commit(): Promise<void> {
-    if (!this.dirty) return;
+  /** Writes the state if it changed; returns its new version (undefined when unchanged). */
+  save(): number | undefined {
+    if (!this.dirty) return undefined;
     collectGarbage(this.state);
-    await applyState(this.ctx, this.state, () => this.host());
+    this.state.version = (this.state.version ?? 0) + 1;
     writeState(this.ctx, STATE_FILE, this.state);
     this.dirty = false;
+    return this.state.version;
   }
 }

@@ -14,6 +14,8 @@ export interface AnchorData {
 }
 
 export interface PfState {
+  /** Bumped by every change (apply.ts applies versions in order, coalescing bursts). */
+  version?: number;
   enabled: boolean;
   /** Seconds since the epoch of the last enable/disable (pf_status.since). */
   since: number;

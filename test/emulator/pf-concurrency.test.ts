@@ -1,0 +1,66 @@
+/**
+ * Concurrent pfctl calls, as 50 plugin ADDs make them: every anchor load and table change
+ * lands, the nftables ruleset matches the final state, and one call stays quick.
+ */
+import { execFileSync } from 'node:child_process';
+import { canRunEmulator, createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
+
+const d = canRunEmulator ? describe : describe.skip;
+
+d('emulated pfctl under concurrency', () => {
+  let host: EmulatedHost;
+  const pfctl = (args: string[], input?: string) => host.run('pfctl', args, input === undefined ? {} : { input });
+
+  beforeAll(async () => {
+    host = await createEmulatedHost();
+    await host.runOk('pfctl', ['-f', '-'], { input: 'nat-anchor "jailnet/*"\nrdr-anchor "jailnet/*"\nanchor "jailnet/*"\n' });
+    await host.runOk('pfctl', ['-e']);
+  });
+  afterAll(async () => {
+    await host?.destroy();
+  });
+
+  test('one `pfctl -a X -f -` takes well under a second', async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      const r = await pfctl(['-a', `jailnet/t${i}`, '-f', '-'], `rdr pass on em0 inet proto tcp from any to (em0) port ${9100 + i} -> 10.90.0.${i + 2} port 80\n`);
+      times.push(Date.now() - t0);
+      expect(r.code).toBe(0);
+    }
+    const median = [...times].sort((a, b) => a - b)[2] as number;
+    process.stdout.write(`pfctl -a X -f - wall time (ms): ${times.join(', ')}; median ${median}\n`);
+    expect(median).toBeLessThan(500);
+    for (let i = 0; i < 5; i++) await pfctl(['-a', `jailnet/t${i}`, '-F', 'all']);
+  });
+
+  test('50 concurrent anchor loads and table adds all land, in pf state and in nftables', async () => {
+    const n = 50;
+    const t0 = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const anchor = `jailnet/c${String(i).padStart(2, '0')}`;
+        const a = await pfctl(['-a', anchor, '-f', '-'], `rdr pass on em0 inet proto tcp from any to (em0) port ${10000 + i} -> 10.91.${Math.floor(i / 200)}.${(i % 200) + 2} port 80\n`);
+        const b = await pfctl(['-a', 'jailnet/nat', '-t', 'members', '-T', 'add', `10.91.0.${i + 2}`]);
+        return [a, b];
+      }),
+    );
+    const wall = Date.now() - t0;
+    process.stdout.write(`${n} concurrent ADD-like pairs of pfctl calls: ${wall} ms\n`);
+    for (const [a, b] of results) {
+      expect(a).toMatchObject({ code: 0, stderr: '' });
+      expect(b?.code).toBe(0);
+    }
+    const anchors = (await pfctl(['-a', 'jailnet', '-s', 'Anchors'])).stdout.trim().split('\n');
+    expect(anchors.filter((l) => /jailnet\/c\d\d$/.test(l.trim()))).toHaveLength(n);
+    const members = (await pfctl(['-a', 'jailnet/nat', '-t', 'members', '-T', 'show'])).stdout.trim().split('\n');
+    expect(members).toHaveLength(n);
+    const nft = execFileSync('/usr/sbin/ip', ['netns', 'exec', host.hostNs, '/usr/sbin/nft', 'list', 'table', 'inet', 'pf'], { encoding: 'utf8' });
+    for (let i = 0; i < n; i++) expect(nft).toContain(`tcp dport ${10000 + i} `);
+    // Removing them concurrently leaves nothing behind.
+    await Promise.all(Array.from({ length: n }, (_, i) => pfctl(['-a', `jailnet/c${String(i).padStart(2, '0')}`, '-F', 'all'])));
+    const after = execFileSync('/usr/sbin/ip', ['netns', 'exec', host.hostNs, '/usr/sbin/nft', 'list', 'table', 'inet', 'pf'], { encoding: 'utf8' });
+    expect(after).not.toContain('dport 100');
+    expect((await pfctl(['-a', 'jailnet', '-s', 'Anchors'])).stdout).toBe('  jailnet/nat\n');
+  }, 120_000);
+});
