@@ -5,7 +5,7 @@ import { attachmentKey, leaseKey, type Lease } from './lease';
 import { NetworkPool, resolvePoolConfigCached } from './network-pool';
 import { normalizePortEntry, PortTable, type PortEntry, type PortReservation } from './ports';
 import { isAllocatableIn, resolvePoolConfig, type RangeConfig, type ResolvedPoolConfig } from './range';
-import { leaseToRecord, portsToRecord, recordToLease, recordToPorts, type StateRecord } from './records';
+import { leaseToRecord, portsToRecord, recordToLease, recordToPorts, type LeaseRecord, type StateRecord } from './records';
 
 /**
  * Everything jailnetd knows: networks with their pools and leases, and host-port reservations.
@@ -50,21 +50,9 @@ export class IpamState {
         }
         break;
       }
-      case 'lease': {
-        const pool = this.networks.get(rec.n);
-        if (!pool) {
-          this.warnings.push(`lease of ${rec.c}/${rec.i} names network ${rec.n}, which has no configuration; lease dropped`);
-          break;
-        }
-        const lease = recordToLease(rec);
-        const key = leaseKey(lease);
-        for (const ip of lease.ips) {
-          const holder = pool.holderOf(ip.address);
-          if (holder && leaseKey(holder) !== key) this.warnings.push(`address ${ip.address} of network ${rec.n} is claimed by both ${leaseKey(holder)} and ${key}`);
-        }
-        pool.putLease(lease);
+      case 'lease':
+        this.applyLease(rec);
         break;
-      }
       case 'unlease': {
         const network = rec.k.slice(0, rec.k.indexOf('/'));
         this.networks.get(network)?.deleteLease(rec.k);
@@ -83,6 +71,22 @@ export class IpamState {
         break;
       }
     }
+  }
+
+  /** `knownNew`: the caller has just seen that the attachment holds no lease. */
+  private applyLease(rec: LeaseRecord, knownNew = false): Lease | undefined {
+    const pool = this.networks.get(rec.n);
+    if (!pool) {
+      this.warnings.push(`lease of ${rec.c}/${rec.i} names network ${rec.n}, which has no configuration; lease dropped`);
+      return undefined;
+    }
+    const lease = recordToLease(rec);
+    const key = leaseKey(lease);
+    for (const other of pool.putLease(lease, key, knownNew)) {
+      const otherKey = leaseKey(other);
+      if (otherKey !== key) this.warnings.push(`an address of network ${rec.n} is claimed by both ${otherKey} and ${key}`);
+    }
+    return lease;
   }
 
   private applyAll(records: StateRecord[]): StateRecord[] {
@@ -123,9 +127,11 @@ export class IpamState {
       return { records: [], value: { lease: existing, created: false } };
     }
     const ips = pool.planAllocation(requested.addresses, requested.text);
-    const lease: Lease = { network: req.network, containerID: req.containerID, ifname: req.ifname, ips, createdAt: now };
-    if (req.jail) lease.jail = req.jail;
-    return { records: this.applyAll([leaseToRecord(lease)]), value: { lease: pool.leases.get(key) as Lease, created: true } };
+    const planned: Lease = { network: req.network, containerID: req.containerID, ifname: req.ifname, ips, createdAt: now };
+    if (req.jail) planned.jail = req.jail;
+    const rec = leaseToRecord(planned);
+    const lease = this.applyLease(rec, true) as Lease;
+    return { records: [rec], value: { lease, created: true } };
   }
 
   release(network: string, containerID: string, ifname: string): Change<Lease | undefined> {

@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A jailnetd (the built dist/bin/jailnetd) in a temp dir, for the ipam benches. */
+
+export const JAILNETD = join(process.cwd(), 'dist/bin/jailnetd');
+
+export class BenchDaemon {
+  readonly dir = mkdtempSync(join(tmpdir(), 'jailnet-bench-'));
+  readonly socket = join(this.dir, 'jailnetd.sock');
+  readonly stateDir = join(this.dir, 'state');
+  child: ChildProcess | undefined;
+
+  constructor() {
+    if (!existsSync(JAILNETD)) throw new Error('dist/bin/jailnetd is missing: run `npm run build` first');
+    process.on('exit', () => this.destroy());
+  }
+
+  /** Starts the daemon; resolves with the milliseconds until it answered /v1/health. */
+  async start(extra: string[] = []): Promise<number> {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(JAILNETD, ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
+    this.child = child;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`jailnetd exited with ${child.exitCode}`);
+      try {
+        if ((await call(this.socket, 'GET', '/v1/health')).status === 200) break;
+      } catch {
+        /* not yet */
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill(signal);
+    await exited;
+  }
+
+  /** Resident memory of the daemon process (Linux /proc), in bytes. */
+  rss(): number {
+    const status = readFileSync(`/proc/${this.child?.pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  }
+
+  destroy(): void {
+    try {
+      if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function call(socket: string, method: string, path: string, body?: unknown, agent?: Agent): Promise<{ status: number; body: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, path, method, agent: agent ?? false, headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/**
+ * `clients` loops, each on its own keep-alive connection, allocating attachments `prefix<n>`
+ * until `total` allocations are done; returns the latency of each (ms) and the wall time.
+ */
+export async function allocateConcurrently(socket: string, network: string, ranges: unknown, total: number, clients: number, prefix: string): Promise<{ latencies: number[]; wallMs: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (;;) {
+        const n = next++;
+        if (n >= total) return;
+        const s = process.hrtime.bigint();
+        const r = await call(socket, 'POST', '/v1/allocate', { network, containerID: `${prefix}${n}`, ifname: 'eth0', ranges }, agent);
+        if (r.status !== 200) throw new Error(`allocate ${prefix}${n}: ${r.status} ${r.body}`);
+        latencies.push(Number(process.hrtime.bigint() - s) / 1e6);
+      }
+    }),
+  );
+  agent.destroy();
+  return { latencies, wallMs: Number(process.hrtime.bigint() - t0) / 1e6 };
+}
+
+export function percentile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+}
+
+export async function metric(socket: string, name: string): Promise<number> {
+  const text = (await call(socket, 'GET', '/v1/metrics')).body;
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
