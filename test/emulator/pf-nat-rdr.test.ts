@@ -253,4 +253,24 @@ d('emulated pf: nat, rdr, anchors, tables with real packets', () => {
       await srv.stop();
     }
   });
+
+  test('(em0) follows the interface\'s addresses: the emulated ifconfig refreshes pf after a change', async () => {
+    const srv = await host.startWorldServer({ proto: 'tcp', port: 7006 });
+    const moved = '198.51.100.7';
+    try {
+      await pfOk(['-f', '-'], HOOKS);
+      await load('jailnet/j1', `nat on em0 inet from ${J1} to any -> (em0)\n`);
+      await pfOk(['-e']);
+      expect(await tcp('j1', host.worldAddress, 7006)).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
+      // Replace em0's address: add the new one, remove the old (the new one is promoted).
+      await host.runOk('ifconfig', ['em0', 'inet', `${moved}/24`, 'alias']);
+      await host.runOk('ifconfig', ['em0', 'inet', host.em0Address, '-alias']);
+      expect(await tcp('j1', host.worldAddress, 7006)).toMatchObject({ ok: true, reply: { peer: moved } });
+      expect((await pfOk(['-a', 'jailnet/j1', '-s', 'nat'])).stdout).toBe(`nat on em0 inet from ${J1} to any -> (em0) round-robin\n`);
+    } finally {
+      await host.run('ifconfig', ['em0', 'inet', `${host.em0Address}/24`, 'alias']);
+      await host.run('ifconfig', ['em0', 'inet', moved, '-alias']);
+      await srv.stop();
+    }
+  });
 });
