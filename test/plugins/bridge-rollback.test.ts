@@ -15,20 +15,26 @@ beforeAll(async () => {
   ipamd = await startJailnetd(host.env);
   cni = cniRunner(host);
   await host.createJail('rb');
+  // A successful ADD brings lo0 up and DEL leaves it up (other attachments use it); start from there.
+  await host.runOk('ifconfig', ['-j', 'rb', 'lo0', 'inet', '127.0.0.1/8', 'up']);
 }, 60_000);
 afterAll(async () => {
   await ipamd?.stop();
   await host?.destroy();
 });
 
-const conf = (bridge: string) => ({
-  cniVersion: '1.0.0',
-  name: 'rollback',
-  type: 'bridge',
-  bridge,
-  isDefaultGateway: true,
-  ipam: ipamd.ipam([[{ subnet: '10.81.0.0/24' }, { subnet: 'fd00:81::/64' }]]),
-});
+// Two networks: one whose bridge exists (steps after the bridge), one whose bridge ADD creates.
+const conf = (bridge: 'br-old' | 'br-new') => {
+  const n = bridge === 'br-old' ? 81 : 83;
+  return {
+    cniVersion: '1.0.0',
+    name: `rollback${n}`,
+    type: 'bridge',
+    bridge,
+    isDefaultGateway: true,
+    ipam: ipamd.ipam([[{ subnet: `10.${n}.0.0/24` }], [{ subnet: `fd00:${n}::/64` }]]),
+  };
+};
 const att = { containerId: 'rb', netns: 'rb' };
 const hostEnd = hostEndName('rb', 'eth0');
 
@@ -57,7 +63,8 @@ const steps: { step: string; fault: Fault; newBridge: boolean }[] = [
 beforeAll(async () => {
   // An existing bridge for the steps after bridge creation.
   await host.createJail('rb-keep');
-  expect((await cni('bridge', 'ADD', conf('br-old'), { containerId: 'rb-keep', netns: 'rb-keep' })).code).toBe(0);
+  const keep = await cni('bridge', 'ADD', conf('br-old'), { containerId: 'rb-keep', netns: 'rb-keep' });
+  expect(keep.stdout).toContain('"ips"');
 });
 
 test.each(steps)('$step fails: error with a code, host exactly as before', async ({ fault, newBridge }) => {
