@@ -182,10 +182,11 @@ d('emulated ifconfig', () => {
     const usage = await host.run('ifconfig', ['-Z']);
     expect(usage.code).toBe(1);
     expect(usage.stderr).toMatch(/^ifconfig: illegal option -- Z\nusage: ifconfig/);
-    // Duplicate address on another interface; addm of a missing or busy member.
+    // The same address on another interface is accepted (FreeBSD shares the routes); addm of a
+    // missing or busy member is not.
     await ok([a, 'inet', '10.40.0.1/24']);
     const br = (await ok(['bridge', 'create'])).trim();
-    expect(await host.run('ifconfig', [br, 'inet', '10.40.0.1/24'])).toMatchObject({ code: 1, stderr: 'ifconfig: ioctl (SIOCAIFADDR): File exists\n' });
+    await ok([br, 'inet', '10.40.0.1/24']);
     expect(await host.run('ifconfig', [br, 'addm', 'nosuch0'])).toMatchObject({ code: 1, stderr: 'ifconfig: BRDGADD nosuch0: No such file or directory\n' });
     await ok([br, 'addm', a]);
     expect(await host.run('ifconfig', [br, 'addm', a])).toMatchObject({ code: 1, stderr: `ifconfig: BRDGADD ${a}: File exists\n` });

@@ -489,8 +489,8 @@ export class IfconfigSession {
         this.cur.addr_info = (this.cur.addr_info ?? []).filter((a) => a !== mine);
       } else {
         const prefix = v6 ? (o.setaddr.prefix ?? o.prefixlen ?? 64) : (o.setaddr.prefix ?? o.netmask ?? mine?.prefixlen ?? classfulPrefix(o.setaddr.addr));
-        const elsewhere = this.links.some((l) => l !== this.cur && (l.addr_info ?? []).some((a) => a.family === family && same(a.local)));
-        if (elsewhere) this.fail('ioctl (SIOCAIFADDR): File exists');
+        // The same address on another interface is allowed, as on FreeBSD (netinet/in.c shares the
+        // prefix and loopback routes between such addresses: in_addprefix, in_localip_more).
         if (!v6 && o.doalias === 0) {
           const first = this.addressesOf('inet')[0];
           if (first && first !== mine) {
