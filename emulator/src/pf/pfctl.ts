@@ -407,7 +407,7 @@ function clearTables(st: PfState, anchor: string): number {
 
 async function clear(s: Session, o: Opts, anchor: string, io: ToolIo, msg: (m: string) => void): Promise<number> {
   const st = s.state;
-  const suffix = o.noAction ? ' (syntax only)' : '';
+  const suffix = o.noAction ? ' (dummy)' : '';
   let exit = 0;
   /** pfctl_clear_tables: the anchor may have vanished with its rules (ENOENT). */
   const tables = () => {

@@ -29,7 +29,7 @@ export class TableFailure extends Error {}
 
 function xprintf(io: TableCmdIo, o: TableCmdOptions, text: string): void {
   if (o.quiet) return;
-  io.err(`${text}${o.noAction ? ' (syntax only)' : ''}.\n`);
+  io.err(`${text}${o.noAction ? ' (dummy)' : ''}.\n`);
 }
 
 function radixError(io: TableCmdIo, text: string): never {
