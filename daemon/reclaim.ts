@@ -7,8 +7,8 @@ import type { DaemonContext } from './context';
  * Releases what vanished jails held. Every `intervalSeconds` the jails are listed (`jls`);
  * an attachment's jail is the CNI_NETNS it was made for (a name or a JID), or its container
  * ID when that is unknown (runj names the jail after the container). A jail seen missing is
- * remembered with the time of that check; its leases and host ports are released at the
- * first later check that still misses it once `graceSeconds` have passed. So nothing is
+ * remembered with the time that check got the list; its leases and host ports are released
+ * at the first later check that still misses it once `graceSeconds` have passed since. So nothing is
  * released on one observation, a jail that comes back in time keeps everything, and when jls
  * fails nothing is released. The "missing since" times live in memory: after a restart the
  * grace period starts again.
@@ -61,7 +61,7 @@ export class ReclaimLoop {
   }
 
   private async check(): Promise<void> {
-    const observedAt = Date.now();
+    const startedAt = Date.now();
     let jails: JailInfo[];
     try {
       jails = await this.listJails();
@@ -71,6 +71,10 @@ export class ReclaimLoop {
       log.warn(`jail check skipped: cannot list jails: ${this.lastError}`);
       return;
     }
+    // A jail missing from the list was gone by now (jls may have looked after startedAt): the
+    // grace period counts from here, so nothing is released sooner than graceSeconds after
+    // the jail went away.
+    const observedAt = Date.now();
     this.lastRunAt = observedAt;
     this.lastError = undefined;
     this.ctx.metrics.reclaimRuns++;
@@ -88,8 +92,8 @@ export class ReclaimLoop {
     };
     for (const pool of this.ctx.state.networks.values()) {
       for (const [key, lease] of pool.leases) {
-        // A lease made after jls ran may be for a jail jls could not see yet.
-        if (lease.createdAt < observedAt) add(jailOf(lease), key);
+        // A lease made after jls started may be for a jail jls could not see yet.
+        if (lease.createdAt < startedAt) add(jailOf(lease), key);
       }
     }
     for (const [key, r] of this.ctx.state.ports.reservations) add(jailOf(r), key);

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { daemonEnv } from '../../src/ipam/autostart';
 
 /** A jailnetd (the built dist/bin/jailnetd) in a temp dir, for the ipam benches. */
 
@@ -22,7 +23,9 @@ export class BenchDaemon {
   /** Starts the daemon; resolves with the milliseconds until it answered /v1/health. */
   async start(extra: string[] = []): Promise<number> {
     const t0 = process.hrtime.bigint();
-    const child = spawn(JAILNETD, ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // Started as the rc.d script and the IPAM plugin start it (NODE_OPTIONS, src/ipam/autostart.ts).
+    const env = process.env.BENCH_DEFAULT_NODE_OPTIONS ? process.env : daemonEnv(process.env);
+    const child = spawn(JAILNETD, ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], env });
     this.child = child;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`jailnetd exited with ${child.exitCode}`);

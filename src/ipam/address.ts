@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
 /**
  * IP addresses as numbers: an address is its family and its value as a bigint, so that range
@@ -19,9 +19,44 @@ export const FAMILY_BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
 /** The address in `text`, or undefined when it is not a plain IPv4 or IPv6 address (no zone, no prefix). */
 export function parseAddress(text: string): Address | undefined {
-  if (isIPv4(text)) return { family: 4, value: BigInt(ipv4ToNumber(text)) };
-  if (isIPv6(text) && !text.includes('%')) return { family: 6, value: ipv6ToBigInt(text) };
+  const v4 = parseIpv4(text);
+  if (v4 >= 0) return { family: 4, value: BigInt(v4) };
+  if (!text.includes('.') || text.includes(':')) {
+    if (isIPv6(text) && !text.includes('%')) return { family: 6, value: ipv6ToBigInt(text) };
+  }
   return undefined;
+}
+
+/**
+ * The value of a dotted-quad IPv4 address, or -1. Same rules as net.isIPv4 (four decimal
+ * octets of at most 255, no leading zeros), without its regular expression: this runs for
+ * every lease when the state is read.
+ */
+export function parseIpv4(text: string): number {
+  const n = text.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && octet === 0) return -1;
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + octet;
 }
 
 /** "10.0.0.1/24" -> the address and the prefix length; undefined when malformed. */

@@ -61,12 +61,24 @@ export class BitmapSlots implements FreeSlots {
   }
 
   isTaken(offset: bigint): boolean {
-    const i = Number(offset);
-    return (((this.levels[0] as Uint32Array)[i >>> 5] as number) & (1 << (i & 31))) !== 0;
+    return this.isTakenAt(Number(offset));
   }
 
   take(offset: bigint): boolean {
-    let i = Number(offset);
+    return this.takeAt(Number(offset));
+  }
+
+  free(offset: bigint): boolean {
+    return this.freeAt(Number(offset));
+  }
+
+  /** The same operations on number offsets: no BigInt on the IPv4 path. */
+  isTakenAt(i: number): boolean {
+    return (((this.levels[0] as Uint32Array)[i >>> 5] as number) & (1 << (i & 31))) !== 0;
+  }
+
+  takeAt(offset: number): boolean {
+    let i = offset;
     this.check(i);
     const base = this.levels[0] as Uint32Array;
     const bit = 1 << (i & 31);
@@ -83,8 +95,8 @@ export class BitmapSlots implements FreeSlots {
     return true;
   }
 
-  free(offset: bigint): boolean {
-    let i = Number(offset);
+  freeAt(offset: number): boolean {
+    let i = offset;
     this.check(i);
     const base = this.levels[0] as Uint32Array;
     if (((base[i >>> 5] as number) & (1 << (i & 31))) === 0) return false;

@@ -1,4 +1,4 @@
-import { formatAddress, parseAddress, type Address, type Family } from './address';
+import { formatAddress, parseAddress, parseIpv4, type Address, type Family } from './address';
 import { describeHolder, IpamError } from './errors';
 import { leaseKey, type Lease, type LeaseIp } from './lease';
 import { canonicalRangeSets, describeRange, resolvePoolConfig, type RangeConfig, type ResolvedPoolConfig } from './range';
@@ -54,7 +54,13 @@ export class NetworkPool {
     this.config = config;
     this.configChangedAt = at;
     this.sets = sets;
-    for (const lease of this.leases.values()) for (const ip of lease.ips) this.takeAddress(ip.address);
+    for (const lease of this.leases.values()) {
+      for (const ip of lease.ips) {
+        const v4 = parseIpv4(ip.address);
+        if (v4 >= 0) this.setForV4(v4)?.takeV4(v4);
+        else this.takeAddress(ip.address);
+      }
+    }
     cursors.forEach((c, i) => {
       const set = this.sets[i];
       const a = c === undefined ? undefined : parseAddress(c);
@@ -117,6 +123,17 @@ export class NetworkPool {
     this.leases.set(key, lease);
     const displaced: Lease[] = [];
     for (const ip of lease.ips) {
+      const v4 = parseIpv4(ip.address);
+      if (v4 >= 0) {
+        // IPv4 with numbers only (see RangeSetPool): this runs for every lease at start-up.
+        const before = this.holders.get(v4);
+        if (before) displaced.push(before);
+        this.holders.set(v4, lease);
+        const set = this.setForV4(v4);
+        set?.takeV4(v4);
+        if (!ip.static) set?.advanceCursorV4(v4);
+        continue;
+      }
       const a = parseAddress(ip.address);
       if (!a) continue;
       const hk = holderKey(a);
@@ -135,6 +152,13 @@ export class NetworkPool {
     if (!lease) return undefined;
     this.leases.delete(key);
     for (const ip of lease.ips) {
+      const v4 = parseIpv4(ip.address);
+      if (v4 >= 0) {
+        if (this.holders.get(v4) !== lease) continue;
+        this.holders.delete(v4);
+        this.setForV4(v4)?.freeV4(v4);
+        continue;
+      }
       const a = parseAddress(ip.address);
       if (!a || this.holders.get(holderKey(a)) !== lease) continue;
       this.holders.delete(holderKey(a));
@@ -146,6 +170,8 @@ export class NetworkPool {
   /** True when every address of the lease can be handed out by the current ranges. */
   isInRange(lease: Lease): boolean {
     return lease.ips.every((ip) => {
+      const v4 = parseIpv4(ip.address);
+      if (v4 >= 0) return this.setForV4(v4)?.isAllocatableV4(v4) === true;
       const a = parseAddress(ip.address);
       return a !== undefined && this.setFor(a.family, a.value)?.isAllocatable(a.value) === true;
     });
@@ -173,6 +199,11 @@ export class NetworkPool {
     const a = parseAddress(text);
     if (a) this.setFor(a.family, a.value)?.take(a.value);
     return a;
+  }
+
+  private setForV4(v: number): RangeSetPool | undefined {
+    for (const s of this.sets) if (s.family === 4 && s.containsV4(v)) return s;
+    return undefined;
   }
 
   private setFor(family: Family, value: bigint): RangeSetPool | undefined {

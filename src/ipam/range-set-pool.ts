@@ -1,5 +1,5 @@
 import { formatAddress, type Family } from './address';
-import { createFreeSlots, type FreeSlots } from './free-slots';
+import { BitmapSlots, createFreeSlots, type FreeSlots } from './free-slots';
 import { rangeSize, type ResolvedRange, type ResolvedRangeSet } from './range';
 
 /**
@@ -11,6 +11,10 @@ import { rangeSize, type ResolvedRange, type ResolvedRangeSet } from './range';
 interface RangeSlots {
   range: ResolvedRange;
   slots: FreeSlots;
+  /** IPv4 only: the bounds as numbers, and the slots as a bitmap when they are one. */
+  lo: number;
+  hi: number;
+  bitmap: BitmapSlots | undefined;
 }
 
 export type ReservedRole = 'network' | 'gateway' | 'broadcast';
@@ -50,11 +54,14 @@ export class RangeSetPool {
   private cursor: Position | undefined;
 
   private readonly reserved: ReadonlyMap<bigint, ReservedRole>;
+  /** IPv4: the same as numbers. */
+  private readonly reservedV4: ReadonlyMap<number, ReservedRole>;
 
   /** `reserved`: see reservedAddresses(); those inside the ranges are marked taken for good. */
   constructor(set: ResolvedRangeSet, reserved: ReadonlyMap<bigint, ReservedRole>) {
     this.family = set.family;
     this.reserved = reserved;
+    this.reservedV4 = new Map(set.family === 4 ? [...reserved].map(([v, role]) => [Number(v), role] as const) : []);
     let capacity = 0n;
     let reservedCount = 0;
     this.ranges = set.ranges.map((range) => {
@@ -63,7 +70,8 @@ export class RangeSetPool {
         if (v >= range.start && v <= range.end && slots.take(v - range.start)) reservedCount++;
       }
       capacity += rangeSize(range);
-      return { range, slots };
+      const v4 = range.family === 4;
+      return { range, slots, lo: v4 ? Number(range.start) : 0, hi: v4 ? Number(range.end) : -1, bitmap: v4 && slots instanceof BitmapSlots ? slots : undefined };
     });
     capacity -= BigInt(reservedCount);
     if (capacity <= 0n) throw new Error('range set has no address to hand out');
@@ -132,6 +140,46 @@ export class RangeSetPool {
       if (found >= 0n && (step < n || found < startOffset)) return range.start + found;
     }
     return undefined;
+  }
+
+  // IPv4 with numbers: the path every lease of an IPv4 network takes when the state is read.
+
+  private rangeIndexV4(v: number): number {
+    for (let i = 0; i < this.ranges.length; i++) {
+      const r = this.ranges[i] as RangeSlots;
+      if (v >= r.lo && v <= r.hi) return i;
+    }
+    return -1;
+  }
+
+  /** For an IPv4 set: whether the address is in one of its ranges. */
+  containsV4(v: number): boolean {
+    return this.rangeIndexV4(v) >= 0;
+  }
+
+  isAllocatableV4(v: number): boolean {
+    return this.rangeIndexV4(v) >= 0 && !this.reservedV4.has(v);
+  }
+
+  takeV4(v: number): void {
+    const i = this.rangeIndexV4(v);
+    if (i < 0 || this.reservedV4.has(v)) return;
+    const r = this.ranges[i] as RangeSlots;
+    if (r.bitmap) r.bitmap.takeAt(v - r.lo);
+    else r.slots.take(BigInt(v - r.lo));
+  }
+
+  freeV4(v: number): void {
+    const i = this.rangeIndexV4(v);
+    if (i < 0 || this.reservedV4.has(v)) return;
+    const r = this.ranges[i] as RangeSlots;
+    if (r.bitmap) r.bitmap.freeAt(v - r.lo);
+    else r.slots.free(BigInt(v - r.lo));
+  }
+
+  advanceCursorV4(v: number): void {
+    const i = this.rangeIndexV4(v);
+    if (i >= 0) this.cursor = { rangeIndex: i, offset: BigInt(v - (this.ranges[i] as RangeSlots).lo) };
   }
 
   /** Moves the cursor to an address that was just handed out dynamically. */

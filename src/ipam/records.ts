@@ -72,15 +72,28 @@ export function leaseToRecord(l: Lease): LeaseRecord {
   return r;
 }
 
+/**
+ * One copy of the strings that thousands of leases repeat (network and interface names,
+ * gateways): JSON.parse makes a new string for each occurrence.
+ */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size < 4096) interned.set(s, s);
+  return s;
+}
+
 export function recordToLease(r: LeaseRecord): Lease {
   const l: Lease = {
-    network: r.n,
+    network: intern(r.n),
     containerID: r.c,
-    ifname: r.i,
-    ips: r.ips.map(([address, prefix, gateway, isStatic]) => (gateway === null ? { address, prefix, static: isStatic === 1 } : { address, prefix, gateway, static: isStatic === 1 })),
+    ifname: intern(r.i),
+    ips: r.ips.map(([address, prefix, gateway, isStatic]) => (gateway === null ? { address, prefix, static: isStatic === 1 } : { address, prefix, gateway: intern(gateway), static: isStatic === 1 })),
     createdAt: r.at,
   };
-  if (r.j) l.jail = r.j;
+  // The jail is the container ID unless said otherwise (lease.ts jailOf): no second copy.
+  if (r.j) l.jail = r.j === r.c ? r.c : r.j;
   return l;
 }
 

@@ -35,6 +35,8 @@ const closeAsync = promisify(closeCb);
 export const JOURNAL_FORMAT = 'jailnetd-journal';
 export const SNAPSHOT_FORMAT = 'jailnetd-snapshot';
 const FORMAT_VERSION = 1;
+/** close() takes a snapshot when the journal holds at least this many records. */
+const SNAPSHOT_ON_CLOSE_AFTER = 1000;
 
 interface FileHeader {
   format: string;
@@ -210,6 +212,10 @@ export class FileStore implements StateStore {
     if (this.closed) return;
     try {
       await this.barrier();
+      await this.snapshotting;
+      // A long journal is folded into a snapshot on the way out, so that the next start reads
+      // the state as it is rather than its history.
+      if (this.journalRecords >= SNAPSHOT_ON_CLOSE_AFTER && !this.committer?.failed) await this.compact();
       await this.snapshotting;
     } finally {
       this.closed = true;

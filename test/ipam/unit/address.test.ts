@@ -48,3 +48,19 @@ describe('addresses', () => {
     expect(parseAddressOrCidr('10.88.0.9')).toEqual({ family: 4, value: 0x0a580009n });
   });
 });
+
+import { isIPv4 } from 'node:net';
+import { parseIpv4 } from '../../../src/ipam/address';
+
+describe('IPv4 parser', () => {
+  test('agrees with net.isIPv4', () => {
+    const samples = ['0.0.0.0', '1.2.3.4', '255.255.255.255', '256.1.1.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.', '1.2.3.04', '10.0.0.1 ', 'a.b.c.d', '1.2.3.4/8', '100.200.100.200', '0.0.0.00', '1.2.3.1000'];
+    for (let i = 0; i < 3000; i++) {
+      const parts = Array.from({ length: 2 + Math.floor(Math.random() * 4) }, () => (Math.random() < 0.1 ? '0' + String(Math.floor(Math.random() * 30)) : String(Math.floor(Math.random() * 300))));
+      samples.push(parts.join('.'));
+    }
+    const disagree = samples.filter((s) => (parseIpv4(s) >= 0) !== isIPv4(s));
+    expect(disagree).toEqual([]);
+    expect(parseIpv4('10.1.2.3')).toBe(0x0a010203);
+  });
+});
