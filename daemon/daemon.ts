@@ -9,6 +9,7 @@ import { IpamError } from '../src/ipam/errors';
 import { log } from '../src/log/logger';
 import type { DaemonConfig } from './config';
 import type { DaemonContext } from './context';
+import { collectGarbageOnce } from './heap';
 import { Metrics } from './metrics';
 import { ReclaimLoop } from './reclaim';
 import { createApiServer } from './server';
@@ -71,6 +72,7 @@ export class Daemon {
     await listenOnSocket(this.server, this.config.socket);
     this.reclaim.start();
     log.info(`listening on ${this.config.socket}`, { pid: process.pid, stateDir: this.config.stateDir });
+    if (report.records > 10_000) setImmediate(collectGarbageOnce);
   }
 
   /** For tests and the admin: run the jail check now. */
