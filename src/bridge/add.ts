@@ -1,15 +1,13 @@
-import { ipamAdd, ipamDel } from '../cni/delegate';
-import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
-import { jailFromNetns, jailIfname } from '../jail/target';
 import { addJailRoutes, configureJailEnd, configureLoopback } from '../jail/interface';
 import { planAddresses } from '../link/addresses';
-import { requestedMac } from '../link/config';
-import { createEpairLink, moveIntoJail } from '../link/epair';
-import { attachmentMacs, describeHostEnd, hostEndName, HOST_END_GROUP } from '../link/naming';
+import { beginAttachment } from '../link/attachment';
+import { moveIntoJail } from '../link/epair';
+import { describeHostEnd } from '../link/naming';
 import { linkResult } from '../link/result';
 import { masqueradeAdd } from '../nat/masquerade';
+import { addressOf } from '../net/cidr';
 import { withRollback } from '../util/rollback';
 import type { BridgeConf } from './config';
 import { attachToBridge } from './device';
@@ -21,31 +19,14 @@ import { attachToBridge } from './device';
  */
 export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
   const conf = ctx.config;
-  const jail = jailFromNetns(ctx.netns);
-  jailIfname(ctx.ifname);
-  const hostEnd = hostEndName(ctx.containerId, ctx.ifname);
-  const macs = attachmentMacs(ctx.containerId, ctx.ifname);
-  const jailMac = requestedMac(conf, ctx.args) ?? macs.jail;
-
   return withRollback(async (rollback) => {
-    const ipam: Result = conf.ipam?.type ? await ipamAdd(ctx) : { cniVersion: ctx.cniVersion };
-    // A repeated ADD finds the attachment's host end taken; the lease IPAM returned is then that
-    // attachment's own and must stay.
-    let attachmentExists = false;
-    if (conf.ipam?.type) rollback.push('IPAM lease', () => (attachmentExists ? Promise.resolve() : ipamDel(ctx)));
-    const plan = planAddresses(ipam, conf);
+    const a = await beginAttachment(ctx, rollback);
+    const plan = planAddresses(a.ipam, conf);
     const addresses = plan.ips.map((ip) => ip.address);
 
-    const hostEndSpec = {
-      name: hostEnd,
-      mac: macs.host,
-      description: describeHostEnd({ network: conf.name, jail, ifname: ctx.ifname, ips: addresses.map((a) => a.split('/')[0] as string) }),
-      group: HOST_END_GROUP,
+    const link = await a.createLink({
+      description: describeHostEnd({ network: conf.name, jail: a.jail, ifname: ctx.ifname, ips: addresses.map(addressOf) }),
       mtu: conf.mtu,
-    };
-    const link = await createEpairLink(hostEndSpec, rollback).catch((err: unknown) => {
-      attachmentExists = err instanceof CniError && err.code === CniCode.ResourceConflict;
-      throw err;
     });
     const bridge = await attachToBridge(
       { name: conf.bridge, network: conf.name, gatewayCidrs: conf.isGateway ? plan.gatewayCidrs : [], mtu: conf.mtu, promisc: conf.promiscMode, forceAddress: conf.forceAddress },
@@ -53,10 +34,10 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
       { isolate: conf.portIsolation, promisc: conf.promiscMode },
       rollback,
     );
-    await moveIntoJail(link.jailEnd, jail);
-    await configureJailEnd({ jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: jailMac, mtu: conf.mtu, addresses });
-    await configureLoopback(jail);
-    await addJailRoutes(jail, ctx.ifname, plan.routes, plan.gateways);
+    await moveIntoJail(link.jailEnd, a.jail);
+    await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses });
+    await configureLoopback(a.jail);
+    await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
     if (conf.ipMasq) await masqueradeAdd({ network: conf.name, egressInterface: conf.egressInterface }, addresses, rollback);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};
@@ -64,11 +45,11 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
       ctx.cniVersion,
       [
         { name: bridge.name, ...(bridge.mac ? { mac: bridge.mac } : {}), ...mtu },
-        { name: hostEnd, mac: macs.host, ...mtu },
-        { name: ctx.ifname, mac: jailMac, ...mtu, sandbox: ctx.netns },
+        { name: a.hostEnd, mac: a.hostMac, ...mtu },
+        { name: ctx.ifname, mac: a.jailMac, ...mtu, sandbox: ctx.netns },
       ],
       plan,
-      ipam.dns ?? conf.dns,
+      a.ipam.dns ?? conf.dns,
     );
   });
 }
