@@ -49,7 +49,9 @@ const lazyLibs = (outfile) => ({
     }));
   },
 });
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: 'linked', legalComments: 'none', logLevel: 'warning' };
+// ES-module-only packages (yargs) read import.meta.url, which a CommonJS bundle lacks.
+const importMeta = { define: { 'import.meta.url': 'importMetaUrl' }, inject: [join(root, 'scripts/import-meta-url.cjs')] };
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: 'linked', legalComments: 'none', logLevel: 'warning', ...importMeta };
 await Promise.all(LAZY_LIBS.map((lib) => build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(lib)});`, resolveDir: root }, outfile: join(staging, 'lib', `${lib}.js`) })));
 await Promise.all(
   entries.map((e) =>

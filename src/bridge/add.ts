@@ -37,7 +37,7 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
     await moveIntoJail(link.jailEnd, a.jail);
     await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses });
     await configureLoopback(a.jail);
-    await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
+    plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
     if (conf.ipMasq) await masqueradeAdd({ network: conf.name, egressInterface: conf.egressInterface }, addresses, rollback);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};

@@ -47,7 +47,7 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     // The gateway is on the link, not in a connected subnet: reach it through the interface first.
     const gatewayRoutes = Object.values(plan.gateways).map((gw) => ({ dst: hostCidr(gw) }));
     await addJailRoutes(a.jail, ctx.ifname, gatewayRoutes, {});
-    await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
+    plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
     if (conf.ipMasq) await masqueradeAdd({ network: conf.name, egressInterface: conf.egressInterface }, jailHosts, rollback);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};

@@ -39,8 +39,13 @@ export async function configureLoopback(jail: string): Promise<void> {
   await configureInterface('lo0', [ifw.inet('127.0.0.1/8'), ifw.up()], { jail });
 }
 
-/** Adds the routes inside the jail; a route without a gateway goes through `gateways` or the interface. */
-export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>): Promise<void> {
+/**
+ * Adds the routes inside the jail; a route without a gateway goes through `gateways` or the
+ * interface. Returns the routes added: one the jail already has (a default route from another
+ * network it is attached to) is kept as it is and left out, so the result says what is true.
+ */
+export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>): Promise<Route[]> {
+  const added: Route[] = [];
   for (const r of routes) {
     const family = familyOf(r.dst);
     const gateway = r.gw ?? gateways[family];
@@ -50,7 +55,10 @@ export async function addJailRoutes(jail: string, ifname: string, routes: readon
       ...(gateway !== undefined ? { gateway } : { interface: ifname }),
     };
     if ((await addRoute(spec, { jail })) === 'exists') {
-      log.warn(`jail ${jail} already has a route to ${r.dst}; kept it`, { jail, dst: r.dst });
+      log.info(`jail ${jail} already has a route to ${r.dst}; kept it`, { jail, dst: r.dst });
+    } else {
+      added.push(r);
     }
   }
+  return added;
 }

@@ -4,7 +4,9 @@
  * plugin bundles only the validators it imports.
  */
 import { bridgeConfigSchema, epairConfigSchema } from './bridge';
+import { natConfigSchema, portmapConfigSchema } from './chained';
 import { legacyResultSchema, netConfSchema, resultSchema } from './cni';
+import { conflistSchema } from './conflist';
 import { ipamConfigSchema } from './ipam';
 import { allocateRequestSchema, attachmentRequestSchema, checkRequestSchema, gcRequestSchema, jailnetdConfigSchema, portsReleaseRequestSchema, portsReserveRequestSchema } from './ipam-api';
 
@@ -12,6 +14,7 @@ export const schemas: Record<string, object> = {
   netconf: netConfSchema,
   result: resultSchema,
   'legacy-result': legacyResultSchema,
+  conflist: conflistSchema,
   'bridge-config': bridgeConfigSchema,
   'epair-config': epairConfigSchema,
   'ipam-config': ipamConfigSchema,
@@ -22,4 +25,6 @@ export const schemas: Record<string, object> = {
   'ipam-ports-reserve': portsReserveRequestSchema,
   'ipam-ports-release': portsReleaseRequestSchema,
   'jailnetd-config': jailnetdConfigSchema,
+  'portmap-config': portmapConfigSchema,
+  'nat-config': natConfigSchema,
 };

@@ -1,0 +1,125 @@
+import { CniCode, CniError } from '../cni/errors';
+import { listCache, type CachedAttachment } from '../cni/runtime/cache';
+import { addNetworkList, checkNetworkList, delNetworkList, gcNetworkList, type RuntimeConf, type RuntimeEnv } from '../cni/runtime/chain';
+import { parseConflist } from '../cni/runtime/conflist';
+import type { Result } from '../cni/types';
+import { listJails } from '../freebsd/jail';
+import { jailName } from '../freebsd/names';
+import { log } from '../log/logger';
+import { listNetworks, loadNetwork } from './networks';
+import type { CliPaths } from './paths';
+import type { PortMapping } from './ports';
+
+/**
+ * Jails on networks: what `jailnet attach/detach/check/ps/gc` and the runj hooks do, through
+ * the same chain runner and cache as any libcni runtime. The container ID is the jail's name
+ * (as with runj); the jail's interfaces are eth0, eth1... in the order of the networks.
+ */
+
+export interface AttachRequest {
+  jail: string;
+  networks: string[];
+  ports: PortMapping[];
+  /** Static addresses (capability `ips`), for every network. */
+  ips?: string[];
+  mac?: string;
+}
+
+export interface Attached {
+  network: string;
+  ifname: string;
+  result: Result;
+}
+
+export function runtimeEnv(paths: CliPaths, env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
+  return { cniPath: paths.cniPath, cacheDir: paths.cacheDir, env };
+}
+
+/** Attaches a jail to each network in turn; if one fails, the ones done are detached again. */
+export async function attach(paths: CliPaths, req: AttachRequest): Promise<Attached[]> {
+  jailName(req.jail);
+  const lists = req.networks.map((n) => loadNetwork(paths, n));
+  const env = runtimeEnv(paths);
+  const taken = new Set(listCache(paths.cacheDir).filter((c) => c.containerId === req.jail).map((c) => c.ifName));
+  const done: { rt: RuntimeConf; list: (typeof lists)[number]; result: Result }[] = [];
+  let next = 0;
+  try {
+    for (const list of lists) {
+      if (listCache(paths.cacheDir).some((c) => c.containerId === req.jail && c.networkName === list.name)) {
+        throw new CniError(CniCode.ResourceConflict, `jail ${req.jail} is already attached to network ${list.name}`, `detach it first: jailnet detach ${req.jail} --network ${list.name}`);
+      }
+      while (taken.has(`eth${next}`)) next++;
+      const ifname = `eth${next++}`;
+      const capabilityArgs: Record<string, unknown> = { portMappings: req.ports };
+      if (req.ips?.length) capabilityArgs.ips = req.ips;
+      if (req.mac) capabilityArgs.mac = req.mac;
+      const rt: RuntimeConf = { containerId: req.jail, netns: req.jail, ifname, capabilityArgs };
+      try {
+        done.push({ rt, list, result: await addNetworkList(list, rt, env) });
+      } catch (err) {
+        // The plugins undo their own failed ADD; the ones before them in the chain are undone here.
+        await delNetworkList(list, rt, env).catch((e: unknown) => log.warn(`cleanup after a failed ADD: ${(e as Error).message}`));
+        throw CniError.from(err, `attaching ${req.jail} to ${list.name}`);
+      }
+    }
+  } catch (err) {
+    for (const d of done.reverse()) await delNetworkList(d.list, d.rt, env, d.result).catch((e: unknown) => log.warn(`cleanup: ${(e as Error).message}`));
+    throw err;
+  }
+  return done.map((d) => ({ network: d.list.name, ifname: d.rt.ifname, result: d.result }));
+}
+
+/** Cached attachments of a jail (all of them, or one network's). */
+export function attachmentsOf(paths: CliPaths, jail: string, network?: string): CachedAttachment[] {
+  return listCache(paths.cacheDir).filter((c) => (c.containerId === jail || c.netns === jail) && (!network || c.networkName === network));
+}
+
+/**
+ * Detaches a jail, with the network file as it was at ADD (cached), so it works after the
+ * network file changed or went, and after the jail is gone (runj's poststop).
+ */
+export async function detach(paths: CliPaths, jail: string, network?: string): Promise<string[]> {
+  const env = runtimeEnv(paths);
+  const gone: string[] = [];
+  for (const c of attachmentsOf(paths, jail, network).sort((a, b) => b.ifName.localeCompare(a.ifName))) {
+    const list = parseConflist(Buffer.from(c.config, 'base64'), `cached configuration of ${c.networkName}`);
+    await delNetworkList(list, { containerId: c.containerId, netns: c.netns ?? '', ifname: c.ifName, args: c.cniArgs ?? [], capabilityArgs: c.capabilityArgs ?? {} }, env, c.result);
+    gone.push(c.networkName);
+  }
+  return gone;
+}
+
+export async function check(paths: CliPaths, jail: string): Promise<CachedAttachment[]> {
+  const env = runtimeEnv(paths);
+  const all = attachmentsOf(paths, jail);
+  if (!all.length) throw new CniError(CniCode.UnknownContainer, `jail ${jail} is not attached to any network`);
+  for (const c of all) {
+    const list = parseConflist(Buffer.from(c.config, 'base64'), `cached configuration of ${c.networkName}`);
+    await checkNetworkList(list, { containerId: c.containerId, netns: c.netns ?? '', ifname: c.ifName, capabilityArgs: c.capabilityArgs ?? {} }, env).catch((err: unknown) => {
+      throw CniError.from(err, `${jail} on ${c.networkName}`);
+    });
+  }
+  return all;
+}
+
+/**
+ * Garbage collection: detaches what is cached for jails that no longer exist, then runs CNI GC
+ * on every network with the attachments that remain, so plugins and IPAM drop anything else.
+ */
+export async function gc(paths: CliPaths): Promise<{ detached: CachedAttachment[] }> {
+  const running = new Set((await listJails()).flatMap((j) => [j.name, String(j.jid)]));
+  const env = runtimeEnv(paths);
+  const detached: CachedAttachment[] = [];
+  for (const c of listCache(paths.cacheDir)) {
+    if (running.has(c.netns ?? c.containerId)) continue;
+    const list = parseConflist(Buffer.from(c.config, 'base64'), `cached configuration of ${c.networkName}`);
+    await delNetworkList(list, { containerId: c.containerId, netns: c.netns ?? '', ifname: c.ifName, capabilityArgs: c.capabilityArgs ?? {} }, env, c.result);
+    detached.push(c);
+  }
+  const remaining = listCache(paths.cacheDir);
+  for (const list of listNetworks(paths)) {
+    const valid = remaining.filter((c) => c.networkName === list.name).map((c) => ({ containerID: c.containerId, ifname: c.ifName }));
+    await gcNetworkList(list, valid, env);
+  }
+  return { detached };
+}

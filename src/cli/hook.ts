@@ -1,0 +1,34 @@
+import { readStdin } from '../cni/stdin';
+import { attach, detach } from './attachments';
+import { hookRequest, parseOciState } from './oci-hook';
+import { cliPaths } from './paths';
+import { parsePortSpec, type PortMapping } from './ports';
+
+/**
+ * `jailnet hook create-runtime|poststop [-n NETWORK]... [-p PORT]...`: the entry runj's hooks
+ * call, kept free of yargs so that it starts fast (it runs once per jail start and stop).
+ */
+export async function runHook(args: string[]): Promise<void> {
+  const [phase, ...rest] = args;
+  const networks: string[] = [];
+  const ports: PortMapping[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const flag = rest[i];
+    const value = rest[i + 1];
+    if ((flag === '-n' || flag === '--network') && value) networks.push(value);
+    else if ((flag === '-p' || flag === '--publish') && value) ports.push(...parsePortSpec(value));
+    else throw new Error(`hook: unexpected argument "${flag}" (use -n NETWORK and -p PORT)`);
+    i++;
+  }
+  const state = parseOciState((await readStdin(process.stdin)).toString('utf8'));
+  const paths = cliPaths();
+  if (phase === 'create-runtime' || phase === 'createRuntime') {
+    const req = hookRequest(state, networks, ports);
+    if (req.networks.length) await attach(paths, { jail: state.id, networks: req.networks, ports: req.ports });
+  } else if (phase === 'poststop') {
+    // runj runs poststop after the jail is gone; detaching needs only the cache.
+    await detach(paths, state.id);
+  } else {
+    throw new Error(`hook: unknown phase "${phase ?? ''}" (create-runtime or poststop)`);
+  }
+}

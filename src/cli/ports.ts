@@ -1,0 +1,40 @@
+import { isIP } from 'node:net';
+import { CniCode, CniError } from '../cni/errors';
+
+/** A published port, in CNI's portMappings shape. */
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  hostIP?: string;
+}
+
+const SPEC = /^(?:(\[[0-9a-fA-F:.]+\]|\d+\.\d+\.\d+\.\d+):)?(\d+)(?:-(\d+))?:(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/;
+
+function port(text: string, what: string, spec: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CniError(CniCode.InvalidNetworkConfig, `-p ${spec}: ${what} ${text} is not a port (1-65535)`);
+  return n;
+}
+
+/**
+ * Docker's -p forms: HOSTPORT:PORT[/proto], IP:HOSTPORT:PORT[/proto], and ranges
+ * 8000-8010:8000-8010 (same length), one mapping per port.
+ */
+export function parsePortSpec(spec: string): PortMapping[] {
+  const m = SPEC.exec(spec.trim());
+  if (!m) throw new CniError(CniCode.InvalidNetworkConfig, `-p ${spec}: expected [IP:]HOSTPORT:PORT[/tcp|udp]`, 'for example -p 8080:80 or -p 127.0.0.1:5353:53/udp');
+  const hostIP = m[1]?.replace(/^\[|\]$/g, '');
+  if (hostIP !== undefined && !isIP(hostIP)) throw new CniError(CniCode.InvalidNetworkConfig, `-p ${spec}: ${hostIP} is not an IP address`);
+  const h0 = port(m[2] as string, 'host port', spec);
+  const h1 = m[3] ? port(m[3], 'host port', spec) : h0;
+  const c0 = port(m[4] as string, 'port', spec);
+  const c1 = m[5] ? port(m[5], 'port', spec) : c0 + (h1 - h0);
+  if (h1 < h0 || c1 - c0 !== h1 - h0) throw new CniError(CniCode.InvalidNetworkConfig, `-p ${spec}: the host and jail port ranges must have the same length`);
+  const protocol = (m[6] ?? 'tcp') as 'tcp' | 'udp';
+  return Array.from({ length: h1 - h0 + 1 }, (_, i) => ({ hostPort: h0 + i, containerPort: c0 + i, protocol, ...(hostIP ? { hostIP } : {}) }));
+}
+
+export function formatPort(p: PortMapping): string {
+  return `${p.hostIP ? `${p.hostIP}:` : ''}${p.hostPort}->${p.containerPort}/${p.protocol}`;
+}
