@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const args = ['--log-level', 'info', '--log-file', log];
   const stateRead = () => {
     const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('state read:'));
-    return lines[lines.length - 1]?.replace(/^.*state read: /, '') ?? '?';
+    return lines[lines.length - 1]?.replace(/^.*state read: /, 'state read: ').replace(/ \{.*$/, '') ?? '?';
   };
   const leases = async () => JSON.parse((await call(d.socket, 'GET', '/v1/health')).body).leases as number;
   try {

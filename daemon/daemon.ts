@@ -67,11 +67,14 @@ export class Daemon {
     this.lock = await acquireStateLock(this.config.stateDir);
     const report = await this.store.open((r) => this.state.apply(r));
     for (const w of [...report.warnings, ...this.state.warnings]) log.warn(w);
-    log.info(`state read: ${this.state.leaseCount} leases in ${this.state.networks.size} networks, ${this.state.ports.reservations.size} port reservations (${report.records} records, ${Date.now() - started} ms)`);
+    const readMs = Date.now() - started;
     this.server = createApiServer(this.ctx, () => this.stopping || this.failed !== undefined);
     await listenOnSocket(this.server, this.config.socket);
     this.reclaim.start();
-    log.info(`listening on ${this.config.socket}`, { pid: process.pid, stateDir: this.config.stateDir });
+    log.info(
+      `jailnetd ${this.options.version} started: listening on ${this.config.socket}; state read: ${this.state.leaseCount} leases in ${this.state.networks.size} networks, ${this.state.ports.reservations.size} port reservations (${report.records} records, ${readMs} ms)`,
+      { pid: process.pid, stateDir: this.config.stateDir, configFile: this.config.configFile, uptimeMs: Math.round(process.uptime() * 1000) },
+    );
     if (report.records > 10_000) setImmediate(collectGarbageOnce);
   }
 

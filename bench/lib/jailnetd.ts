@@ -24,7 +24,8 @@ export class BenchDaemon {
   async start(extra: string[] = []): Promise<number> {
     const t0 = process.hrtime.bigint();
     // Started as the rc.d script and the IPAM plugin start it (NODE_OPTIONS, src/ipam/autostart.ts).
-    const env = process.env.BENCH_DEFAULT_NODE_OPTIONS ? process.env : daemonEnv(process.env);
+    // BENCH_DEFAULT_NODE_OPTIONS=1: Node's defaults; BENCH_NODE_OPTIONS: these options instead.
+    const env = process.env.BENCH_NODE_OPTIONS ? { ...process.env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : process.env.BENCH_DEFAULT_NODE_OPTIONS ? process.env : daemonEnv(process.env);
     const child = spawn(JAILNETD, ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], env });
     this.child = child;
     for (;;) {

@@ -112,8 +112,9 @@ function ipv4ToNumber(text: string): number {
   return value * 256 + octet;
 }
 
+/** Flat strings (join), not ropes (template literals): every lease keeps its address text. */
 function numberToIpv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
 function ipv6ToBigInt(text: string): bigint {
@@ -169,5 +170,5 @@ function bigIntToIpv6(value: bigint): string {
   }
   const hex = (from: number, to: number) => groups.slice(from, to).map((g) => g.toString(16)).join(':');
   if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+  return [hex(0, bestStart), hex(bestStart + bestLen, 8)].join('::');
 }

@@ -26,12 +26,12 @@ export interface AutostartOptions {
 const POLL_MS = 15;
 
 /**
- * Node options for jailnetd: a 2 MB young generation instead of V8's 16 MB. The daemon keeps
- * one long-lived state and makes little short-lived garbage, and V8 keeps the young generation
- * it grew while reading the state: with the default, 65,000 leases cost ~25 MB more resident
- * memory (bench/ipam-scale.bench.ts). conf/rc.d/jailnetd sets the same.
+ * Node options for jailnetd: an 8 MB young generation instead of V8's 16 MB. V8 keeps the young
+ * generation it grew while the state was read, so with the default 65,000 leases take ~15 MB
+ * more resident memory; 2 MB saves more but costs a third of the throughput under load
+ * (bench/ipam-scale.bench.ts, bench/ipam-throughput.bench.ts). conf/rc.d/jailnetd sets the same.
  */
-export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=2';
+export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=8';
 
 export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const current = env.NODE_OPTIONS ?? '';

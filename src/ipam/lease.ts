@@ -30,7 +30,8 @@ export interface Lease {
 
 /** Network names, container IDs and interface names never contain "/", so this is unambiguous. */
 export function attachmentKey(network: string, containerID: string, ifname: string): string {
-  return `${network}/${containerID}/${ifname}`;
+  // join() makes one flat string; a template literal would keep a rope of its parts as well.
+  return [network, containerID, ifname].join('/');
 }
 
 export function leaseKey(l: Pick<Lease, 'network' | 'containerID' | 'ifname'>): string {

@@ -85,16 +85,17 @@ function intern(s: string): string {
 }
 
 export function recordToLease(r: LeaseRecord): Lease {
-  const l: Lease = {
+  // Every field in the literal, jail too (undefined when unknown): one object shape for all
+  // leases, without a separate property store for a field added later.
+  return {
     network: intern(r.n),
     containerID: r.c,
     ifname: intern(r.i),
-    ips: r.ips.map(([address, prefix, gateway, isStatic]) => (gateway === null ? { address, prefix, static: isStatic === 1 } : { address, prefix, gateway: intern(gateway), static: isStatic === 1 })),
+    // The jail is the container ID unless said otherwise (lease.ts jailOf): no second copy.
+    jail: r.j ? (r.j === r.c ? r.c : r.j) : undefined,
+    ips: r.ips.map(([address, prefix, gateway, isStatic]) => ({ address, prefix, gateway: gateway === null ? undefined : intern(gateway), static: isStatic === 1 })),
     createdAt: r.at,
   };
-  // The jail is the container ID unless said otherwise (lease.ts jailOf): no second copy.
-  if (r.j) l.jail = r.j === r.c ? r.c : r.j;
-  return l;
 }
 
 export function portsToRecord(p: PortReservation): PortsRecord {
