@@ -15,6 +15,15 @@ export async function loadAnchor(anchor: string, rules: string): Promise<void> {
   await runTool('pfctl', ['-a', anchorName(anchor), '-f', '-'], { input: rules });
 }
 
+/**
+ * `pfctl -nv -a ANCHOR -f -`: the rules as pfctl prints them (`-s nat` / `-s rules` form),
+ * parsed and checked without loading anything. Lets a caller compare what it would load with
+ * what is loaded without knowing pfctl's canonical form (port names, pool options...).
+ */
+export async function parseAnchorRules(anchor: string, rules: string): Promise<string[]> {
+  return parseRules((await runTool('pfctl', ['-nv', '-a', anchorName(anchor), '-f', '-'], { input: rules })).stdout);
+}
+
 /** `pfctl -a ANCHOR -F all`: empties that anchor only. Succeeds when it is already gone. */
 export async function flushAnchor(anchor: string): Promise<void> {
   try {

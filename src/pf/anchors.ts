@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { anchorName, networkName } from '../freebsd/names';
 
 /**
@@ -16,3 +17,26 @@ export function natAnchor(network: string): string {
 
 /** The table of a NAT anchor holding the addresses to masquerade. */
 export const MASQ_TABLE = 'masq';
+
+/** Prefix of the per-attachment port-publishing anchors: `jailnet/pm-NETWORK-HASH`. */
+export const PORTMAP_ANCHOR_PREFIX = `${ANCHOR_ROOT}/pm-`;
+/** Hex digits of the attachment hash: `pm-` + a network name (at most 48) + `-` + 11 = 63, pf's limit per component. */
+const PORTMAP_HASH_DIGITS = 11;
+
+/**
+ * The anchor of one attachment's published ports, a direct child of `jailnet` (the hooks
+ * evaluate only those): `jailnet/pm-NETWORK-` and a hash of (network, container ID, ifname).
+ * DEL finds it without saved state; GC tells this network's anchors apart by the name.
+ */
+export function portmapAnchor(network: string, containerId: string, ifname: string): string {
+  const hash = createHash('sha256').update(`${network}\0${containerId}\0${ifname}`).digest('hex').slice(0, PORTMAP_HASH_DIGITS);
+  return anchorName(`${PORTMAP_ANCHOR_PREFIX}${networkName(network)}-${hash}`);
+}
+
+/** The network of a portmap anchor path (as `pfctl -s Anchors` lists it), or undefined for other anchors. */
+export function portmapAnchorNetwork(anchor: string): string | undefined {
+  if (!anchor.startsWith(PORTMAP_ANCHOR_PREFIX)) return undefined;
+  const rest = anchor.slice(PORTMAP_ANCHOR_PREFIX.length);
+  const m = new RegExp(`^(.+)-[0-9a-f]{${PORTMAP_HASH_DIGITS}}$`).exec(rest);
+  return m && !m[1]?.includes('/') ? m[1] : undefined;
+}

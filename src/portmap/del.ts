@@ -1,0 +1,20 @@
+import type { CmdContext } from '../cni/skel';
+import { flushAnchor } from '../freebsd/pfctl';
+import { jailIfname } from '../jail/target';
+import { portmapAnchor } from '../pf/anchors';
+import type { PortmapConf } from './config';
+import { portsClient } from './jailnetd';
+
+/**
+ * DEL: empties the attachment's anchor (its name comes from network, container ID and ifname,
+ * so neither prevResult, nor the mappings, nor the jail are needed) and releases its host ports.
+ * Both succeed when already done. pf states of connections still open to the jail are left to
+ * expire: `pfctl -k` selects states by address, and a redirected connection's state is keyed by
+ * the host's address on the outside, so it cannot be picked per jail without cutting others.
+ */
+export async function portmapDel(ctx: CmdContext<PortmapConf>): Promise<void> {
+  const conf = ctx.config;
+  jailIfname(ctx.ifname);
+  await flushAnchor(portmapAnchor(conf.name, ctx.containerId, ctx.ifname));
+  await portsClient(conf.daemon, ctx.env).release({ network: conf.name, containerID: ctx.containerId, ifname: ctx.ifname });
+}

@@ -1,0 +1,288 @@
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { createEmulatedHost, type EmulatedHost, type Fault } from '../harness/emulated-host';
+import { cniRunner, firstIpv4 } from '../helpers/cni-on-host';
+import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import { portmapAnchor } from '../../src/pf/anchors';
+
+// portmap chained after bridge on the emulated host, with the hooks of conf/pf.conf: published
+// ports answer the world, the other jails (through the host's address) and the host itself.
+
+let host: EmulatedHost;
+let ipamd: TestDaemon;
+let cni: ReturnType<typeof cniRunner>;
+const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
+const NET = 'pm';
+const GW = '10.66.0.1';
+const EM0_ALIAS = '198.51.100.3';
+
+type Mapping = { hostPort: number; containerPort: number; protocol: string; hostIP?: string; hostPortEnd?: number };
+
+const bridgeConf = () => ({
+  cniVersion: '1.0.0',
+  name: NET,
+  type: 'bridge',
+  bridge: 'jailnet0',
+  isDefaultGateway: true,
+  ipam: ipamd.ipam([[{ subnet: '10.66.0.0/24' }], [{ subnet: 'fd00:66::/64' }]]),
+});
+const pmConf = (portMappings: Mapping[] | undefined, prevResult?: unknown, extra: object = {}) => ({
+  cniVersion: '1.0.0',
+  name: NET,
+  type: 'portmap',
+  capabilities: { portMappings: true },
+  ...(portMappings ? { runtimeConfig: { portMappings } } : {}),
+  jailnetd: { socket: ipamd.socket, autostart: false },
+  ...(prevResult ? { prevResult } : {}),
+  ...extra,
+});
+const att = (jail: string) => ({ containerId: jail, netns: jail });
+const prev: Record<string, Record<string, unknown>> = {};
+
+const WEB_PORTS: Mapping[] = [
+  { hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+  { hostPort: 5353, containerPort: 53, protocol: 'udp' },
+  // A range in one entry (jailnet's hostPortEnd) and a range as runtimes send it, port by port.
+  { hostPort: 9000, hostPortEnd: 9002, containerPort: 7000, protocol: 'tcp' },
+  { hostPort: 9100, containerPort: 7100, protocol: 'tcp' },
+  { hostPort: 9101, containerPort: 7101, protocol: 'tcp' },
+];
+const API_PORTS = (hostIP: string): Mapping[] => [{ hostPort: 8443, containerPort: 443, protocol: 'tcp', hostIP }];
+
+const tcp = (from: string, address: string, port: number, timeoutMs = 3000) => host.request(from, { proto: 'tcp', address, port, timeoutMs });
+const anchors = async () => (await host.runOk('pfctl', ['-s', 'Anchors'])).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('jailnet/pm-'));
+const reservations = async () => (JSON.parse((await ipamd.get(`/v1/ports?network=${NET}`)).body) as { reservations: { containerID: string; ports: unknown[] }[] }).reservations;
+const releaseBehindTheBack = (body: object) =>
+  new Promise<void>((resolve, reject) => {
+    const req = request({ socketPath: ipamd.socket, path: '/v1/ports/release', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+const natRules = async (anchor: string) => (await host.runOk('pfctl', ['-a', anchor, '-s', 'nat', '-P'])).trim().split('\n').filter(Boolean);
+
+beforeAll(async () => {
+  host = await createEmulatedHost();
+  ipamd = await startJailnetd(host.env);
+  cni = cniRunner(host);
+  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
+  await host.runOk('pfctl', ['-e']);
+  await host.runOk('ifconfig', ['em0', 'inet', `${EM0_ALIAS}/24`, 'alias']);
+  for (const j of ['web', 'api', 'client', 'other']) {
+    await host.createJail(j);
+    const r = await cni('bridge', 'ADD', bridgeConf(), att(j));
+    if (r.code !== 0) throw new Error(`bridge ADD ${j}: ${r.stdout}`);
+    prev[j] = r.json as Record<string, unknown>;
+  }
+  await host.startJailServer('web', { proto: 'tcp', port: 80 });
+  await host.startJailServer('web', { proto: 'udp', port: 53 });
+  for (const p of [7000, 7002, 7100, 7101]) await host.startJailServer('web', { proto: 'tcp', port: p });
+  await host.startJailServer('api', { proto: 'tcp', port: 443 });
+}, 120_000);
+afterAll(async () => {
+  await ipamd?.stop();
+  await host?.destroy();
+});
+
+describe('published ports', () => {
+  test('ADD passes prevResult through, loads one anchor, reserves the ports: route + sysctl + pfctl', async () => {
+    const mark = host.traceMark();
+    const r = await cni('portmap', 'ADD', pmConf(WEB_PORTS, prev.web), att('web'));
+    expect(r.code).toBe(0);
+    expect(r.json).toEqual(prev.web);
+    const commands = host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`);
+    expect(commands).toEqual(['route -n get -inet default', 'sysctl net.pf.filter_local=1', `pfctl -a ${portmapAnchor(NET, 'web', 'eth0')} -f -`]);
+    const web = firstIpv4(prev.web);
+    expect(await natRules(portmapAnchor(NET, 'web', 'eth0'))).toEqual(
+      expect.arrayContaining([
+        `rdr pass inet proto tcp from any to (em0) port = 8080 -> ${web} port 80`,
+        `rdr pass inet proto tcp from any to (jailnet0) port = 8080 -> ${web} port 80`,
+        `nat on jailnet0 inet proto tcp from 10.66.0.0/24 to ${web} port = 80 -> (jailnet0) round-robin`,
+        `rdr pass inet proto tcp from any to (em0) port 9000:9002 -> ${web} port 7000:7002`,
+        `rdr pass inet proto tcp from any to (em0) port 9100:9101 -> ${web} port 7100:7101`,
+      ]),
+    );
+    expect(await reservations()).toEqual([
+      expect.objectContaining({ containerID: 'web', jail: 'web', ports: expect.arrayContaining([{ hostIP: '', protocol: 'tcp', hostPort: 8080, hostPortEnd: 8080 }]) }),
+    ]);
+  });
+
+  test('the world reaches the TCP service through em0:8080 and the service sees the world address', async () => {
+    expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: host.worldAddress, local: firstIpv4(prev.web), localPort: 80 } });
+    // Every address of em0 publishes it (here em0's second address).
+    expect(await tcp('world', EM0_ALIAS, 8080)).toMatchObject({ ok: true, reply: { localPort: 80 } });
+    // Over IPv6 too: the jail has an IPv6 address, em0 has one. (The emulated bridge has no
+    // link-local address, and Linux sends no neighbour solicitation for a forwarded packet from
+    // an interface without one, where FreeBSD would use the bridge's global address: the jail
+    // greets its gateway first so that the host knows its link address. See the report.)
+    await host.jexec('web', ['/usr/bin/ping', '-6', '-c', '1', '-W', '2', 'fd00:66::1']);
+    expect(await tcp('world', host.em0Address6, 8080)).toMatchObject({ ok: true, reply: { peer: host.worldAddress6, localPort: 80 } });
+    expect((await tcp('world', host.em0Address, 8081, 1500)).ok).toBe(false);
+  });
+
+  test('UDP mapping: em0:5353 reaches the jail on 53', async () => {
+    expect(await host.request('world', { proto: 'udp', address: host.em0Address, port: 5353 })).toMatchObject({ ok: true, reply: { peer: host.worldAddress, localPort: 53 } });
+  });
+
+  test('ranges: one entry with hostPortEnd and neighbouring single entries map port to port', async () => {
+    expect(await tcp('world', host.em0Address, 9000)).toMatchObject({ ok: true, reply: { localPort: 7000 } });
+    expect(await tcp('world', host.em0Address, 9002)).toMatchObject({ ok: true, reply: { localPort: 7002 } });
+    expect(await tcp('world', host.em0Address, 9100)).toMatchObject({ ok: true, reply: { localPort: 7100 } });
+    expect(await tcp('world', host.em0Address, 9101)).toMatchObject({ ok: true, reply: { localPort: 7101 } });
+  });
+
+  test('hairpin: another jail reaches it through em0 and through its gateway; replies come back through the host', async () => {
+    expect(await tcp('client', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: GW, local: firstIpv4(prev.web), localPort: 80 } });
+    expect(await tcp('client', GW, 8080)).toMatchObject({ ok: true, reply: { peer: GW, localPort: 80 } });
+    // The jail itself, through the host's address.
+    expect(await tcp('web', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { localPort: 80 } });
+  });
+
+  test('the host itself reaches it (the plugin set net.pf.filter_local=1)', async () => {
+    expect(await host.runOk('sysctl', ['net.pf.filter_local'])).toBe('net.pf.filter_local: 1\n');
+    expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { localPort: 80 } });
+  });
+
+  test('hostIP: only that address publishes the port', async () => {
+    const r = await cni('portmap', 'ADD', pmConf(API_PORTS(host.em0Address), prev.api), att('api'));
+    expect(r.code).toBe(0);
+    expect(await tcp('world', host.em0Address, 8443)).toMatchObject({ ok: true, reply: { localPort: 443 } });
+    expect((await tcp('world', EM0_ALIAS, 8443, 1500)).ok).toBe(false);
+    expect(await tcp('client', host.em0Address, 8443)).toMatchObject({ ok: true, reply: { peer: GW } });
+    // An IPv4 hostIP publishes IPv4 only.
+    expect((await tcp('world', host.em0Address6, 8443, 1500)).ok).toBe(false);
+  });
+
+  test('a second attachment asking for a held host port is refused, naming the holder, and nothing changes', async () => {
+    const before = { anchors: await anchors(), reservations: await reservations(), rules: await natRules(portmapAnchor(NET, 'web', 'eth0')) };
+    const mark = host.traceMark();
+    const r = await cni('portmap', 'ADD', pmConf([{ hostPort: 7777, containerPort: 77, protocol: 'tcp' }, { hostPort: 8080, containerPort: 80, protocol: 'tcp' }], prev.other), att('other'));
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ code: 102 });
+    expect(String(r.json?.msg)).toContain('8080/tcp is already reserved');
+    expect(String(r.json?.msg)).toMatch(/web/);
+    expect(host.traceSince(mark).filter((e) => e.tool !== 'route')).toEqual([]);
+    expect({ anchors: await anchors(), reservations: await reservations(), rules: await natRules(portmapAnchor(NET, 'web', 'eth0')) }).toEqual(before);
+    // A port published on one address leaves the same port on another address free.
+    const otherAddress = await cni('portmap', 'ADD', pmConf([{ hostPort: 8443, containerPort: 443, protocol: 'tcp', hostIP: EM0_ALIAS }], prev.other), att('other'));
+    expect(otherAddress.code).toBe(0);
+    expect((await cni('portmap', 'DEL', pmConf(undefined), att('other'))).code).toBe(0);
+  });
+
+  test('CHECK passes, then fails naming the missing rule or the missing reservation', async () => {
+    const check = () => cni('portmap', 'CHECK', pmConf(WEB_PORTS, prev.web), att('web'));
+    expect((await check()).code).toBe(0);
+    const anchor = portmapAnchor(NET, 'web', 'eth0');
+    const web = firstIpv4(prev.web);
+    // Drop one rule by hand.
+    const kept = (await natRules(anchor)).filter((l) => !l.includes('port = 5353')).map((l) => l.replace(/ round-robin$/, ''));
+    await host.runOk('pfctl', ['-a', anchor, '-f', '-'], { input: kept.join('\n') + '\n' });
+    const r = await check();
+    expect(r.json).toMatchObject({ code: 103 });
+    // Four rules: IPv4 and IPv6, on em0's and on the bridge's addresses.
+    expect(String(r.json?.msg)).toBe(`anchor ${anchor} lacks 4 rules, first \`rdr pass inet proto udp from any to (em0) port = mdns -> ${web} port 53\``);
+    // ADD again restores it.
+    expect((await cni('portmap', 'ADD', pmConf(WEB_PORTS, prev.web), att('web'))).code).toBe(0);
+    expect((await check()).code).toBe(0);
+    // The reservation gone behind the plugin's back.
+    await releaseBehindTheBack({ network: NET, containerID: 'web', ifname: 'eth0', ports: [{ protocol: 'udp', hostPort: 5353 }] });
+    const r2 = await check();
+    expect(r2.json).toMatchObject({ code: 103, msg: 'host port *:5353->53/udp is not reserved for web/eth0 in jailnetd' });
+    expect((await cni('portmap', 'ADD', pmConf(WEB_PORTS, prev.web), att('web'))).code).toBe(0);
+    expect((await check()).code).toBe(0);
+  });
+});
+
+describe('DEL', () => {
+  test('removes the anchor and the reservation; again succeeds', async () => {
+    const anchor = portmapAnchor(NET, 'api', 'eth0');
+    expect(await anchors()).toContain(anchor);
+    const mark = host.traceMark();
+    expect((await cni('portmap', 'DEL', pmConf(API_PORTS(host.em0Address), prev.api), att('api'))).code).toBe(0);
+    expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`)).toEqual([`pfctl -a ${anchor} -F all`]);
+    expect(await anchors()).not.toContain(anchor);
+    expect((await reservations()).map((r) => r.containerID)).not.toContain('api');
+    expect((await tcp('world', host.em0Address, 8443, 1500)).ok).toBe(false);
+    expect((await cni('portmap', 'DEL', pmConf(API_PORTS(host.em0Address), prev.api), att('api'))).code).toBe(0);
+  });
+
+  test('after the jail is removed, without prevResult, runtimeConfig or CNI_NETNS', async () => {
+    const r = await cni('portmap', 'ADD', pmConf([{ hostPort: 6000, containerPort: 60, protocol: 'udp' }], prev.other), att('other'));
+    expect(r.code).toBe(0);
+    expect(await anchors()).toContain(portmapAnchor(NET, 'other', 'eth0'));
+    await host.removeJail('other');
+    expect((await cni('portmap', 'DEL', pmConf(undefined), { containerId: 'other', netns: '' })).code).toBe(0);
+    expect(await anchors()).not.toContain(portmapAnchor(NET, 'other', 'eth0'));
+    expect((await reservations()).map((r) => r.containerID)).not.toContain('other');
+  });
+});
+
+describe('GC', () => {
+  test('flushes the anchors and releases the ports of attachments that are not valid, on this network only', async () => {
+    for (const j of ['api', 'client']) expect((await cni('portmap', 'ADD', pmConf([{ hostPort: j === 'api' ? 8443 : 8444, containerPort: 443, protocol: 'tcp' }], prev[j]), att(j))).code).toBe(0);
+    // An anchor of another network with the same container: GC of this network leaves it.
+    await host.runOk('pfctl', ['-a', portmapAnchor('othernet', 'api', 'eth0'), '-f', '-'], { input: 'rdr pass inet proto tcp from any to (em0) port 1234 -> 10.9.9.9 port 1\n' });
+    const gc = await cni('portmap', 'GC', { ...pmConf(undefined), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'web', ifname: 'eth0' }, { containerID: 'api', ifname: 'eth0' }] });
+    expect(gc.code).toBe(0);
+    expect((await anchors()).sort()).toEqual([portmapAnchor(NET, 'web', 'eth0'), portmapAnchor(NET, 'api', 'eth0'), portmapAnchor('othernet', 'api', 'eth0')].sort());
+    expect((await reservations()).map((r) => r.containerID).sort()).toEqual(['api', 'web']);
+    expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true });
+    await host.run('pfctl', ['-a', portmapAnchor('othernet', 'api', 'eth0'), '-F', 'all']);
+    expect((await cni('portmap', 'DEL', pmConf(undefined), att('api'))).code).toBe(0);
+  });
+});
+
+describe('a failing step of ADD leaves no anchor and no reservation behind', () => {
+  const faults: [string, Fault][] = [
+    ['the default route lookup', { tool: 'route', words: ['get', 'default'] }],
+    ['setting net.pf.filter_local', { tool: 'sysctl', words: ['net.pf.filter_local=1'] }],
+    ['loading the anchor', { tool: 'pfctl', words: ['-f', '-'] }],
+  ];
+  test.each(faults)('%s', async (_step, fault) => {
+    const before = { anchors: await anchors(), reservations: await reservations() };
+    host.setFaults([{ ...fault, stderr: 'injected failure' }]);
+    try {
+      const r = await cni('portmap', 'ADD', pmConf([{ hostPort: 8555, containerPort: 80, protocol: 'tcp' }], prev.client), att('client'));
+      expect(r.code).toBe(1);
+      expect(r.json).toMatchObject({ code: 100 });
+      expect(String(r.json?.msg)).toContain('injected failure');
+    } finally {
+      host.clearFaults();
+    }
+    expect({ anchors: await anchors(), reservations: await reservations() }).toEqual(before);
+    expect((await tcp('world', host.em0Address, 8555, 1500)).ok).toBe(false);
+  });
+});
+
+describe('STATUS', () => {
+  const status = (extra: object = {}) => cni('portmap', 'STATUS', { ...pmConf(undefined), cniVersion: '1.1.0', ...extra });
+
+  test('passes with pf enabled, the hooks in place and jailnetd up', async () => {
+    expect((await status()).code).toBe(0);
+  });
+
+  test('50 when jailnetd does not answer', async () => {
+    const r = await status({ jailnetd: { socket: join(host.dir, 'nothing.sock'), autostart: false } });
+    expect(r.json).toMatchObject({ code: 50 });
+    expect(String(r.json?.msg)).toContain('jailnetd is not running');
+  });
+
+  test('50 when the main ruleset lacks the hooks, and when pf is disabled', async () => {
+    await host.runOk('pfctl', ['-f', '-'], { input: 'anchor "jailnet/*"\n' });
+    try {
+      const r = await status();
+      expect(r.json).toMatchObject({ code: 50, msg: 'portmap: the main pf ruleset lacks `nat-anchor "jailnet/*"` and `rdr-anchor "jailnet/*"`, so jailnet\'s anchors are never evaluated' });
+    } finally {
+      await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
+    }
+    await host.runOk('pfctl', ['-d']);
+    try {
+      expect((await status()).json).toMatchObject({ code: 50, msg: 'portmap: pf is not enabled' });
+    } finally {
+      await host.runOk('pfctl', ['-e']);
+    }
+  });
+});
