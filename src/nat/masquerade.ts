@@ -1,5 +1,5 @@
 import { CniCode, CniError } from '../cni/errors';
-import { changeTable, killTable, loadAnchor, showRules } from '../freebsd/pfctl';
+import { changeTable, killTable, loadAnchor, showRules, showTable } from '../freebsd/pfctl';
 import { defaultRouteInterface } from '../freebsd/route';
 import { isPfObjectMissing } from '../freebsd/errors';
 import { familyOf } from '../net/cidr';
@@ -58,4 +58,9 @@ export async function masqueradeRemove(target: MasqueradeTarget, addresses: read
 /** What CHECK verifies: the anchor has its rule. */
 export async function masqueradeRulesLoaded(network: string): Promise<boolean> {
   return (await showRules('nat', natAnchor(network))).length > 0;
+}
+
+/** The addresses in the network's NAT table (empty when it does not exist). */
+export async function masqueradeMembers(network: string): Promise<string[]> {
+  return showTable(MASQ_TABLE, natAnchor(network));
 }

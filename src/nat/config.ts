@@ -1,0 +1,17 @@
+import type { NetConf } from '../cni/types';
+import validateNatConfig from '../config/generated/nat-config';
+import { validateWith } from '../config/validate';
+import { interfaceName, networkName } from '../freebsd/names';
+import { checkField } from '../link/config';
+
+/** The nat plugin's configuration: the egress interface, as the bridge plugin's ipMasq takes it. */
+export interface NatConf extends NetConf {
+  egressInterface?: string;
+}
+
+export function loadNatConfig(raw: Record<string, unknown>): NatConf {
+  const conf = validateWith<NatConf>(validateNatConfig, raw, 'network configuration');
+  networkName(conf.name);
+  if (conf.egressInterface !== undefined) checkField('egressInterface', () => interfaceName(conf.egressInterface));
+  return conf;
+}
