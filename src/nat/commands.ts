@@ -3,6 +3,7 @@ import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { cidr } from '../freebsd/values';
+import { jailFromNetns, jailIfname } from '../jail/target';
 import { checkFailed } from '../link/check';
 import { log } from '../log/logger';
 import { addressOf, canonicalAddress, familyOf } from '../net/cidr';
@@ -32,10 +33,17 @@ function jailAddresses(prev: Result): string[] {
   });
 }
 
+/** CNI_NETNS and CNI_IFNAME are not used, but a hostile one fails like in every jailnet plugin. */
+function checkNames(ctx: Ctx): void {
+  if (ctx.netns !== '' || ctx.command !== 'DEL') jailFromNetns(ctx.netns);
+  jailIfname(ctx.ifname);
+}
+
 const target = (conf: NatConf) => ({ network: conf.name, egressInterface: conf.egressInterface });
 
 export async function natAdd(ctx: Ctx): Promise<Result> {
   const prev = requirePrevResult(ctx.prevResult, 'nat', 'ADD');
+  checkNames(ctx);
   const addresses = jailAddresses(prev);
   if (!addresses.some((a) => familyOf(a) === 4)) log.info('nat: prevResult has no IPv4 address; nothing to translate (IPv6 is routed)');
   await withRollback((rollback) => masqueradeAdd(target(ctx.config), addresses, rollback));
@@ -43,6 +51,7 @@ export async function natAdd(ctx: Ctx): Promise<Result> {
 }
 
 export async function natDel(ctx: Ctx): Promise<void> {
+  checkNames(ctx);
   if (!ctx.prevResult) {
     // The addresses are only in prevResult; a stale table entry translates nothing once the
     // jail is gone, and the address's next ADD puts it back anyway.
@@ -54,6 +63,7 @@ export async function natDel(ctx: Ctx): Promise<void> {
 
 export async function natCheck(ctx: Ctx): Promise<void> {
   const prev = requirePrevResult(ctx.prevResult, 'nat', 'CHECK');
+  checkNames(ctx);
   const v4 = jailAddresses(prev).filter((a) => familyOf(a) === 4);
   if (v4.length === 0) return;
   const anchor = natAnchor(ctx.config.name);

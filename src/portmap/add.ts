@@ -24,9 +24,9 @@ import { checkPublishable, needsExternalInterface, planRedirects, publishTarget 
 export async function portmapAdd(ctx: CmdContext<PortmapConf>): Promise<Result> {
   const conf = ctx.config;
   const prev = requirePrevResult(ctx.prevResult, 'portmap', 'ADD');
-  if (conf.mappings.length === 0) return prev;
   const jail = jailFromNetns(ctx.netns);
   jailIfname(ctx.ifname);
+  if (conf.mappings.length === 0) return prev;
   const target = publishTarget(prev, conf.bridge);
   const anchor = portmapAnchor(conf.name, ctx.containerId, ctx.ifname);
   checkPublishable(conf.mappings, target);

@@ -1,6 +1,6 @@
 import type { CmdContext } from '../cni/skel';
 import { flushAnchor } from '../freebsd/pfctl';
-import { jailIfname } from '../jail/target';
+import { jailFromNetns, jailIfname } from '../jail/target';
 import { portmapAnchor } from '../pf/anchors';
 import type { PortmapConf } from './config';
 import { portsClient } from './jailnetd';
@@ -14,6 +14,8 @@ import { portsClient } from './jailnetd';
  */
 export async function portmapDel(ctx: CmdContext<PortmapConf>): Promise<void> {
   const conf = ctx.config;
+  // Neither is needed (the jail may be gone), but a hostile one fails like in every jailnet plugin.
+  if (ctx.netns !== '') jailFromNetns(ctx.netns);
   jailIfname(ctx.ifname);
   await flushAnchor(portmapAnchor(conf.name, ctx.containerId, ctx.ifname));
   await portsClient(conf.daemon, ctx.env).release({ network: conf.name, containerID: ctx.containerId, ifname: ctx.ifname });
