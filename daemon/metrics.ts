@@ -47,7 +47,7 @@ export class Metrics {
     metric('jailnetd_out_of_range_leases', 'gauge', 'Leases whose addresses the current ranges of their network cannot hand out.', nets.map((n) => [{ network: n.name }, n.outOfRangeLeases().length]));
     metric('jailnetd_port_reservations', 'gauge', 'Host-port reservation entries.', [[{}, state.ports.entryCount]]);
     metric('jailnetd_allocations_total', 'counter', 'Leases created.', [[{}, this.allocations]]);
-    metric('jailnetd_allocation_refusals_total', 'counter', 'Requests refused, by reason.', [...this.refusals].map(([reason, v]) => [{ reason }, v]));
+    metric('jailnetd_request_refusals_total', 'counter', 'Requests refused, by reason (the error reasons of the API).', [...this.refusals].map(([reason, v]) => [{ reason }, v]));
     metric('jailnetd_releases_total', 'counter', 'Leases released, by cause (del: CNI DEL, gc: CNI GC, reclaim: jail gone).', Object.entries(this.releases).map(([cause, v]) => [{ cause }, v]));
     metric('jailnetd_config_changes_total', 'counter', 'Changes of a network\'s ranges.', [[{}, this.configChanges]]);
     metric('jailnetd_reclaim_runs_total', 'counter', 'Checks of leases against jls.', [[{}, this.reclaimRuns]]);

@@ -68,7 +68,8 @@ export type StateRecord = NetRecord | LeaseRecord | UnleaseRecord | PortsRecord 
 
 export function leaseToRecord(l: Lease): LeaseRecord {
   const r: LeaseRecord = { t: 'lease', n: l.network, c: l.containerID, i: l.ifname, ips: l.ips.map((ip) => [ip.address, ip.prefix, ip.gateway ?? null, ip.static ? 1 : 0]), at: l.createdAt };
-  if (l.jail) r.j = l.jail;
+  // No jail means the container ID (lease.ts jailOf), which is what runj passes: not written twice.
+  if (l.jail && l.jail !== l.containerID) r.j = l.jail;
   return r;
 }
 
