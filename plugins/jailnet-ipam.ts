@@ -10,7 +10,7 @@ import { jailFromNetns } from '../src/jail/target';
 import type { AllocateResponse, CheckResponse, GcResponse, StatusResponse } from '../src/ipam/api-types';
 import { ensureDaemonRunning } from '../src/ipam/autostart';
 import { callDaemon, DaemonUnreachable, toCniError } from '../src/ipam/client';
-import { AUTOSTART_WAIT_MS, parseIpamConfig, requestedIps, type IpamPluginConfig } from '../src/ipam/plugin-config';
+import { parseIpamConfig, requestedIps, type IpamPluginConfig } from '../src/ipam/plugin-config';
 
 type Ctx = CmdContext<IpamPluginConfig>;
 
@@ -23,7 +23,7 @@ async function daemon<T>(ctx: Ctx, method: 'GET' | 'POST', path: string, body?: 
   } catch (err) {
     if (!(err instanceof DaemonUnreachable && err.absent && c.autostart)) throw toCniError(err);
   }
-  await ensureDaemonRunning({ socket: c.socket, daemonPath: c.daemonPath, daemonArgs: c.daemonArgs, logFile: c.daemonLog, waitMs: AUTOSTART_WAIT_MS, env: ctx.env });
+  await ensureDaemonRunning({ socket: c.socket, daemonPath: c.daemonPath, daemonArgs: c.daemonArgs, logFile: c.daemonLog, waitMs: c.timeoutMs, env: ctx.env });
   return callDaemon<T>(opts, method, path, body).catch((err: unknown) => Promise.reject(toCniError(err)));
 }
 

@@ -14,9 +14,10 @@ import type { RangeConfig } from './range';
 export const DEFAULT_SOCKET = '/var/run/jailnet/jailnetd.sock';
 export const DEFAULT_DAEMON_PATH = '/usr/local/sbin/jailnetd';
 export const DEFAULT_DAEMON_LOG = '/var/log/jailnetd.log';
+/** Seconds to wait for an answer from jailnetd, and for a daemon being started to answer. */
 export const DEFAULT_TIMEOUT_S = 30;
-/** How long a plugin waits for a daemon it started (or saw being started) to answer. */
-export const AUTOSTART_WAIT_MS = 10_000;
+/** How long to wait for a daemon being started to answer, when no `timeout` is configured. */
+export const AUTOSTART_WAIT_MS = DEFAULT_TIMEOUT_S * 1000;
 
 type RawIpam = {
   type: string;
