@@ -33,7 +33,7 @@ export async function portmapAdd(ctx: CmdContext<PortmapConf>): Promise<Result> 
   const ext = needsExternalInterface(conf.mappings) ? await externalInterface(conf.externalInterface, target) : undefined;
   const rules = renderPortmapRules(planRedirects(conf.mappings, target, { externalInterface: ext, snat: conf.snat }));
 
-  const ports = portsClient(conf.daemon, ctx.env);
+  const ports = portsClient(conf.jailnetd, ctx.env);
   const who = { network: conf.name, containerID: ctx.containerId, ifname: ctx.ifname };
   const entries = reservationEntries(conf.mappings);
   return withRollback(async (rollback) => {

@@ -37,7 +37,7 @@ export async function portmapCheck(ctx: CmdContext<PortmapConf>): Promise<void> 
   const extra = loaded.filter((r) => !expected.includes(r));
   if (extra.length > 0) throw checkFailed(`anchor ${anchor} has a rule ADD would not load: \`${extra[0]}\``);
 
-  const held = (await portsClient(conf.daemon, ctx.env).list(conf.name, ctx.containerId)).find((r) => r.ifname === ctx.ifname)?.ports ?? [];
+  const held = (await portsClient(conf.jailnetd, ctx.env).list(conf.name, ctx.containerId)).find((r) => r.ifname === ctx.ifname)?.ports ?? [];
   const covered = (m: PortMapping) => held.some((h) => h.protocol === m.protocol && h.hostIP === (m.hostIP ?? '') && h.hostPort <= m.hostPort && m.hostPortEnd <= h.hostPortEnd);
   const unreserved = conf.mappings.find((m) => !covered(m));
   if (unreserved) throw checkFailed(`host port ${describeMapping(unreserved)} is not reserved for ${ctx.containerId}/${ctx.ifname} in jailnetd`);

@@ -21,11 +21,15 @@ export interface PortmapConf extends NetConf {
   bridge?: string;
   /** Set net.pf.filter_local=1 at ADD (the host reaches published ports). */
   setFilterLocal: boolean;
-  jailnetd?: JailnetdSection;
+  /** jailnetd: where it listens and how to start it, as in jailnet-ipam's `ipam` section. */
+  socket?: string;
+  autostart?: boolean;
+  daemon?: JailnetdSection['daemon'];
+  timeout?: number;
   /** Derived: the mappings of this call, normalised. */
   mappings: PortMapping[];
   /** Derived: how to reach jailnetd. */
-  daemon: JailnetdSettings;
+  jailnetd: JailnetdSettings;
 }
 
 /** Reference portmap fields that select iptables machinery; pf has no use for them. */
@@ -49,6 +53,6 @@ export function loadPortmapConfig(raw: Record<string, unknown>): PortmapConf {
     snat: conf.snat ?? true,
     setFilterLocal: conf.setFilterLocal ?? true,
     mappings: parsePortMappings(conf.runtimeConfig?.portMappings),
-    daemon: jailnetdSettings(conf.jailnetd),
+    jailnetd: jailnetdSettings(conf),
   };
 }

@@ -18,5 +18,5 @@ export async function portmapDel(ctx: CmdContext<PortmapConf>): Promise<void> {
   if (ctx.netns !== '') jailFromNetns(ctx.netns);
   jailIfname(ctx.ifname);
   await flushAnchor(portmapAnchor(conf.name, ctx.containerId, ctx.ifname));
-  await portsClient(conf.daemon, ctx.env).release({ network: conf.name, containerID: ctx.containerId, ifname: ctx.ifname });
+  await portsClient(conf.jailnetd, ctx.env).release({ network: conf.name, containerID: ctx.containerId, ifname: ctx.ifname });
 }

@@ -19,7 +19,7 @@ export async function portmapGc(ctx: GcContext<PortmapConf>): Promise<void> {
     log.info(`gc: flushing ${anchor}, not a valid attachment`, { network: conf.name });
     await flushAnchor(anchor);
   }
-  const ports = portsClient(conf.daemon, ctx.env);
+  const ports = portsClient(conf.jailnetd, ctx.env);
   const valid = new Set(ctx.validAttachments.map((a) => `${a.containerID}\0${a.ifname}`));
   for (const r of await ports.list(conf.name)) {
     if (valid.has(`${r.containerID}\0${r.ifname}`)) continue;

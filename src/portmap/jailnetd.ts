@@ -1,7 +1,7 @@
 import type { AttachmentRef, PortRequestEntry, PortReservationView, PortsReserveRequest } from '../ipam/api-types';
 import { ensureDaemonRunning } from '../ipam/autostart';
 import { callDaemon, DaemonUnreachable, toCniError } from '../ipam/client';
-import { AUTOSTART_WAIT_MS, DEFAULT_DAEMON_LOG, DEFAULT_DAEMON_PATH, DEFAULT_SOCKET, DEFAULT_TIMEOUT_S } from '../ipam/plugin-config';
+import { DEFAULT_DAEMON_LOG, DEFAULT_DAEMON_PATH, DEFAULT_SOCKET, DEFAULT_TIMEOUT_S } from '../ipam/plugin-config';
 
 /**
  * portmap's side of jailnetd: host-port reservations (POST /v1/ports/reserve, /v1/ports/release,
@@ -10,7 +10,7 @@ import { AUTOSTART_WAIT_MS, DEFAULT_DAEMON_LOG, DEFAULT_DAEMON_PATH, DEFAULT_SOC
  * and ports.
  */
 
-/** The `jailnetd` section of the portmap configuration (jailnet-ipam's field names). */
+/** The portmap configuration's fields that say where jailnetd is (jailnet-ipam's field names). */
 export interface JailnetdSection {
   socket?: string;
   autostart?: boolean;
@@ -50,7 +50,7 @@ export async function callJailnetd<T>(s: JailnetdSettings, env: NodeJS.ProcessEn
   } catch (err) {
     if (!(err instanceof DaemonUnreachable && err.absent && s.autostart)) throw toCniError(err, 'runtimeConfig.');
   }
-  await ensureDaemonRunning({ socket: s.socket, daemonPath: s.daemonPath, daemonArgs: s.daemonArgs, logFile: s.daemonLog, waitMs: AUTOSTART_WAIT_MS, env });
+  await ensureDaemonRunning({ socket: s.socket, daemonPath: s.daemonPath, daemonArgs: s.daemonArgs, logFile: s.daemonLog, waitMs: s.timeoutMs, env });
   return callDaemon<T>(opts, method, path, body).catch((err: unknown) => Promise.reject(toCniError(err, 'runtimeConfig.')));
 }
 

@@ -11,7 +11,7 @@ import { portsClient } from './jailnetd';
 export async function portmapStatus(ctx: CmdContext<PortmapConf>): Promise<void> {
   await requirePfWithHooks('portmap', ['nat-anchor', 'rdr-anchor']);
   try {
-    await portsClient(ctx.config.daemon, ctx.env).health();
+    await portsClient(ctx.config.jailnetd, ctx.env).health();
   } catch (err) {
     const e = CniError.from(err);
     throw new CniError(CniCode.NotAvailable, `portmap: ${e.message}`, e.details);

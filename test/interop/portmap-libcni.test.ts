@@ -49,7 +49,7 @@ function conflist(): string {
       name: NET,
       plugins: [
         { type: 'bridge', bridge: 'jailnet0', isDefaultGateway: true, ipam: ipamd.ipam([[{ subnet: '10.52.0.0/24' }]]) },
-        { type: 'portmap', capabilities: { portMappings: true }, jailnetd: { socket: ipamd.socket, autostart: false } },
+        { type: 'portmap', capabilities: { portMappings: true }, socket: ipamd.socket, autostart: false },
         { type: 'nat' },
       ],
     }),

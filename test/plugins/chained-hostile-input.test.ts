@@ -24,7 +24,7 @@ const att = { containerId: 'c1', netns: 'victim' };
 const mapping = { hostPort: 8080, containerPort: 80, protocol: 'tcp' };
 const good = {
   nat: { cniVersion: '1.0.0', name: 'hostile', type: 'nat', prevResult },
-  portmap: { cniVersion: '1.0.0', name: 'hostile', type: 'portmap', runtimeConfig: { portMappings: [mapping] }, jailnetd: { socket: '/nonexistent/jailnetd.sock', autostart: false }, prevResult },
+  portmap: { cniVersion: '1.0.0', name: 'hostile', type: 'portmap', runtimeConfig: { portMappings: [mapping] }, socket: '/nonexistent/jailnetd.sock', autostart: false, prevResult },
 };
 const withMapping = (m: object) => ({ runtimeConfig: { portMappings: [{ ...mapping, ...m }] } });
 const withIp = (address: string) => ({ prevResult: { ...prevResult, ips: [{ address, interface: 2 }] } });
@@ -51,8 +51,8 @@ const portmapCases: [string, object][] = [
   ['snat as a string', { snat: 'true' }],
   ['setFilterLocal as a number', { setFilterLocal: 1 }],
   ['conditionsV4 (iptables)', { conditionsV4: ['-j', 'ACCEPT'] }],
-  ['jailnetd.socket relative', { jailnetd: { socket: 'x.sock' } }],
-  ['jailnetd.daemon.path relative', { jailnetd: { daemon: { path: '../jailnetd' } } }],
+  ['socket relative', { socket: 'x.sock' }],
+  ['daemon.path relative', { daemon: { path: '../jailnetd' } }],
   ['hostPort as a string', withMapping({ hostPort: '8080; reboot' })],
   ['hostPort too large', withMapping({ hostPort: 70000 })],
   ['hostPort negative', withMapping({ hostPort: -1 })],

@@ -33,7 +33,8 @@ const pmConf = (portMappings: Mapping[] | undefined, prevResult?: unknown, extra
   type: 'portmap',
   capabilities: { portMappings: true },
   ...(portMappings ? { runtimeConfig: { portMappings } } : {}),
-  jailnetd: { socket: ipamd.socket, autostart: false },
+  socket: ipamd.socket,
+  autostart: false,
   ...(prevResult ? { prevResult } : {}),
   ...extra,
 });
@@ -265,7 +266,7 @@ describe('STATUS', () => {
   });
 
   test('50 when jailnetd does not answer', async () => {
-    const r = await status({ jailnetd: { socket: join(host.dir, 'nothing.sock'), autostart: false } });
+    const r = await status({ socket: join(host.dir, 'nothing.sock'), autostart: false });
     expect(r.json).toMatchObject({ code: 50 });
     expect(String(r.json?.msg)).toContain('jailnetd is not running');
   });

@@ -22,15 +22,12 @@ const portMapping = {
   },
 } as const;
 
-/** Where jailnetd listens and how to start it: the same fields as jailnet-ipam's `ipam` section. */
-const jailnetdSection = {
-  type: 'object',
-  properties: {
-    socket: ipamFieldsSchema.properties.socket,
-    autostart: ipamFieldsSchema.properties.autostart,
-    daemon: ipamFieldsSchema.properties.daemon,
-    timeout: ipamFieldsSchema.properties.timeout,
-  },
+/** Where jailnetd listens and how to start it: the fields of jailnet-ipam's `ipam` section, same names. */
+const jailnetdFields = {
+  socket: ipamFieldsSchema.properties.socket,
+  autostart: ipamFieldsSchema.properties.autostart,
+  daemon: ipamFieldsSchema.properties.daemon,
+  timeout: ipamFieldsSchema.properties.timeout,
 } as const;
 
 export const portmapConfigSchema = {
@@ -54,8 +51,8 @@ export const portmapConfigSchema = {
     bridge: { type: 'string', minLength: 1 },
     /** jailnet: set net.pf.filter_local=1 so that the host itself reaches published ports. Default true. */
     setFilterLocal: { type: 'boolean' },
-    /** jailnet: the daemon holding host-port reservations. */
-    jailnetd: jailnetdSection,
+    /** jailnet: the daemon holding host-port reservations (socket, autostart, daemon, timeout). */
+    ...jailnetdFields,
   },
 } as const;
 

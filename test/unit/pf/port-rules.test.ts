@@ -175,8 +175,8 @@ describe('configuration', () => {
   test('defaults: snat and setFilterLocal on, jailnetd as jailnet-ipam finds it', () => {
     const c = loadPortmapConfig({ ...base, runtimeConfig: { portMappings: [{ hostPort: 80, containerPort: 80, protocol: 'tcp' }] } });
     expect(c).toMatchObject({ snat: true, setFilterLocal: true, mappings: [{ protocol: 'tcp', hostPort: 80, hostPortEnd: 80, containerPort: 80 }] });
-    expect(c.daemon).toEqual({ socket: '/var/run/jailnet/jailnetd.sock', autostart: true, daemonPath: '/usr/local/sbin/jailnetd', daemonArgs: ['--socket', '/var/run/jailnet/jailnetd.sock'], daemonLog: '/var/log/jailnetd.log', timeoutMs: 30_000 });
-    expect(loadPortmapConfig({ ...base, jailnetd: { socket: '/tmp/s', autostart: false, daemon: { stateDir: '/tmp/st' } } }).daemon).toMatchObject({ socket: '/tmp/s', autostart: false, daemonArgs: ['--socket', '/tmp/s', '--state-dir', '/tmp/st'] });
+    expect(c.jailnetd).toEqual({ socket: '/var/run/jailnet/jailnetd.sock', autostart: true, daemonPath: '/usr/local/sbin/jailnetd', daemonArgs: ['--socket', '/var/run/jailnet/jailnetd.sock'], daemonLog: '/var/log/jailnetd.log', timeoutMs: 30_000 });
+    expect(loadPortmapConfig({ ...base, socket: '/tmp/s', autostart: false, daemon: { stateDir: '/tmp/st' } }).jailnetd).toMatchObject({ socket: '/tmp/s', autostart: false, daemonArgs: ['--socket', '/tmp/s', '--state-dir', '/tmp/st'] });
   });
 
   test.each([
@@ -184,7 +184,7 @@ describe('configuration', () => {
     [{ externalInterface: 'em0;reboot' }, 7, 'field "externalInterface"'],
     [{ bridge: 'x'.repeat(16) }, 7, 'field "bridge"'],
     [{ snat: 'yes' }, 7, 'field "snat" must be boolean'],
-    [{ jailnetd: { socket: 'relative.sock' } }, 7, 'field "jailnetd.socket"'],
+    [{ socket: 'relative.sock' }, 7, 'field "socket"'],
     [{ runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] } }, 7, 'runtimeConfig.portMappings[0].hostPort'],
     [{ runtimeConfig: { portMappings: [{ hostPort: '80', containerPort: 80, protocol: 'tcp' }] } }, 7, 'must be integer'],
     [{ runtimeConfig: { portMappings: [{ hostPort: 80, protocol: 'tcp' }] } }, 7, 'containerPort" is required'],
