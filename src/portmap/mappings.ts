@@ -54,8 +54,19 @@ function normalize(raw: RawPortMapping, i: number): PortMapping {
     } catch {
       throw invalid(`field "${field(i, 'hostIP')}" must be an IP address, got ${JSON.stringify(raw.hostIP.slice(0, 64))}`, 'leave hostIP out to publish on every host address');
     }
+    if (isLoopback(out.hostIP)) {
+      throw new CniError(
+        CniCode.UnsupportedField,
+        `network configuration: field "${field(i, 'hostIP')}": ${out.hostIP} is a loopback address, which jailnet's portmap cannot publish on`,
+        "pf would hand the jail connections from the host's loopback address, which it cannot answer; publish on one of the host's own addresses (hostIP), or on all of them (no hostIP)",
+      );
+    }
   }
   return out;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
 }
 
 /** The family of a hostIP (0: every address of both families). */

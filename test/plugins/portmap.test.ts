@@ -115,10 +115,10 @@ describe('published ports', () => {
     expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: host.worldAddress, local: firstIpv4(prev.web), localPort: 80 } });
     // Every address of em0 publishes it (here em0's second address).
     expect(await tcp('world', EM0_ALIAS, 8080)).toMatchObject({ ok: true, reply: { localPort: 80 } });
-    // Over IPv6 too: the jail has an IPv6 address, em0 has one. (The emulated bridge has no
-    // link-local address, and Linux sends no neighbour solicitation for a forwarded packet from
-    // an interface without one, where FreeBSD would use the bridge's global address: the jail
-    // greets its gateway first so that the host knows its link address. See the report.)
+    // Over IPv6 too: the jail has an IPv6 address, em0 has one. (A bridge has no link-local
+    // address, on FreeBSD as in the emulator. Linux sends no neighbour solicitation for a
+    // forwarded packet out of an interface without one, where FreeBSD uses the bridge's global
+    // address: the jail greets its gateway first so that the emulated host knows its link address.)
     await host.jexec('web', ['/usr/bin/ping', '-6', '-c', '1', '-W', '2', 'fd00:66::1']);
     expect(await tcp('world', host.em0Address6, 8080)).toMatchObject({ ok: true, reply: { peer: host.worldAddress6, localPort: 80 } });
     expect((await tcp('world', host.em0Address, 8081, 1500)).ok).toBe(false);
@@ -194,6 +194,31 @@ describe('published ports', () => {
     expect(r2.json).toMatchObject({ code: 103, msg: 'host port *:5353->53/udp is not reserved for web/eth0 in jailnetd' });
     expect((await cni('portmap', 'ADD', pmConf(WEB_PORTS, prev.web), att('web'))).code).toBe(0);
     expect((await check()).code).toBe(0);
+  });
+});
+
+describe('chained after epair (no bridge)', () => {
+  const EP = 'pmep';
+  const epairConf = () => ({ cniVersion: '1.0.0', name: EP, type: 'epair', ipam: ipamd.ipam([[{ subnet: '10.68.0.0/24' }]]) });
+  const conf = (portMappings: Mapping[] | undefined, prevResult?: unknown) => ({ ...pmConf(portMappings, prevResult), name: EP });
+
+  test('the world, another epair jail (routed through the host: no hairpin NAT) and the host reach it', async () => {
+    const ep: Record<string, Record<string, unknown>> = {};
+    for (const j of ['e1', 'e2']) {
+      await host.createJail(j);
+      const r = await cni('epair', 'ADD', epairConf(), att(j));
+      expect(r.code).toBe(0);
+      ep[j] = r.json as Record<string, unknown>;
+    }
+    await host.startJailServer('e1', { proto: 'tcp', port: 80 });
+    expect((await cni('portmap', 'ADD', conf([{ hostPort: 8090, containerPort: 80, protocol: 'tcp' }], ep.e1), att('e1'))).code).toBe(0);
+    const rules = await natRules(portmapAnchor(EP, 'e1', 'eth0'));
+    expect(rules).toEqual([`rdr pass inet proto tcp from any to (em0) port = 8090 -> ${firstIpv4(ep.e1)} port 80`]);
+    expect(await tcp('world', host.em0Address, 8090)).toMatchObject({ ok: true, reply: { peer: host.worldAddress, localPort: 80 } });
+    expect(await tcp('e2', host.em0Address, 8090)).toMatchObject({ ok: true, reply: { peer: firstIpv4(ep.e2), localPort: 80 } });
+    expect(await tcp('host', host.em0Address, 8090)).toMatchObject({ ok: true, reply: { localPort: 80 } });
+    expect((await cni('portmap', 'DEL', conf(undefined), att('e1'))).code).toBe(0);
+    expect((await tcp('world', host.em0Address, 8090, 1500)).ok).toBe(false);
   });
 });
 

@@ -77,6 +77,8 @@ describe('port mappings', () => {
     [[{ hostPort: 80, containerPort: 80, protocol: 'sctp' }], 2, 'field "runtimeConfig.portMappings[0].protocol": sctp is not supported'],
     [[{ hostPort: 80, containerPort: 80, protocol: 'icmp' }], 7, 'must be "tcp" or "udp"'],
     [[{ hostPort: 80, containerPort: 80, protocol: 'tcp', hostIP: '1.2.3.4; reboot' }], 7, 'field "runtimeConfig.portMappings[0].hostIP" must be an IP address'],
+    [[{ hostPort: 80, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }], 2, '127.0.0.1 is a loopback address'],
+    [[{ hostPort: 80, containerPort: 80, protocol: 'udp', hostIP: '::1' }], 2, '::1 is a loopback address'],
     [[{ hostPort: 90, hostPortEnd: 80, containerPort: 80, protocol: 'tcp' }], 7, 'is below hostPort'],
     [[{ hostPort: 100, hostPortEnd: 200, containerPort: 65500, protocol: 'tcp' }], 7, 'beyond 65535'],
     [[{ hostPort: 80, hostPortEnd: 90, containerPort: 80, protocol: 'tcp' }, { hostPort: 85, containerPort: 1, protocol: 'tcp', hostIP: '10.0.0.1' }], 7, 'overlaps *:80-90->80-90/tcp'],
