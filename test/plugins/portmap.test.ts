@@ -312,3 +312,20 @@ describe('STATUS', () => {
     }
   });
 });
+
+describe('concurrent ADDs', () => {
+  test('two attachments racing for one host port: exactly one gets it, the other is refused and leaves nothing', async () => {
+    const srv = await host.startJailServer('client', { proto: 'tcp', port: 443 });
+    const want = (j: string) => cni('portmap', 'ADD', pmConf([{ hostPort: 8600, containerPort: 443, protocol: 'tcp' }], prev[j]), att(j));
+    const [a, b] = await Promise.all([want('api'), want('client')]);
+    expect([a.code, b.code].sort()).toEqual([0, 1]);
+    const loser = a.code === 0 ? b : a;
+    const winner = a.code === 0 ? 'api' : 'client';
+    expect(loser.json).toMatchObject({ code: 102 });
+    expect(String(loser.json?.msg)).toContain(`by container ${winner} interface eth0`);
+    expect((await anchors()).filter((x) => x === portmapAnchor(NET, 'api', 'eth0') || x === portmapAnchor(NET, 'client', 'eth0'))).toEqual([portmapAnchor(NET, winner, 'eth0')]);
+    expect(await tcp('world', host.em0Address, 8600)).toMatchObject({ ok: true, reply: { local: firstIpv4(prev[winner]) } });
+    await srv.stop();
+    for (const j of ['api', 'client']) expect((await cni('portmap', 'DEL', pmConf(undefined), att(j))).code).toBe(0);
+  });
+});
