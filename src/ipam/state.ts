@@ -5,7 +5,7 @@ import { attachmentKey, leaseKey, type Lease } from './lease';
 import { NetworkPool, resolvePoolConfigCached } from './network-pool';
 import { normalizePortEntry, PortTable, type PortEntry, type PortReservation } from './ports';
 import { isAllocatableIn, resolvePoolConfig, type RangeConfig, type ResolvedPoolConfig } from './range';
-import { leaseToRecord, portsToRecord, recordToLease, recordToPorts, type LeaseRecord, type StateRecord } from './records';
+import { isLeaseRecord, leaseToRecord, portsToRecord, recordToLease, recordToPorts, type LeaseRecord, type StateRecord } from './records';
 
 /**
  * Everything jailnetd knows: networks with their pools and leases, and host-port reservations.
@@ -37,6 +37,10 @@ export class IpamState {
   }
 
   apply(rec: StateRecord): void {
+    if (isLeaseRecord(rec)) {
+      this.applyLease(rec);
+      return;
+    }
     switch (rec.t) {
       case 'net': {
         const resolved = resolvePoolConfig(rec.ranges);
@@ -50,9 +54,6 @@ export class IpamState {
         }
         break;
       }
-      case 'lease':
-        this.applyLease(rec);
-        break;
       case 'unlease': {
         const network = rec.k.slice(0, rec.k.indexOf('/'));
         this.networks.get(network)?.deleteLease(rec.k);
@@ -75,16 +76,16 @@ export class IpamState {
 
   /** `knownNew`: the caller has just seen that the attachment holds no lease. */
   private applyLease(rec: LeaseRecord, knownNew = false): Lease | undefined {
-    const pool = this.networks.get(rec.n);
+    const pool = this.networks.get(rec[1]);
     if (!pool) {
-      this.warnings.push(`lease of ${rec.c}/${rec.i} names network ${rec.n}, which has no configuration; lease dropped`);
+      this.warnings.push(`lease of ${rec[2]}/${rec[3]} names network ${rec[1]}, which has no configuration; lease dropped`);
       return undefined;
     }
     const lease = recordToLease(rec);
     const key = leaseKey(lease);
     for (const other of pool.putLease(lease, key, knownNew)) {
       const otherKey = leaseKey(other);
-      if (otherKey !== key) this.warnings.push(`an address of network ${rec.n} is claimed by both ${otherKey} and ${key}`);
+      if (otherKey !== key) this.warnings.push(`an address of network ${rec[1]} is claimed by both ${otherKey} and ${key}`);
     }
     return lease;
   }

@@ -17,7 +17,8 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const lease = (c: string, a: string): StateRecord => ({ t: 'lease', n: 'net', c, i: 'eth0', ips: [[a, 24, '10.0.0.1', 0]], at: 1 });
+const lease = (c: string, a: string): StateRecord => ['L', 'net', c, 'eth0', 0, [[a, 24, '10.0.0.1', 0]], 1];
+const cid = (r: StateRecord) => (r as unknown[])[2] as string;
 
 describe('record files', () => {
   const lines = (batches: number[]) => Buffer.from(batches.map((b, i) => encodeRecord({ n: i }, b)).join(''));
@@ -129,7 +130,7 @@ describe('file store', () => {
     await second.store.append([lease('c', '10.0.0.4')]);
     await second.store.close();
     const third = await openStore(dir);
-    expect(third.applied.map((r) => (r as { c: string }).c)).toEqual(['a', 'c']);
+    expect(third.applied.map((r) => cid(r))).toEqual(['a', 'c']);
     expect(third.warnings).toEqual([]);
     await third.store.close();
   });
@@ -150,7 +151,7 @@ describe('file store', () => {
   test('snapshots replace old journals; state is the same after reopening', async () => {
     const dir = tempDir();
     const all: StateRecord[] = [];
-    const { store } = await openStore(dir, { compactAfter: 10, source: () => all.filter((r) => r.t === 'lease') });
+    const { store } = await openStore(dir, { compactAfter: 10, source: () => all.filter((r) => Array.isArray(r)) });
     for (let i = 0; i < 35; i++) {
       const r = lease(`c${i}`, `10.0.0.${i + 2}`);
       all.push(r);
@@ -162,7 +163,7 @@ describe('file store', () => {
     expect(files.filter((f) => f.startsWith('journal.'))).toHaveLength(1);
     const again = await openStore(dir);
     // Snapshot records may repeat journal records (idempotent); the set of leases is what counts.
-    expect(new Set(again.applied.map((r) => (r as { c: string }).c))).toEqual(new Set(all.map((r) => (r as { c: string }).c)));
+    expect(new Set(again.applied.map((r) => cid(r)))).toEqual(new Set(all.map((r) => cid(r))));
     expect(again.store.stats().generation).toBeGreaterThanOrEqual(3);
     await again.store.close();
   });
@@ -181,7 +182,7 @@ describe('file store', () => {
     await again.store.close();
     expect(readdirSync(dir)).not.toContain('snapshot.tmp');
     const third = await openStore(dir);
-    expect(third.applied.map((r) => (r as { c: string }).c)).toEqual(['a', 'b']);
+    expect(third.applied.map((r) => cid(r))).toEqual(['a', 'b']);
     await third.store.close();
   });
 
