@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { argsIps, type CniArgs } from '../cni/args';
 import { CniCode, CniError } from '../cni/errors';
 import type { Dns, NetConf, Route } from '../cni/types';
@@ -13,6 +14,14 @@ import type { RangeConfig } from './range';
 
 export const DEFAULT_SOCKET = '/var/run/jailnet/jailnetd.sock';
 export const DEFAULT_DAEMON_PATH = '/usr/local/sbin/jailnetd';
+/** Where jailnetd is looked for when `daemon.path` is not set: hier(7), then where `npm install -g` puts it. */
+export const DAEMON_PATH_CANDIDATES = [DEFAULT_DAEMON_PATH, '/usr/local/bin/jailnetd'] as const;
+
+/** The first candidate that exists (the first one when none does, so that the error names it). */
+export function defaultDaemonPath(): string {
+  for (const p of DAEMON_PATH_CANDIDATES) if (existsSync(p)) return p;
+  return DEFAULT_DAEMON_PATH;
+}
 export const DEFAULT_DAEMON_LOG = '/var/log/jailnetd.log';
 /** Seconds to wait for an answer from jailnetd, and for a daemon being started to answer. */
 export const DEFAULT_TIMEOUT_S = 30;
@@ -83,7 +92,7 @@ export function parseIpamConfig(rawDoc: Record<string, unknown>): IpamPluginConf
     routes: ipam.routes ?? [],
     socket,
     autostart: ipam.autostart ?? true,
-    daemonPath: ipam.daemon?.path ?? DEFAULT_DAEMON_PATH,
+    daemonPath: ipam.daemon?.path ?? defaultDaemonPath(),
     daemonArgs,
     daemonLog: ipam.daemon?.logFile ?? DEFAULT_DAEMON_LOG,
     timeoutMs: (ipam.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
