@@ -1,4 +1,4 @@
-import { formatAddress, parseAddress, parseIpv4, type Address, type Family } from './address';
+import { formatAddress, parseAddress, parseIpv4, type Address, type Family } from '../net/address';
 import { describeHolder, IpamError } from './errors';
 import { leaseKey, type Lease, type LeaseIp } from './lease';
 import { canonicalRangeSets, describeRange, resolvePoolConfig, type RangeConfig, type ResolvedPoolConfig } from './range';

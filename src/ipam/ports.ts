@@ -1,4 +1,4 @@
-import { canonicalAddress } from './address';
+import { canonicalAddress } from '../net/address';
 import { describeHolder, IpamError, type Holder } from './errors';
 import { attachmentKey } from './lease';
 

@@ -1,4 +1,4 @@
-import { formatAddress, type Family } from './address';
+import { formatAddress, type Family } from '../net/address';
 import { BitmapSlots, createFreeSlots, type FreeSlots } from './free-slots';
 import { rangeSize, type ResolvedRange, type ResolvedRangeSet } from './range';
 

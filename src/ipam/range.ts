@@ -1,4 +1,4 @@
-import { FAMILY_BITS, formatAddress, maskOf, parseAddress, parseCidr, type Family } from './address';
+import { FAMILY_BITS, formatAddress, maskOf, parseAddress, parseCidr, type Family } from '../net/address';
 import { IpamError } from './errors';
 
 /**

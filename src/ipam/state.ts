@@ -1,4 +1,4 @@
-import { parseAddress, parseAddressOrCidr, type Address } from './address';
+import { parseAddress, parseAddressOrCidr, type Address } from '../net/address';
 import type { AllocateRequest, GcRequest, PortRequestEntry, PortsReserveRequest } from './api-types';
 import { IpamError } from './errors';
 import { attachmentKey, leaseKey, type Lease } from './lease';

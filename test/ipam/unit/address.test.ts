@@ -1,4 +1,4 @@
-import { canonicalAddress, formatAddress, parseAddress, parseAddressOrCidr, parseCidr } from '../../../src/ipam/address';
+import { canonicalAddress, formatAddress, parseAddress, parseAddressOrCidr, parseCidr } from '../../../src/net/address';
 
 describe('addresses', () => {
   test.each([
@@ -50,7 +50,7 @@ describe('addresses', () => {
 });
 
 import { isIPv4 } from 'node:net';
-import { parseIpv4 } from '../../../src/ipam/address';
+import { parseIpv4 } from '../../../src/net/address';
 
 describe('IPv4 parser', () => {
   test('agrees with net.isIPv4', () => {
