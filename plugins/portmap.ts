@@ -1,25 +1,11 @@
 /**
  * CNI plugin `portmap` (chained): publishes runtimeConfig.portMappings of a vnet jail with pf
  * rdr rules in the attachment's own anchor `jailnet/pm-NETWORK-HASH`; host ports are reserved in
- * jailnetd first, so two attachments never publish the same one. See docs/plugins.md.
+ * jailnetd first, so two attachments never publish the same one. See docs/plugins.md; the
+ * handlers are in src/portmap/.
  */
 import { pluginMain } from '../src/cni/skel';
-import { LINK_ARGS } from '../src/link/config';
-import { portmapAdd } from '../src/portmap/add';
-import { portmapCheck } from '../src/portmap/check';
-import { loadPortmapConfig, type PortmapConf } from '../src/portmap/config';
-import { portmapDel } from '../src/portmap/del';
-import { portmapGc } from '../src/portmap/gc';
-import { portmapStatus } from '../src/portmap/status';
+import { LINK_ARGS } from '../src/link/args';
 
-pluginMain<PortmapConf>({
-  name: 'portmap',
-  // The chain shares CNI_ARGS: accept the keys its first plugin understands.
-  knownArgs: LINK_ARGS,
-  parseConfig: loadPortmapConfig,
-  add: portmapAdd,
-  del: portmapDel,
-  check: portmapCheck,
-  gc: portmapGc,
-  status: portmapStatus,
-});
+// The chain shares CNI_ARGS: accept the keys its first plugin understands.
+pluginMain({ name: 'portmap', knownArgs: LINK_ARGS, load: async () => (await import('../src/portmap/plugin')).handlers });

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { configureLogging, flushLogs, isLogLevel, log } from '../log/logger';
 import { parseCniArgs, type CniArgs } from './args';
 import { readCniEnv, type CniCommand, type CniEnv } from './env';
@@ -37,13 +38,10 @@ export interface GcContext<C extends NetConf> extends CmdContext<C> {
   validAttachments: Attachment[];
 }
 
-export interface PluginDefinition<C extends NetConf> {
-  /** The executable's CNI type, e.g. "bridge". */
-  name: string;
+/** What a plugin does for each command. */
+export interface PluginHandlers<C extends NetConf> {
   /** Checks decoded stdin against the plugin's schema and semantic rules (CniError code 7). */
   parseConfig(raw: Record<string, unknown>, env: CniEnv): C;
-  /** CNI_ARGS keys the plugin understands besides IgnoreUnknown. */
-  knownArgs?: readonly string[];
   add(ctx: CmdContext<C>): Promise<Result>;
   del(ctx: CmdContext<C>): Promise<void>;
   check(ctx: CmdContext<C>): Promise<void>;
@@ -51,9 +49,24 @@ export interface PluginDefinition<C extends NetConf> {
   status?(ctx: CmdContext<C>): Promise<void>;
 }
 
+export interface PluginIdentity {
+  /** The executable's CNI type, e.g. "bridge". */
+  name: string;
+  /** CNI_ARGS keys the plugin understands besides IgnoreUnknown. */
+  knownArgs?: readonly string[];
+}
+
+/**
+ * A plugin: its handlers, or a `load` that imports them. With `load`, VERSION and the
+ * environment checks run before the plugin's own modules (schemas, host layer) are even
+ * initialized: a bundler turns the dynamic import into a lazy initializer.
+ */
+export type PluginDefinition<C extends NetConf> = PluginIdentity & (PluginHandlers<C> | { load(): Promise<PluginHandlers<C>> });
+
 export interface PluginIo {
   env: NodeJS.ProcessEnv;
-  stdin: NodeJS.ReadableStream;
+  /** Opened only by commands that read a configuration (not by VERSION). */
+  stdin: () => NodeJS.ReadableStream;
   /** Receives the protocol output: result, VERSION or error JSON. */
   writeStdout(text: string): void;
   writeStderr(text: string): void;
@@ -79,7 +92,7 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
       io.writeStdout(JSON.stringify(versionInfo()));
       return 0;
     }
-    const stdinData = await readStdin(io.stdin);
+    const stdinData = await readStdin(io.stdin());
     const raw = decodeConfig(stdinData);
     if (typeof raw.cniVersion === 'string' && /^\d+\.\d+\.\d+$/.test(raw.cniVersion)) errorVersion = raw.cniVersion;
     const cniVersion = requireSupportedVersion(raw.cniVersion);
@@ -94,7 +107,8 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
     }
     const args = parseCniArgs(env.args, plugin.knownArgs ?? []);
     configureLogging({ component: plugin.name, level: isLogLevel(raw.logLevel) ? raw.logLevel : undefined, file: typeof raw.logFile === 'string' ? raw.logFile : undefined }, io.env);
-    const config = plugin.parseConfig(raw, env);
+    const handlers = 'load' in plugin ? await plugin.load() : plugin;
+    const config = handlers.parseConfig(raw, env);
     const ctx: CmdContext<C> = {
       command: env.command,
       containerId: env.containerId,
@@ -113,21 +127,21 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
     const started = Date.now();
     switch (env.command) {
       case 'ADD': {
-        const result = await plugin.add(ctx);
+        const result = await handlers.add(ctx);
         io.writeStdout(JSON.stringify(resultToVersion(result, cniVersion)));
         break;
       }
       case 'DEL':
-        await plugin.del(ctx);
+        await handlers.del(ctx);
         break;
       case 'CHECK':
-        await plugin.check(ctx);
+        await handlers.check(ctx);
         break;
       case 'GC':
-        if (plugin.gc) await plugin.gc({ ...ctx, validAttachments: config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'] ?? [] });
+        if (handlers.gc) await handlers.gc({ ...ctx, validAttachments: config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'] ?? [] });
         break;
       case 'STATUS':
-        if (plugin.status) await plugin.status(ctx);
+        if (handlers.status) await handlers.status(ctx);
         break;
     }
     log.debug(`${env.command} done`, { network: config.name, containerId: env.containerId, ifname: env.ifname, ms: Date.now() - started });
@@ -140,13 +154,29 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
   }
 }
 
+/**
+ * Writes to stdout or stderr with write(2) rather than through process.stdout: setting up Node's
+ * stream costs a few milliseconds of every start. If the descriptor is non-blocking and full,
+ * the rest goes through the stream.
+ */
+function writeOut(fd: 1 | 2, text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  try {
+    while (off < buf.length) off += writeSync(fd, buf, off);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    (fd === 1 ? process.stdout : process.stderr).write(buf.subarray(off));
+  }
+}
+
 /** The whole `main` of a plugin executable. */
 export function pluginMain<C extends NetConf>(plugin: PluginDefinition<C>): void {
   const io: PluginIo = {
     env: process.env,
-    stdin: process.stdin,
-    writeStdout: (t) => process.stdout.write(t),
-    writeStderr: (t) => process.stderr.write(t),
+    stdin: () => process.stdin,
+    writeStdout: (t) => writeOut(1, t),
+    writeStderr: (t) => writeOut(2, t),
   };
   dispatch(plugin, io)
     .then(async (code) => {

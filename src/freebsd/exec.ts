@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { isAbsolute } from 'node:path';
 import { CniCode } from '../cni/errors';
 
@@ -65,9 +65,16 @@ export function formatCommand(argv: readonly string[]): string {
 
 export type CommandRunner = (file: string, args: readonly string[], options: ExecOptions) => Promise<ExecResult>;
 
+/** node:child_process, loaded on the first command: VERSION and refusals never need it (~10 ms at start-up). */
+let childProcess: typeof ChildProcess | undefined;
+export function loadChildProcess(): typeof ChildProcess {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (childProcess ??= require('node:child_process') as typeof ChildProcess);
+}
+
 const execFileRunner: CommandRunner = (file, args, options) =>
   new Promise((resolve, reject) => {
-    const child = execFile(
+    const child = loadChildProcess().execFile(
       file,
       args as string[],
       { timeout: options.timeoutMs ?? defaultTimeout(), killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, env: options.env ?? process.env, encoding: 'utf8' },

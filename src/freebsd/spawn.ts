@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
-import { CommandError } from './exec';
+import { CommandError, loadChildProcess } from './exec';
 
 /**
  * Starting a long-running program that outlives its caller (the IPAM plugin starting jailnetd):
@@ -24,7 +23,7 @@ export function spawnDetached(file: string, args: readonly string[], options: De
     out = openSync(options.logFile, 'a', 0o600);
   }
   return new Promise<number>((resolve, reject) => {
-    const child = spawn(file, args as string[], { detached: true, stdio: ['ignore', out, out], env: options.env ?? process.env });
+    const child = loadChildProcess().spawn(file, args as string[], { detached: true, stdio: ['ignore', out, out], env: options.env ?? process.env });
     child.once('error', (err: NodeJS.ErrnoException) => {
       reject(new CommandError([file, ...args], null, null, '', '', false, `could not be started (${err.code ?? err.message})`));
     });

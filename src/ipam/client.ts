@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import type * as Http from 'node:http';
 import { CniCode, CniError } from '../cni/errors';
 import type { IpamErrorBody, IpamReason } from './errors';
 
@@ -11,6 +11,13 @@ import type { IpamErrorBody, IpamReason } from './errors';
 export interface ClientOptions {
   socket: string;
   timeoutMs: number;
+}
+
+/** node:http, loaded on the first call rather than at start-up (VERSION never needs it). */
+let http: typeof Http | undefined;
+function loadHttp(): typeof Http {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (http ??= require('node:http') as typeof Http);
 }
 
 /** The daemon could not be reached at all. */
@@ -46,7 +53,7 @@ export class DaemonRefusal extends Error {
 export function callDaemon<T>(opts: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {
-    const req = request(
+    const req = loadHttp().request(
       {
         socketPath: opts.socket,
         path,

@@ -48,6 +48,3 @@ export function requestedMac(conf: LinkConf, args: CniArgs): string | undefined 
   }
   return undefined;
 }
-
-/** CNI_ARGS keys the link plugins read (IP is read by the IPAM plugin they delegate to). */
-export const LINK_ARGS = ['IP', 'MAC', 'K8S_POD_NAME', 'K8S_POD_NAMESPACE', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID'] as const;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../util/digest';
 
 /**
  * Names and addresses derived from an attachment (container ID + ifname), so that DEL, CHECK
@@ -12,7 +12,7 @@ export const HOST_END_GROUP = 'jailnet_host';
 export const BRIDGE_GROUP = 'jailnet';
 
 function digest(containerId: string, ifname: string): Buffer {
-  return createHash('sha256').update(`${containerId}\0${ifname}`).digest();
+  return Buffer.from(sha256Hex(`${containerId}\0${ifname}`), 'hex');
 }
 
 /** "jn" + 13 hex digits: 15 characters, the most an interface name may have. */

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { anchorName, networkName } from '../freebsd/names';
+import { sha256Hex } from '../util/digest';
 
 /**
  * Where jailnet's pf rules live. The main ruleset hooks `"jailnet/*"` once (conf/pf.conf);
@@ -29,7 +29,7 @@ const PORTMAP_HASH_DIGITS = 11;
  * DEL finds it without saved state; GC tells this network's anchors apart by the name.
  */
 export function portmapAnchor(network: string, containerId: string, ifname: string): string {
-  const hash = createHash('sha256').update(`${network}\0${containerId}\0${ifname}`).digest('hex').slice(0, PORTMAP_HASH_DIGITS);
+  const hash = sha256Hex(`${network}\0${containerId}\0${ifname}`).slice(0, PORTMAP_HASH_DIGITS);
   return anchorName(`${PORTMAP_ANCHOR_PREFIX}${networkName(network)}-${hash}`);
 }
 

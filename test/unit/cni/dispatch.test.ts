@@ -36,7 +36,7 @@ function harness(overrides: Partial<PluginDefinition<NetConf>> = {}) {
     let stderr = '';
     const code = await dispatch(plugin, {
       env,
-      stdin: Readable.from([Buffer.from(typeof stdin === 'string' ? stdin : JSON.stringify(stdin))]),
+      stdin: () => Readable.from([Buffer.from(typeof stdin === 'string' ? stdin : JSON.stringify(stdin))]),
       writeStdout: (t) => (stdout += t),
       writeStderr: (t) => (stderr += t),
     });

@@ -1,0 +1,65 @@
+import { CniCode, CniError } from '../cni/errors';
+import type { CmdContext, PluginHandlers } from '../cni/skel';
+import type { Result } from '../cni/types';
+import { jailFromNetns } from '../jail/target';
+import type { AllocateResponse, CheckResponse, GcResponse, StatusResponse } from './api-types';
+import { ensureDaemonRunning } from './autostart';
+import { callDaemon, DaemonUnreachable, toCniError } from './client';
+import { parseIpamConfig, requestedIps, type IpamPluginConfig } from './plugin-config';
+
+type Ctx = CmdContext<IpamPluginConfig>;
+
+/** One API call; when nobody listens and autostart is on, starts jailnetd and calls again. */
+async function daemon<T>(ctx: Ctx, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const c = ctx.config.settings;
+  const opts = { socket: c.socket, timeoutMs: c.timeoutMs };
+  try {
+    return await callDaemon<T>(opts, method, path, body);
+  } catch (err) {
+    if (!(err instanceof DaemonUnreachable && err.absent && c.autostart)) throw toCniError(err);
+  }
+  await ensureDaemonRunning({ socket: c.socket, daemonPath: c.daemonPath, daemonArgs: c.daemonArgs, logFile: c.daemonLog, waitMs: c.timeoutMs, env: ctx.env });
+  return callDaemon<T>(opts, method, path, body).catch((err: unknown) => Promise.reject(toCniError(err)));
+}
+
+const attachment = (ctx: Ctx) => ({ network: ctx.config.settings.network, containerID: ctx.containerId, ifname: ctx.ifname });
+
+/** The jailnet-ipam plugin's handlers (loaded by plugins/jailnet-ipam.ts after VERSION and the environment checks). */
+export const handlers: PluginHandlers<IpamPluginConfig> = {
+  parseConfig: parseIpamConfig,
+
+  async add(ctx) {
+    const { settings } = ctx.config;
+    const ips = requestedIps(settings, ctx.args);
+    const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}) });
+    const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };
+    if (settings.routes.length > 0) result.routes = settings.routes.map((r) => ({ ...r }));
+    if (settings.dns) result.dns = settings.dns;
+    return result;
+  },
+
+  async del(ctx) {
+    await daemon(ctx, 'POST', '/v1/release', attachment(ctx));
+  },
+
+  async check(ctx) {
+    const { lease } = await daemon<CheckResponse>(ctx, 'POST', '/v1/check', { ...attachment(ctx), ranges: ctx.config.settings.ranges });
+    const reported = new Set((ctx.prevResult?.ips ?? []).map((ip) => ip.address));
+    const missing = ctx.prevResult ? lease.ips.filter((ip) => !reported.has(ip.address)) : [];
+    if (missing.length > 0) {
+      throw new CniError(CniCode.CheckFailed, `container ${ctx.containerId} interface ${ctx.ifname} holds ${missing.map((ip) => ip.address).join(', ')} on network ${ctx.config.settings.network}, which prevResult does not list`, 'the cached result is out of date; DEL and ADD the attachment');
+    }
+  },
+
+  async gc(ctx) {
+    await daemon<GcResponse>(ctx, 'POST', '/v1/gc', { network: ctx.config.settings.network, validAttachments: ctx.validAttachments });
+  },
+
+  async status(ctx) {
+    const status = await daemon<StatusResponse>(ctx, 'GET', `/v1/status?network=${encodeURIComponent(ctx.config.settings.network)}`);
+    const net = status.networks[0];
+    if (net && net.attachmentsLeft === 0) {
+      throw new CniError(CniCode.NotAvailable, `network ${ctx.config.settings.network} has no free address left (${net.leases} leases)`, 'release attachments that are gone (CNI GC) or widen the ranges');
+    }
+  },
+};
