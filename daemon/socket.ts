@@ -1,6 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
+import { socketAnswers } from '../src/ipam/autostart';
 import { dirname } from 'node:path';
 
 /**
@@ -8,17 +8,6 @@ import { dirname } from 'node:path';
  * file left by a daemon that was killed is removed; one that answers belongs to a running
  * daemon, and this one stops instead of taking it over.
  */
-
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 export async function listenOnSocket(server: Server, path: string): Promise<void> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -30,7 +19,7 @@ export async function listenOnSocket(server: Server, path: string): Promise<void
   }
   if (existing) {
     if (!existing.isSocket()) throw new Error(`${path} exists and is not a socket; remove it or choose another --socket`);
-    if (await answers(path)) throw new Error(`another jailnetd answers on ${path}`);
+    if (await socketAnswers(path)) throw new Error(`another jailnetd answers on ${path}`);
     unlinkSync(path);
   }
   const previous = process.umask(0o177);

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { argsIps, type CniArgs } from '../cni/args';
 import { CniCode, CniError } from '../cni/errors';
 import type { Dns, NetConf, Route } from '../cni/types';
 import validateIpamConfig from '../config/generated/ipam-config';
 import { validateWith } from '../config/validate';
+import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from './connection';
 import type { RangeConfig } from './range';
 
 /**
@@ -12,23 +12,9 @@ import type { RangeConfig } from './range';
  * ranges themselves are checked by the daemon, which names the field as well.
  */
 
-export const DEFAULT_SOCKET = '/var/run/jailnet/jailnetd.sock';
-export const DEFAULT_DAEMON_PATH = '/usr/local/sbin/jailnetd';
-/** Where jailnetd is looked for when `daemon.path` is not set: hier(7), then where `npm install -g` puts it. */
-export const DAEMON_PATH_CANDIDATES = [DEFAULT_DAEMON_PATH, '/usr/local/bin/jailnetd'] as const;
+export { DEFAULT_SOCKET } from './connection';
 
-/** The first candidate that exists (the first one when none does, so that the error names it). */
-export function defaultDaemonPath(): string {
-  for (const p of DAEMON_PATH_CANDIDATES) if (existsSync(p)) return p;
-  return DEFAULT_DAEMON_PATH;
-}
-export const DEFAULT_DAEMON_LOG = '/var/log/jailnetd.log';
-/** Seconds to wait for an answer from jailnetd, and for a daemon being started to answer. */
-export const DEFAULT_TIMEOUT_S = 30;
-/** How long to wait for a daemon being started to answer, when no `timeout` is configured. */
-export const AUTOSTART_WAIT_MS = DEFAULT_TIMEOUT_S * 1000;
-
-type RawIpam = {
+type RawIpam = JailnetdSection & {
   type: string;
   ranges?: RangeConfig[][];
   subnet?: string;
@@ -37,8 +23,6 @@ type RawIpam = {
   gateway?: string;
   routes?: Route[];
   dns?: Dns;
-  socket?: string;
-  autostart?: boolean;
   daemon?: { path?: string; config?: string; stateDir?: string; logFile?: string };
   timeout?: number;
 };
@@ -49,19 +33,13 @@ export interface IpamPluginConfig extends NetConf {
   settings: IpamSettings;
 }
 
-export interface IpamSettings {
+export interface IpamSettings extends JailnetdSettings {
   network: string;
   /** Static requests from args.cni.ips and runtimeConfig.ips (CNI_ARGS IP= is added per call). */
   configuredIps: string[];
   ranges: RangeConfig[][];
   routes: Route[];
   dns?: Dns;
-  socket: string;
-  autostart: boolean;
-  daemonPath: string;
-  daemonArgs: string[];
-  daemonLog: string;
-  timeoutMs: number;
 }
 
 export function parseIpamConfig(rawDoc: Record<string, unknown>): IpamPluginConfig {
@@ -81,21 +59,12 @@ export function parseIpamConfig(rawDoc: Record<string, unknown>): IpamPluginConf
   } else if (ipam.subnet) {
     throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration: fields "ipam.ranges" and "ipam.subnet" are both set', 'use "ranges" only ("subnet" is host-local\'s older form of a single range)');
   }
-  const socket = ipam.socket ?? DEFAULT_SOCKET;
-  const daemonArgs = ['--socket', socket];
-  if (ipam.daemon?.stateDir) daemonArgs.push('--state-dir', ipam.daemon.stateDir);
-  if (ipam.daemon?.config) daemonArgs.push('--config', ipam.daemon.config);
   const settings: IpamSettings = {
     network: raw.name,
     configuredIps: [...(raw.args?.cni?.ips ?? []), ...(raw.runtimeConfig?.ips ?? [])],
     ranges,
     routes: ipam.routes ?? [],
-    socket,
-    autostart: ipam.autostart ?? true,
-    daemonPath: ipam.daemon?.path ?? defaultDaemonPath(),
-    daemonArgs,
-    daemonLog: ipam.daemon?.logFile ?? DEFAULT_DAEMON_LOG,
-    timeoutMs: (ipam.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
+    ...jailnetdSettings(ipam),
   };
   if (ipam.dns) settings.dns = ipam.dns;
   return { ...raw, settings };

@@ -3,23 +3,14 @@ import type { CmdContext, PluginHandlers } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { jailFromNetns } from '../jail/target';
 import type { AllocateResponse, CheckResponse, GcResponse, StatusResponse } from './api-types';
-import { ensureDaemonRunning } from './autostart';
-import { callDaemon, DaemonUnreachable, toCniError } from './client';
+import { callJailnetd } from './connection';
 import { parseIpamConfig, requestedIps, type IpamPluginConfig } from './plugin-config';
 
 type Ctx = CmdContext<IpamPluginConfig>;
 
-/** One API call; when nobody listens and autostart is on, starts jailnetd and calls again. */
-async function daemon<T>(ctx: Ctx, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const c = ctx.config.settings;
-  const opts = { socket: c.socket, timeoutMs: c.timeoutMs };
-  try {
-    return await callDaemon<T>(opts, method, path, body);
-  } catch (err) {
-    if (!(err instanceof DaemonUnreachable && err.absent && c.autostart)) throw toCniError(err);
-  }
-  await ensureDaemonRunning({ socket: c.socket, daemonPath: c.daemonPath, daemonArgs: c.daemonArgs, logFile: c.daemonLog, waitMs: c.timeoutMs, env: ctx.env });
-  return callDaemon<T>(opts, method, path, body).catch((err: unknown) => Promise.reject(toCniError(err)));
+/** One API call to jailnetd (started if need be); refusals name fields under "ipam.". */
+function daemon<T>(ctx: Ctx, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  return callJailnetd<T>(ctx.config.settings, ctx.env, method, path, body, 'ipam.');
 }
 
 const attachment = (ctx: Ctx) => ({ network: ctx.config.settings.network, containerID: ctx.containerId, ifname: ctx.ifname });

@@ -20,6 +20,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EmuConfig, Fault, TraceEntry } from '../../emulator/src/context';
+import { VNET_SYSCTLS } from '../../emulator/src/jail';
 import { TOOL_PATHS, type Tool } from '../../src/freebsd/tools';
 
 export type { Fault, TraceEntry };
@@ -33,20 +34,6 @@ const NET_CLIENT = join(__dirname, 'net-client.cjs');
 /** Namespace and temp-dir prefix; the creator's pid follows, so leftovers of dead runs are found. */
 export const NS_PREFIX = 'jne-';
 const RUN_DIR = '/run/netns';
-
-/** Same list as emulator/src/jail.ts: FreeBSD-like defaults for a new vnet. */
-const VNET_SYSCTLS = [
-  'net.ipv4.ip_forward=0',
-  'net.ipv6.conf.all.forwarding=0',
-  'net.ipv6.conf.all.keep_addr_on_down=1',
-  'net.ipv6.conf.default.keep_addr_on_down=1',
-  'net.ipv6.conf.default.addr_gen_mode=1',
-  'net.ipv6.conf.all.accept_dad=0',
-  'net.ipv6.conf.default.accept_dad=0',
-  'net.ipv6.conf.default.accept_ra=0',
-  'net.ipv4.conf.all.promote_secondaries=1',
-  'net.ipv4.conf.default.promote_secondaries=1',
-];
 
 export interface RunResult {
   code: number;

@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { runPlugin as runPluginExecutable, type PluginRun } from '../../helpers/plugin-process';
 
 /**
  * One temp directory per test file holding copies of the built executables (so that a build
@@ -27,12 +28,7 @@ export interface ApiReply<T = Record<string, unknown>> {
   text: string;
 }
 
-export interface PluginRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json?: Record<string, unknown>;
-}
+export type { PluginRun };
 
 const live = new Set<Sandbox>();
 process.on('exit', () => {
@@ -164,25 +160,7 @@ export class Sandbox {
   }
 
   runPlugin(env: Record<string, string>, stdin: unknown): Promise<PluginRun> {
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn(this.plugin, [], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_PATH: dirname(this.plugin), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        const run: PluginRun = { code: code ?? -1, stdout, stderr };
-        try {
-          run.json = JSON.parse(stdout) as Record<string, unknown>;
-        } catch {
-          /* not JSON */
-        }
-        resolvePromise(run);
-      });
-      child.stdin.on('error', () => {});
-      child.stdin.end(typeof stdin === 'string' ? stdin : JSON.stringify(stdin));
-    });
+    return runPluginExecutable(this.plugin, { CNI_PATH: dirname(this.plugin), ...env }, typeof stdin === 'string' ? stdin : (stdin as object));
   }
 
   log(): string {
