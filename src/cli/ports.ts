@@ -23,7 +23,7 @@ function port(text: string, what: string, spec: string): number {
  */
 export function parsePortSpec(spec: string): PortMapping[] {
   const m = SPEC.exec(spec.trim());
-  if (!m) throw new CniError(CniCode.InvalidNetworkConfig, `-p ${spec}: expected [IP:]HOSTPORT:PORT[/tcp|udp]`, 'for example -p 8080:80 or -p 127.0.0.1:5353:53/udp');
+  if (!m) throw new CniError(CniCode.InvalidNetworkConfig, `-p ${spec}: expected [IP:]HOSTPORT:PORT[/tcp|udp]`, 'for example -p 8080:80 or -p 192.0.2.10:5353:53/udp (a host address; loopback addresses cannot be published)');
   const hostIP = m[1]?.replace(/^\[|\]$/g, '');
   if (hostIP !== undefined && !isIP(hostIP)) throw new CniError(CniCode.InvalidNetworkConfig, `-p ${spec}: ${hostIP} is not an IP address`);
   const h0 = port(m[2] as string, 'host port', spec);
