@@ -11,18 +11,21 @@ import { cidr, descriptionText, ipv4Address, ipv6Address, macAddress, mtuValue }
  * several settings in one call (one process instead of several) without ever building a
  * word from unchecked input.
  *
- * ifconfig's grammar: `ifconfig IF [family] [address] [words...]`. The address family is read
- * only right after the interface name, one address request per call is applied (after the other
- * words, so to the interface's new name after `name`), and family words such as `-ifdisabled`
- * belong to that family. `ifw` therefore returns address requests separately, and
- * `configureInterface` puts the family and the request first.
+ * ifconfig's grammar: `ifconfig IF [family] [address] [words...]`. The address family (inet,
+ * inet6, ether/link) is read only right after the interface name, one address request per call
+ * is applied (after the other words, so to the interface's new name after `name`), and family
+ * words such as `-ifdisabled` belong to that family. `ifw` therefore returns address requests
+ * separately, and `configureInterface` puts the family and the request first.
  */
 
 export type Words = readonly string[];
 
-/** An address-family part of a call: `inet 10.0.0.1/24`, `inet6 -ifdisabled fd00::1/64 alias`. */
+/**
+ * An address-family part of a call: `inet 10.0.0.1/24`, `inet6 -ifdisabled fd00::1/64 alias`,
+ * `ether 02:00:00:00:00:01` (the link address is a family too: af_link.c).
+ */
 export interface AddressRequest {
-  family: 'inet' | 'inet6';
+  family: 'inet' | 'inet6' | 'ether';
   words: Words;
   /** Whether the words hold an address (at most one per call). */
   address: boolean;
@@ -43,7 +46,8 @@ export const ifw = {
   up: (): Words => ['up'],
   down: (): Words => ['down'],
   mtu: (mtu: number): Words => ['mtu', mtuValue(mtu)],
-  ether: (mac: string): Words => ['ether', macAddress(mac)],
+  /** Sets the link address; a family of its own, so not in the same call as inet/inet6. */
+  ether: (mac: string): AddressRequest => ({ family: 'ether', words: [macAddress(mac)], address: true }),
   description: (text: string): Words => ['description', descriptionText(text)],
   group: (g: string): Words => ['group', groupName(g)],
   /** Replaces the first IPv4 address. */

@@ -6,8 +6,9 @@ import { log } from '../log/logger';
 
 /**
  * The jail side of an attachment, set up from the host with `ifconfig -j` / `route -j`
- * (jexec on releases without -j). ifconfig sets one address per family per call, so the first
- * IPv4 address rides along with the rename and every further address is its own call.
+ * (jexec on releases without -j). ifconfig takes one address family and one address per call,
+ * and the MAC is the link family's address: one call renames the interface, sets its MAC and
+ * brings it up, then each IP address is a call of its own.
  */
 
 export interface JailEndSpec {
@@ -24,13 +25,12 @@ export interface JailEndSpec {
 export async function configureJailEnd(spec: JailEndSpec): Promise<void> {
   const v4 = spec.addresses.filter((a) => familyOf(a) === 4);
   const v6 = spec.addresses.filter((a) => familyOf(a) === 6);
-  const words: IfWord[] = [ifw.name(spec.ifname), ifw.ether(spec.mac)];
+  const words: IfWord[] = [ifw.ether(spec.mac), ifw.name(spec.ifname)];
   if (spec.mtu !== undefined) words.push(ifw.mtu(spec.mtu));
-  if (v4[0]) words.push(ifw.inet(v4[0]));
   words.push(ifw.up());
   const where = { jail: spec.jail };
   await configureInterface(spec.arrivedAs, words, where);
-  for (const a of v4.slice(1)) await configureInterface(spec.ifname, [ifw.inetAlias(a)], where);
+  for (const [i, a] of v4.entries()) await configureInterface(spec.ifname, [i === 0 ? ifw.inet(a) : ifw.inetAlias(a)], where);
   for (const [i, a] of v6.entries()) await configureInterface(spec.ifname, i === 0 ? [ifw.inet6Enable(), ifw.inet6(a)] : [ifw.inet6(a)], where);
 }
 

@@ -33,9 +33,11 @@ export async function createEpairLink(spec: HostEndSpec, rollback: Rollback): Pr
   // name taken). Afterwards the host end is ours under its new name.
   let configured = false;
   rollback.push(`epair ${pair.a}/${spec.name}`, () => destroyInterface(configured ? spec.name : pair.b));
-  const words: IfWord[] = [ifw.name(spec.name), ifw.description(spec.description), ifw.group(spec.group), ifw.ether(spec.mac)];
+  // The link address is a family of its own: it leads the call, and is applied (with the other
+  // words done) to the renamed interface.
+  const words: IfWord[] = [ifw.ether(spec.mac), ifw.name(spec.name), ifw.description(spec.description), ifw.group(spec.group)];
   if (spec.mtu !== undefined) words.push(ifw.mtu(spec.mtu));
-  words.push(...(spec.addressWords ?? []), ifw.up());
+  words.push(ifw.up());
   try {
     await configureInterface(pair.a, words);
   } catch (err) {
@@ -45,6 +47,7 @@ export async function createEpairLink(spec: HostEndSpec, rollback: Rollback): Pr
     throw err;
   }
   configured = true;
+  if (spec.addressWords?.length) await configureInterface(spec.name, spec.addressWords);
   return { hostEnd: spec.name, jailEnd: pair.b };
 }
 

@@ -173,6 +173,8 @@ d('emulated ifconfig', () => {
       [[a, 'vnet', 'nojail'], 'ifconfig: jail "nojail" not found'],
       [[a, 'mtu', '70000'], 'ifconfig: ioctl SIOCSIFMTU (set mtu): Invalid argument'],
       [[a, 'ether', 'zz:00'], 'ifconfig: malformed link-level address'],
+      // ether is an address family, read only after the interface name (af_link.c, ifconfig.c).
+      [[a, 'up', 'ether', '02:00:00:00:30:09'], 'ifconfig: ether: bad value'],
       [['-j', 'nojail', '-l'], 'ifconfig: jail "nojail" not found'],
     ];
     for (const [args, msg] of cases) {

@@ -355,13 +355,8 @@ export class IfconfigSession {
         case 'unplumb':
           this.destroy();
           continue;
-        case 'ether':
-        case 'lladdr':
-        case 'link': {
-          this.setLladdr(arg());
-          i++;
-          continue;
-        }
+        // `ether`, `lladdr` and `link` are address families (af_link.c), read only right after the
+        // interface name; anywhere else ifconfig takes them for an address ("ether: bad value").
         case 'addm':
         case 'deletem':
         case 'private':

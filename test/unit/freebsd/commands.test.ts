@@ -63,7 +63,10 @@ describe('ifconfig operations', () => {
   });
 
   test('the family and the address request come first; other words follow', () => {
-    expect(ifconfigArgs('epair7b', [ifw.name('eth0'), ifw.ether('02:00:00:00:00:01'), ifw.inet('10.0.0.5/24'), ifw.up()])).toEqual(['epair7b', 'inet', '10.0.0.5/24', 'name', 'eth0', 'ether', '02:00:00:00:00:01', 'up']);
+    expect(ifconfigArgs('epair7b', [ifw.name('eth0'), ifw.inet('10.0.0.5/24'), ifw.up()])).toEqual(['epair7b', 'inet', '10.0.0.5/24', 'name', 'eth0', 'up']);
+    // The link address is a family (af_link.c): first, and never with inet or inet6.
+    expect(ifconfigArgs('epair7b', [ifw.name('eth0'), ifw.ether('02:00:00:00:00:01'), ifw.up()])).toEqual(['epair7b', 'ether', '02:00:00:00:00:01', 'name', 'eth0', 'up']);
+    expect(() => ifconfigArgs('epair7b', [ifw.ether('02:00:00:00:00:01'), ifw.inet('10.0.0.5/24')])).toThrow('one address family');
     expect(ifconfigArgs('eth0', [ifw.inet6Enable(), ifw.inet6('fd00::5/64')])).toEqual(['eth0', 'inet6', '-ifdisabled', 'fd00::5/64', 'alias']);
     expect(ifconfigArgs('eth0', [ifw.inetAlias('10.0.0.6/24')])).toEqual(['eth0', 'inet', '10.0.0.6/24', 'alias']);
     expect(ifconfigArgs('eth0', [ifw.inetDelete('10.0.0.6')])).toEqual(['eth0', 'inet', '10.0.0.6', '-alias']);
