@@ -4,7 +4,7 @@ import { listInterfaces } from '../freebsd/ifconfig';
 import { jailFromNetns, jailIfname } from '../jail/target';
 import { checkFailed, checkJailDefaultRoutes, checkJailEnd, heldAddresses, requirePrevResult } from '../link/check';
 import { hostEndName } from '../link/naming';
-import { masqueradeRulesLoaded } from '../nat/masquerade';
+import { requireMasqueradeRule } from '../nat/masquerade';
 import { canonicalAddress } from '../net/cidr';
 import type { BridgeConf } from './config';
 
@@ -37,5 +37,5 @@ export async function bridgeCheck(ctx: CmdContext<BridgeConf>): Promise<void> {
   }
   await checkJailEnd(jail, ctx.ifname, prev);
   await checkJailDefaultRoutes(jail, prev);
-  if (conf.ipMasq && !(await masqueradeRulesLoaded(conf.name))) throw checkFailed(`the NAT anchor of network ${conf.name} has no rule`);
+  if (conf.ipMasq) await requireMasqueradeRule(conf.name);
 }

@@ -97,15 +97,17 @@ async function create(setup: BridgeSetup, member: string, rollback: Rollback): P
   try {
     await configureInterface(temp, words);
   } catch (err) {
-    // Whatever name the bridge has now (the rename is the first word), ours must go.
-    await destroyInterface(temp).catch(() => false);
     if (isRenameConflict(err)) {
+      // Someone else named a bridge so first; ours still has its bridgeN name.
+      await destroyInterface(temp).catch(() => false);
       log.debug(`bridge ${setup.name} was created concurrently; using it`, { ours: temp });
       const winner = await showInterface(setup.name);
-      if (winner) return useExisting({ ...setup, forceAddress: false, gatewayCidrs: [] }, winner);
-    } else {
-      await destroyInterface(setup.name).catch(() => false);
+      if (winner) return useExisting({ ...setup, forceAddress: false }, winner);
+      throw err;
     }
+    // The rename is applied when its word is read: after it, ours is setup.name (nobody else may
+    // create that name under our lock) and bridgeN may already be someone else's new bridge.
+    if (!(await destroyInterface(setup.name).catch(() => false))) await destroyInterface(temp).catch(() => false);
     throw err;
   }
   rollback.push(`bridge ${setup.name}`, () => withFileLock(lockName(setup.name), () => destroyIfUnused(setup.name, member)));

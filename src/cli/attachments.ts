@@ -1,11 +1,12 @@
-import { CniCode, CniError } from '../cni/errors';
+import { CniCode, CniError, runAll } from '../cni/errors';
 import { listCache, type CachedAttachment } from '../cni/runtime/cache';
 import { addNetworkList, checkNetworkList, delNetworkList, gcNetworkList, type RuntimeConf, type RuntimeEnv } from '../cni/runtime/chain';
-import { parseConflist } from '../cni/runtime/conflist';
+import { parseConflist, type NetworkConfigList } from '../cni/runtime/conflist';
 import type { Result } from '../cni/types';
 import { listJails } from '../freebsd/jail';
 import { jailName } from '../freebsd/names';
 import { log } from '../log/logger';
+import { withFileLock } from '../util/file-lock';
 import { listNetworks, loadNetwork } from './networks';
 import type { CliPaths } from './paths';
 import type { PortMapping } from './ports';
@@ -35,10 +36,34 @@ export function runtimeEnv(paths: CliPaths, env: NodeJS.ProcessEnv = process.env
   return { cniPath: paths.cniPath, cacheDir: paths.cacheDir, env };
 }
 
+/**
+ * attach, detach and gc of this command run one at a time on a host: gc must not take an
+ * attachment whose ADD is under way (its cache entry not written yet) for a stale one.
+ */
+function exclusively<T>(paths: CliPaths, fn: () => Promise<T>): Promise<T> {
+  return withFileLock('jailnet-runtime', fn, { timeoutMs: 600_000 });
+}
+
+/** Refuses runtime arguments that no plugin of the network takes (they would be dropped silently). */
+function checkCapabilities(list: NetworkConfigList, req: AttachRequest): void {
+  const wanted = { portMappings: req.ports.length > 0, ips: Boolean(req.ips?.length), mac: Boolean(req.mac) };
+  const flag = { portMappings: '-p', ips: '--ip', mac: '--mac' } as const;
+  for (const [capability, asked] of Object.entries(wanted) as [keyof typeof flag, boolean][]) {
+    if (asked && !list.plugins.some((p) => p.capabilities?.[capability])) {
+      throw new CniError(CniCode.InvalidNetworkConfig, `network ${list.name} cannot take ${flag[capability]}: none of its plugins declares the "${capability}" capability`, capability === 'portMappings' ? 'add {"type": "portmap", "capabilities": {"portMappings": true}} to the network' : `add "capabilities": {"${capability}": true} to its bridge or epair plugin`);
+    }
+  }
+}
+
 /** Attaches a jail to each network in turn; if one fails, the ones done are detached again. */
-export async function attach(paths: CliPaths, req: AttachRequest): Promise<Attached[]> {
+export function attach(paths: CliPaths, req: AttachRequest): Promise<Attached[]> {
   jailName(req.jail);
   const lists = req.networks.map((n) => loadNetwork(paths, n));
+  for (const list of lists) checkCapabilities(list, req);
+  return exclusively(paths, () => attachNetworks(paths, req, lists));
+}
+
+async function attachNetworks(paths: CliPaths, req: AttachRequest, lists: NetworkConfigList[]): Promise<Attached[]> {
   const env = runtimeEnv(paths);
   const taken = new Set(listCache(paths.cacheDir).filter((c) => c.containerId === req.jail).map((c) => c.ifName));
   const done: { rt: RuntimeConf; list: (typeof lists)[number]; result: Result }[] = [];
@@ -78,7 +103,11 @@ export function attachmentsOf(paths: CliPaths, jail: string, network?: string): 
  * Detaches a jail, with the network file as it was at ADD (cached), so it works after the
  * network file changed or went, and after the jail is gone (runj's poststop).
  */
-export async function detach(paths: CliPaths, jail: string, network?: string): Promise<string[]> {
+export function detach(paths: CliPaths, jail: string, network?: string): Promise<string[]> {
+  return exclusively(paths, () => detachUnlocked(paths, jail, network));
+}
+
+async function detachUnlocked(paths: CliPaths, jail: string, network?: string): Promise<string[]> {
   const env = runtimeEnv(paths);
   const gone: string[] = [];
   for (const c of attachmentsOf(paths, jail, network).sort((a, b) => b.ifName.localeCompare(a.ifName))) {
@@ -106,20 +135,30 @@ export async function check(paths: CliPaths, jail: string): Promise<CachedAttach
  * Garbage collection: detaches what is cached for jails that no longer exist, then runs CNI GC
  * on every network with the attachments that remain, so plugins and IPAM drop anything else.
  */
-export async function gc(paths: CliPaths): Promise<{ detached: CachedAttachment[] }> {
-  const running = new Set((await listJails()).flatMap((j) => [j.name, String(j.jid)]));
-  const env = runtimeEnv(paths);
-  const detached: CachedAttachment[] = [];
-  for (const c of listCache(paths.cacheDir)) {
-    if (running.has(c.netns ?? c.containerId)) continue;
-    const list = parseConflist(Buffer.from(c.config, 'base64'), `cached configuration of ${c.networkName}`);
-    await delNetworkList(list, { containerId: c.containerId, netns: c.netns ?? '', ifname: c.ifName, capabilityArgs: c.capabilityArgs ?? {} }, env, c.result);
-    detached.push(c);
-  }
-  const remaining = listCache(paths.cacheDir);
-  for (const list of listNetworks(paths)) {
-    const valid = remaining.filter((c) => c.networkName === list.name).map((c) => ({ containerID: c.containerId, ifname: c.ifName }));
-    await gcNetworkList(list, valid, env);
-  }
-  return { detached };
+export function gc(paths: CliPaths): Promise<{ detached: CachedAttachment[] }> {
+  return exclusively(paths, async () => {
+    // The cache first, then the jails: a jail created in between is not mistaken for a vanished one.
+    const cached = listCache(paths.cacheDir);
+    const running = new Set((await listJails()).flatMap((j) => [j.name, String(j.jid)]));
+    const env = runtimeEnv(paths);
+    const detached: CachedAttachment[] = [];
+    await runAll([
+      ...cached
+        .filter((c) => !running.has(c.netns ?? c.containerId))
+        .map((c) => async () => {
+          const list = parseConflist(Buffer.from(c.config, 'base64'), `cached configuration of ${c.networkName}`);
+          await delNetworkList(list, { containerId: c.containerId, netns: c.netns ?? '', ifname: c.ifName, capabilityArgs: c.capabilityArgs ?? {} }, env, c.result);
+          detached.push(c);
+        }),
+      // Then CNI GC with what remains. Only jailnet's own cache counts: a network that other
+      // runtimes also use (nerdctl, containerd) must not be collected here (docs/cli.md).
+      ...listNetworks(paths).map((list) => async () => {
+        const valid = listCache(paths.cacheDir)
+          .filter((c) => c.networkName === list.name)
+          .map((c) => ({ containerID: c.containerId, ifname: c.ifName }));
+        await gcNetworkList(list, valid, env);
+      }),
+    ]);
+    return { detached };
+  });
 }

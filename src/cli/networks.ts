@@ -87,7 +87,16 @@ export function networkTemplate(paths: CliPaths, existing: NetworkConfigList[], 
   if (paths.daemonStateDir) daemon.stateDir = paths.daemonStateDir;
   if (Object.keys(daemon).length) ipam.daemon = daemon;
   // An internal network has a gateway (the host) but is no way out: no default route, no NAT.
-  const bridge: Record<string, unknown> = { type: 'bridge', bridge: freeBridgeName(existing, n), isGateway: true, isDefaultGateway: !n.internal, ipMasq: !n.internal, ipam };
+  const bridge: Record<string, unknown> = {
+    type: 'bridge',
+    bridge: freeBridgeName(existing, n),
+    isGateway: true,
+    isDefaultGateway: !n.internal,
+    ipMasq: !n.internal,
+    // --mac and --ip of jailnet attach (runtimeConfig.mac for the jail end, runtimeConfig.ips for IPAM).
+    capabilities: { mac: true, ips: true },
+    ipam,
+  };
   if (n.mtu) bridge.mtu = n.mtu;
   const plugins: object[] = [bridge];
   if (withPortmap) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, socket: paths.daemonSocket });

@@ -63,3 +63,22 @@ export class CniError extends Error {
     return new CniError(code, context ? `${context}: ${message}` : message, details);
   }
 }
+
+/**
+ * Runs every task even when some fail (GC must remove as much as it can, as libcni's
+ * GCNetworkList does), then throws one CniError naming every failure, with the first one's code.
+ */
+export async function runAll(tasks: Iterable<() => Promise<unknown>>): Promise<void> {
+  const failures: CniError[] = [];
+  for (const task of tasks) {
+    try {
+      await task();
+    } catch (err) {
+      failures.push(CniError.from(err));
+    }
+  }
+  const first = failures[0];
+  if (!first) return;
+  if (failures.length === 1) throw first;
+  throw new CniError(first.code, failures.map((f) => f.message).join('; '), failures.map((f) => f.details).filter(Boolean).join('\n'));
+}

@@ -5,7 +5,7 @@ import { getRoute } from '../freebsd/route';
 import { jailFromNetns, jailIfname } from '../jail/target';
 import { checkFailed, checkJailDefaultRoutes, checkJailEnd, heldAddresses, requirePrevResult } from '../link/check';
 import { hostEndName } from '../link/naming';
-import { masqueradeRulesLoaded } from '../nat/masquerade';
+import { requireMasqueradeRule } from '../nat/masquerade';
 import { canonicalAddress, familyOf } from '../net/cidr';
 import type { EpairConf } from './config';
 
@@ -29,5 +29,5 @@ export async function epairCheck(ctx: CmdContext<EpairConf>): Promise<void> {
   }
   await checkJailEnd(jail, ctx.ifname, prev);
   await checkJailDefaultRoutes(jail, prev);
-  if (conf.ipMasq && !(await masqueradeRulesLoaded(conf.name))) throw checkFailed(`the NAT anchor of network ${conf.name} has no rule`);
+  if (conf.ipMasq) await requireMasqueradeRule(conf.name);
 }

@@ -68,7 +68,7 @@ export function mtuValue(value: unknown): string {
   return String(value);
 }
 
-/** An interface description: printable ASCII without quotes or backslashes, at most 200 characters. */
+/** An interface description: printable ASCII without quotes or backslashes, at most 255 characters. */
 export function descriptionText(value: unknown): string {
   if (typeof value !== 'string' || value.length > 255 || !/^[\x20-\x7e]*$/.test(value) || /["'\\`$]/.test(value)) {
     throw new InvalidValueError('description', value, 'must be at most 255 printable characters without quotes, "\\", "`" or "$"');

@@ -1,4 +1,5 @@
 import { ipamGc } from '../cni/delegate';
+import { runAll } from '../cni/errors';
 import type { GcContext } from '../cni/skel';
 import { destroyInterface, listInterfaces } from '../freebsd/ifconfig';
 import { log } from '../log/logger';
@@ -14,13 +15,20 @@ import { HOST_END_GROUP, HOST_END_PREFIX, hostEndName, parseHostEndDescription }
 export async function linkGc(ctx: GcContext<LinkConf>): Promise<void> {
   const conf = ctx.config;
   const valid = new Set(ctx.validAttachments.map((a) => hostEndName(a.containerID, a.ifname)));
-  for (const info of await listInterfaces()) {
-    if (!info.name.startsWith(HOST_END_PREFIX) || !info.groups.includes(HOST_END_GROUP) || valid.has(info.name)) continue;
+  const stale = (await listInterfaces()).flatMap((info) => {
+    if (!info.name.startsWith(HOST_END_PREFIX) || !info.groups.includes(HOST_END_GROUP) || valid.has(info.name)) return [];
     const owner = parseHostEndDescription(info.description);
-    if (owner?.network !== conf.name) continue;
-    log.info(`gc: destroying ${info.name} (jail ${owner.jail}, ${owner.ifname}), not a valid attachment`, { network: conf.name });
-    await destroyInterface(info.name);
-    if (conf.ipMasq) await masqueradeRemove({ network: conf.name }, owner.ips);
-  }
-  if (conf.ipam?.type) await ipamGc(ctx);
+    return owner?.network === conf.name ? [{ name: info.name, owner }] : [];
+  });
+  // One host end that cannot be destroyed does not keep the others, or IPAM's GC, from running.
+  await runAll([
+    ...stale.map(({ name, owner }) => async () => {
+      log.info(`gc: destroying ${name} (jail ${owner.jail}, ${owner.ifname}), not a valid attachment`, { network: conf.name });
+      await destroyInterface(name);
+      if (conf.ipMasq) await masqueradeRemove({ network: conf.name }, owner.ips);
+    }),
+    async () => {
+      if (conf.ipam?.type) await ipamGc(ctx);
+    },
+  ]);
 }

@@ -11,7 +11,7 @@ import { natAnchor } from '../pf/anchors';
 import { requirePfWithHooks } from '../pf/status';
 import { withRollback } from '../util/rollback';
 import type { NatConf } from './config';
-import { masqueradeAdd, masqueradeMembers, masqueradeRemove, masqueradeRulesLoaded } from './masquerade';
+import { masqueradeAdd, masqueradeMembers, masqueradeRemove, requireMasqueradeRule } from './masquerade';
 
 /**
  * The nat plugin (chained after bridge or epair): outbound NAT for the jail's IPv4 addresses,
@@ -67,7 +67,7 @@ export async function natCheck(ctx: Ctx): Promise<void> {
   const v4 = jailAddresses(prev).filter((a) => familyOf(a) === 4);
   if (v4.length === 0) return;
   const anchor = natAnchor(ctx.config.name);
-  if (!(await masqueradeRulesLoaded(ctx.config.name))) throw checkFailed(`the NAT anchor ${anchor} has no rule`);
+  await requireMasqueradeRule(ctx.config.name);
   const members = new Set((await masqueradeMembers(ctx.config.name)).map(canonicalAddress));
   const missing = v4.filter((a) => !members.has(canonicalAddress(a)));
   if (missing.length > 0) throw checkFailed(`the NAT table <masq> of ${anchor} lacks ${missing.join(', ')}`);

@@ -5,6 +5,7 @@ import { isPfObjectMissing } from '../freebsd/errors';
 import { familyOf } from '../net/cidr';
 import { MASQ_TABLE, natAnchor } from '../pf/anchors';
 import { renderMasqueradeRules } from '../pf/nat-rules';
+import { withFileLock } from '../util/file-lock';
 import type { Rollback } from '../util/rollback';
 
 /**
@@ -28,21 +29,25 @@ export async function masqueradeAdd(target: MasqueradeTarget, addresses: readonl
   const ips = ipv4Only(addresses);
   if (ips.length === 0) return;
   const anchor = natAnchor(target.network);
-  const change = await changeTable('add', MASQ_TABLE, ips, anchor);
-  rollback.push(`NAT of ${ips.join(', ')}`, () => masqueradeRemove(target, ips));
-  if (!change.tableCreated) return;
-  // First jail of the network (or the anchor was flushed): load the rule. If that fails, drop the
-  // table again so that the next ADD retries the load.
-  try {
-    const egress = target.egressInterface ?? (await defaultRouteInterface(4));
-    if (!egress) {
-      throw new CniError(CniCode.InvalidNetworkConfig, `ipMasq: the host has no IPv4 default route to masquerade through`, 'set "egressInterface" in the network configuration, or add a default route');
+  // Under the network's lock: an ADD that finds the table made by another never returns before
+  // that other one has loaded the rule (or, failing, removed the table again).
+  await withFileLock(`nat-${target.network}`, async () => {
+    const change = await changeTable('add', MASQ_TABLE, ips, anchor);
+    rollback.push(`NAT of ${ips.join(', ')}`, () => masqueradeRemove(target, ips));
+    if (!change.tableCreated) return;
+    // First jail of the network (or the anchor was flushed): load the rule. If that fails, drop the
+    // table again (it holds only our addresses) so that the next ADD retries the load.
+    try {
+      const egress = target.egressInterface ?? (await defaultRouteInterface(4));
+      if (!egress) {
+        throw new CniError(CniCode.InvalidNetworkConfig, `ipMasq: the host has no IPv4 default route to masquerade through`, 'set "egressInterface" in the network configuration, or add a default route');
+      }
+      await loadAnchor(anchor, renderMasqueradeRules(egress, MASQ_TABLE));
+    } catch (err) {
+      await killTable(MASQ_TABLE, anchor);
+      throw err;
     }
-    await loadAnchor(anchor, renderMasqueradeRules(egress, MASQ_TABLE));
-  } catch (err) {
-    await killTable(MASQ_TABLE, anchor);
-    throw err;
-  }
+  });
 }
 
 export async function masqueradeRemove(target: MasqueradeTarget, addresses: readonly string[]): Promise<void> {
@@ -55,7 +60,17 @@ export async function masqueradeRemove(target: MasqueradeTarget, addresses: read
   }
 }
 
-/** What CHECK verifies: the anchor has its rule. */
+/**
+ * What CHECK verifies: the anchor has its rule. The rule is loaded with the table, so a rule
+ * flushed by hand while the table stayed comes back only when the table is made again.
+ */
+export async function requireMasqueradeRule(network: string): Promise<void> {
+  if (await masqueradeRulesLoaded(network)) return;
+  const anchor = natAnchor(network);
+  throw new CniError(CniCode.CheckFailed, `the NAT anchor ${anchor} has no rule`, `flush the anchor (pfctl -a ${anchor} -F all) and DEL and ADD the network's attachments: the first ADD loads the rule again`);
+}
+
+/** Whether the anchor has its rule. */
 export async function masqueradeRulesLoaded(network: string): Promise<boolean> {
   return (await showRules('nat', natAnchor(network))).length > 0;
 }

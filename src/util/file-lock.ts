@@ -1,11 +1,11 @@
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
  * A lock between jailnet processes on one host (plugins for different jails run at the same
  * time): a file created with O_EXCL that holds the owner's pid. A lock whose owner died is
  * taken over, so a killed plugin cannot block the host. Node has no flock(2); this needs only
- * open, rename and kill(pid, 0), which behave the same on FreeBSD and Linux.
+ * open, unlink and kill(pid, 0), which behave the same on FreeBSD and Linux.
  */
 
 export const RUN_DIR_ENV = 'JAILNET_RUN_DIR';
@@ -39,22 +39,53 @@ function tryTake(path: string): boolean {
   }
 }
 
-/** Removes the lock file if its owner is dead. Renaming first means only one waiter removes it. */
-function clearIfStale(path: string): void {
-  let pid: number;
+function ownerOf(path: string): number | undefined {
   try {
-    pid = Number(readFileSync(path, 'utf8').trim());
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes the lock file if its owner is dead. Breaking a lock takes a second, short-lived lock
+ * (`NAME.lock.break`) and looks at the owner again under it, so two waiters can never both
+ * remove a lock (one of them would remove the other's fresh one). A breaker that died leaves
+ * its file behind; one older than a few seconds is removed.
+ */
+function clearIfStale(path: string): void {
+  const pid = ownerOf(path);
+  if (pid !== undefined && alive(pid)) return;
+  // A lock file without a pid is being written, unless it is old (its writer died at once).
+  if (pid === undefined && !olderThan(path, STALE_BREAKER_MS)) return;
+  const breaker = `${path}.break`;
+  if (!tryTake(breaker)) {
+    if (olderThan(breaker, STALE_BREAKER_MS)) {
+      try {
+        unlinkSync(breaker);
+      } catch {
+        /* gone already */
+      }
+    }
     return;
   }
-  // A lock file without a pid yet is being written; leave it.
-  if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) return;
-  const aside = `${path}.stale.${process.pid}`;
   try {
-    renameSync(path, aside);
-    unlinkSync(aside);
+    if (ownerOf(path) === pid) unlinkSync(path);
   } catch {
-    /* someone else cleared it first */
+    /* gone already */
+  } finally {
+    unlinkSync(breaker);
+  }
+}
+
+const STALE_BREAKER_MS = 5_000;
+
+function olderThan(path: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > ms;
+  } catch {
+    return false;
   }
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
 import { jailnetCli, type Cli } from '../helpers/jailnet-cli';
@@ -79,6 +79,21 @@ test('runj hooks: createRuntime attaches from annotations, poststop detaches aft
   const bad = await cli.run(['hook', 'create-runtime'], '{"id": "x;reboot"}');
   expect(bad.code).toBe(1);
   expect(bad.stderr).toContain('invalid jail name');
+});
+
+test('attach --ip and --mac reach IPAM and the jail end; -p on a network without portmap is refused', async () => {
+  await host.createJail('fixed');
+  const out = JSON.parse(await cli.ok(['attach', 'fixed', '-n', 'back', '--ip', '10.89.0.50', '--mac', '02:00:00:00:aa:01', '--json'])) as { result: { ips: { address: string }[]; interfaces: { name: string; mac?: string }[] } }[];
+  expect(out[0]?.result.ips[0]?.address).toBe('10.89.0.50/24');
+  expect(out[0]?.result.interfaces[2]).toMatchObject({ name: 'eth0', mac: '02:00:00:00:aa:01' });
+  await cli.ok(['detach', 'fixed']);
+  // A network file written by hand, without portmap.
+  writeFileSync(join(cli.dir, 'networks', 'plain.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'plain', plugins: [{ type: 'bridge', bridge: 'jailnet9', ipam: ipamd.ipam([[{ subnet: '10.87.0.0/24' }]]) }] }));
+  const noPortmap = await cli.run(['attach', 'fixed', '-n', 'plain', '-p', '8080:80']);
+  expect(noPortmap.code).toBe(1);
+  expect(noPortmap.stderr).toContain('network plain cannot take -p');
+  rmSync(join(cli.dir, 'networks', 'plain.conflist'));
+  await host.removeJail('fixed');
 });
 
 test('gc detaches the attachments of jails that vanished without poststop', async () => {

@@ -1,4 +1,4 @@
-import { CniError } from '../errors';
+import { CniError, runAll } from '../errors';
 import { resultToVersion } from '../result';
 import type { Attachment, Result } from '../types';
 import { atLeast } from '../version';
@@ -88,10 +88,10 @@ export async function checkNetworkList(list: NetworkConfigList, rt: RuntimeConf,
 export async function gcNetworkList(list: NetworkConfigList, valid: Attachment[], env: RuntimeEnv): Promise<void> {
   if (list.disableGC || !atLeast(list.cniVersion, '1.1.0')) return;
   const rt: RuntimeConf = { containerId: '', netns: '', ifname: '' };
-  for (const plugin of list.plugins) {
-    const conf = { ...pluginConfig(list, plugin, rt), 'cni.dev/valid-attachments': valid };
-    await invokePlugin(plugin.type, conf, invokeArgs('GC', rt, env), list.cniVersion);
-  }
+  // Every plugin runs even when one fails; the failures are reported together.
+  await runAll(
+    list.plugins.map((plugin) => () => invokePlugin(plugin.type, { ...pluginConfig(list, plugin, rt), 'cni.dev/valid-attachments': valid }, invokeArgs('GC', rt, env), list.cniVersion)),
+  );
 }
 
 /** STATUS (cniVersion 1.1.0): the first plugin that cannot serve ADD answers. */

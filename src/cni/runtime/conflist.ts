@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import validateConflist from '../../config/generated/conflist';
 import { validateWith } from '../../config/validate';
 import { CniCode, CniError } from '../errors';
-import { requireSupportedVersion, type CniVersion } from '../version';
+import { compareVersions, isSupportedVersion, requireSupportedVersion, type CniVersion } from '../version';
 
 /** A network configuration list, as loaded from a .conflist file. */
 export interface NetworkConfigList {
@@ -28,8 +28,10 @@ export function parseConflist(bytes: Buffer, source: string): NetworkConfigList 
   } catch (err) {
     throw new CniError(CniCode.DecodingFailure, `${source}: not valid JSON: ${(err as Error).message}`);
   }
-  const list = validateWith<Omit<NetworkConfigList, 'bytes'>>(validateConflist, raw, source);
-  const cniVersion = requireSupportedVersion(list.cniVersion);
+  const list = validateWith<Omit<NetworkConfigList, 'bytes'> & { cniVersions?: string[] }>(validateConflist, raw, source);
+  // As libcni: with cniVersions, the highest version both sides support wins over cniVersion.
+  const offered = (list.cniVersions ?? []).filter(isSupportedVersion).sort(compareVersions);
+  const cniVersion = offered.length ? (offered[offered.length - 1] as CniVersion) : requireSupportedVersion(list.cniVersion);
   return { ...list, cniVersion, bytes };
 }
 

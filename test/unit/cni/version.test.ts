@@ -28,3 +28,26 @@ describe('versions', () => {
     }
   });
 });
+
+describe('runAll (GC keeps going)', () => {
+  test('every task runs; the failures come back together with the first code', async () => {
+    const { runAll } = await import('../../../src/cni/errors');
+    const ran: number[] = [];
+    const err = (await runAll([
+      async () => void ran.push(1),
+      async () => {
+        ran.push(2);
+        throw new CniError(100, 'destroy jn1 failed');
+      },
+      async () => void ran.push(3),
+      async () => {
+        ran.push(4);
+        throw new Error('ipam down');
+      },
+    ]).catch((e: unknown) => e)) as CniError;
+    expect(ran).toEqual([1, 2, 3, 4]);
+    expect(err).toBeInstanceOf(CniError);
+    expect(err.code).toBe(100);
+    expect(err.message).toBe('destroy jn1 failed; ipam down');
+  });
+});
