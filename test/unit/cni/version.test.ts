@@ -1,4 +1,4 @@
-import { CniError } from '../../../src/cni/errors';
+import { CniError, runAll } from '../../../src/cni/errors';
 import { atLeast, compareVersions, requireSupportedVersion, SUPPORTED_VERSIONS } from '../../../src/cni/version';
 
 describe('versions', () => {
@@ -31,7 +31,6 @@ describe('versions', () => {
 
 describe('runAll (GC keeps going)', () => {
   test('every task runs; the failures come back together with the first code', async () => {
-    const { runAll } = await import('../../../src/cni/errors');
     const ran: number[] = [];
     const err = (await runAll([
       async () => void ran.push(1),
