@@ -1,3 +1,4 @@
+import { runAll } from '../cni/errors';
 import type { GcContext } from '../cni/skel';
 import { flushAnchor, listAnchors } from '../freebsd/pfctl';
 import { log } from '../log/logger';
@@ -14,16 +15,23 @@ import { portsClient } from './jailnetd';
 export async function portmapGc(ctx: GcContext<PortmapConf>): Promise<void> {
   const conf = ctx.config;
   const validAnchors = new Set(ctx.validAttachments.map((a) => portmapAnchor(conf.name, a.containerID, a.ifname)));
-  for (const anchor of await listAnchors(ANCHOR_ROOT)) {
-    if (portmapAnchorNetwork(anchor) !== conf.name || validAnchors.has(anchor)) continue;
-    log.info(`gc: flushing ${anchor}, not a valid attachment`, { network: conf.name });
-    await flushAnchor(anchor);
-  }
+  const stale = (await listAnchors(ANCHOR_ROOT)).filter((anchor) => portmapAnchorNetwork(anchor) === conf.name && !validAnchors.has(anchor));
   const ports = portsClient(conf.jailnetd, ctx.env);
   const valid = new Set(ctx.validAttachments.map((a) => `${a.containerID}\0${a.ifname}`));
-  for (const r of await ports.list(conf.name)) {
-    if (valid.has(`${r.containerID}\0${r.ifname}`)) continue;
-    log.info(`gc: releasing host ports of ${r.containerID}/${r.ifname}, not a valid attachment`, { network: conf.name });
-    await ports.release({ network: conf.name, containerID: r.containerID, ifname: r.ifname });
-  }
+  // Every flush and release runs even when one fails (runAll, in order: anchors first).
+  await runAll([
+    ...stale.map((anchor) => async () => {
+      log.info(`gc: flushing ${anchor}, not a valid attachment`, { network: conf.name });
+      await flushAnchor(anchor);
+    }),
+    async () => {
+      const gone = (await ports.list(conf.name)).filter((r) => !valid.has(`${r.containerID}\0${r.ifname}`));
+      await runAll(
+        gone.map((r) => async () => {
+          log.info(`gc: releasing host ports of ${r.containerID}/${r.ifname}, not a valid attachment`, { network: conf.name });
+          await ports.release({ network: conf.name, containerID: r.containerID, ifname: r.ifname });
+        }),
+      );
+    },
+  ]);
 }
