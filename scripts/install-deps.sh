@@ -37,6 +37,7 @@ fi
 
 # npm ci only when node_modules does not match the lock file.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.jailnet-lock-stamp 2>/dev/null; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # --ignore-scripts: the test and demo commands build right after (prepare would build twice).
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.jailnet-lock-stamp
 fi

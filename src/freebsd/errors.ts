@@ -14,14 +14,9 @@ export function isNoSuchInterface(err: unknown): boolean {
   return /interface \S+ does not exist|does not exist|Device not configured/.test(text(err)) && !isJailNotFound(err);
 }
 
-/** `interface bridge0 already exists`, `SIOCSIFNAME ... File exists`, `BRDGADD ...: File exists`. */
-export function isAlreadyExists(err: unknown): boolean {
-  return /already exists|File exists/.test(text(err));
-}
-
-/** `jail "x" not found` from ifconfig, jexec, jls, jail, route. */
+/** `jail "x" not found` from ifconfig, jexec, jls, route, and `jail: "x" not found` from jail -r. */
 export function isJailNotFound(err: unknown): boolean {
-  return /jail "[^"]*" not found|jail \S+ not found/.test(text(err));
+  return /jail:? "[^"]*" not found|jail \S+ not found/.test(text(err));
 }
 
 /** getopt's complaint about a flag this release does not have (e.g. `-j` before 13.3). */

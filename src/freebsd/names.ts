@@ -88,8 +88,3 @@ export function tableName(value: unknown): string {
 export function groupName(value: unknown): string {
   return check('group', value, IFNAME_MAX, /^[A-Za-z][A-Za-z0-9_.-]*[A-Za-z_.-]$|^[A-Za-z]$/, 'must start with a letter, hold only letters, digits, "_", "." and "-", and not end in a digit');
 }
-
-/** True when `value` would be taken as a JID rather than a jail name. */
-export function isJid(value: string): boolean {
-  return /^\d+$/.test(value);
-}

@@ -34,11 +34,3 @@ function parseVnet(v: string): VnetMode {
       return 'inherit';
   }
 }
-
-/** `jls --libxo json`: the jails' jid and name (other keys ignored). */
-export function parseJlsJson(output: string): { jid: number; name: string }[] {
-  const doc = JSON.parse(output) as { 'jail-information'?: { jail?: { jid?: unknown; name?: unknown }[] } };
-  return (doc['jail-information']?.jail ?? [])
-    .filter((j) => typeof j.jid === 'number' && typeof j.name === 'string')
-    .map((j) => ({ jid: j.jid as number, name: j.name as string }));
-}

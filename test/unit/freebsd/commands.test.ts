@@ -1,7 +1,7 @@
 import { CommandError, execCommand, setCommandRunner, type CommandRunner, type ExecResult } from '../../../src/freebsd/exec';
 import { resetJailFlagProbe } from '../../../src/freebsd/jail-exec';
 import { configureInterface, createEpair, destroyInterface, ifconfigArgs, ifw, moveToJail, showInterface } from '../../../src/freebsd/ifconfig';
-import { findJail } from '../../../src/freebsd/jail';
+import { findJail, removeJail } from '../../../src/freebsd/jail';
 import { loadAnchor, changeTable } from '../../../src/freebsd/pfctl';
 import { addRoute, routeArgs } from '../../../src/freebsd/route';
 import { setSysctl } from '../../../src/freebsd/sysctl';
@@ -172,5 +172,12 @@ describe('the real runner', () => {
 
   test('stdin input reaches the program', async () => {
     expect((await execCommand('/bin/cat', [], { input: 'rules\n' })).stdout).toBe('rules\n');
+  });
+});
+
+describe('jail removal', () => {
+  test('`jail: "x" not found` (jail -r) counts as already gone', async () => {
+    replies.push({ fail: { code: 1, stderr: 'jail: "ghost" not found\n' } });
+    expect(await removeJail('ghost')).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { netmaskToPrefix, parseCreatedName, parseGroupMembers, parseIfconfig, parseInterfaceList } from '../../../src/freebsd/parse/ifconfig';
-import { parseJlsJidNameVnet, parseJlsJson } from '../../../src/freebsd/parse/jls';
+import { parseJlsJidNameVnet } from '../../../src/freebsd/parse/jls';
 import { parseAnchors, parsePfEnabled, parseRules, parseTableAddresses, parseTableChangeCount } from '../../../src/freebsd/parse/pfctl';
 import { isRouteExists, isRouteMissing, parseRouteGet } from '../../../src/freebsd/parse/route';
 import { parseSysctlSet } from '../../../src/freebsd/parse/sysctl';
@@ -85,11 +85,6 @@ describe('jls output', () => {
       { jid: 6, name: 'db', vnet: 'inherit' },
       { jid: 7, name: 'old', vnet: 'new' },
     ]);
-  });
-
-  test('libxo json', () => {
-    const json = '{"__version": "2", "jail-information": {"jail": [{"jid":1,"ipv4":"","hostname":"","path":"/","name":"web1"}]}}';
-    expect(parseJlsJson(json)).toEqual([{ jid: 1, name: 'web1' }]);
   });
 });
 
