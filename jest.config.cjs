@@ -8,4 +8,6 @@ module.exports = {
   // yargs and its helpers are ES modules only.
   transformIgnorePatterns: ['/node_modules/(?!(yargs|yargs-parser|cliui|y18n|escalade|get-caller-file|string-width|strip-ansi|ansi-regex|emoji-regex|get-east-asian-width|wrap-ansi|ansi-styles)/)'],
   testTimeout: 60000,
+  // Refuses a run that would skip the root-only suites (test/setup/require-root.cjs).
+  globalSetup: '<rootDir>/test/setup/require-root.cjs',
 };

@@ -2,7 +2,7 @@
  * jailnetd with 65,000 leases in a /16: resident memory (target at most 100 MB) and restart
  * time, from start to the first answer on the socket (target at most 1 s): replaying the
  * journal (after SIGKILL) and reading the snapshot a clean stop writes (after SIGTERM). The
- * daemon runs with NODE_OPTIONS=--max-semi-space-size=2, as the rc.d script and the plugin
+ * daemon runs with NODE_OPTIONS=--max-semi-space-size=8, as the rc.d script and the plugin
  * start it; BENCH_DEFAULT_NODE_OPTIONS=1 runs it with Node's defaults instead.
  *   BENCH_LEASES (default 65000)
  */
