@@ -76,6 +76,17 @@ describe('leases', () => {
     expect(check.body.error.reason).toBe('lease-out-of-range');
     expect(sb.log()).toMatch(/ranges of network moving changed; existing leases are kept/);
   });
+
+  test('new ranges brought by a refused ADD are kept; the refusal takes no lease', async () => {
+    await sb.api('POST', '/v1/allocate', { network: 'shifting', containerID: 'a', ifname: 'eth0', ranges: [[{ subnet: '10.53.0.0/24' }]] });
+    const refused = await sb.api<{ error: { reason: string } }>('POST', '/v1/allocate', { network: 'shifting', containerID: 'b', ifname: 'eth0', ranges: [[{ subnet: '10.54.0.0/24' }]], ips: ['10.53.0.9'] });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.reason).toBe('address-not-allowed');
+    const st = await sb.api<StatusResponse>('GET', '/v1/status?network=shifting');
+    expect(st.body.networks[0]?.rangeSets.map((s) => s.ranges.map((r) => r.subnet))).toEqual([['10.54.0.0/24']]);
+    const leases = await sb.api<{ leases: { containerID: string }[] }>('GET', '/v1/leases?network=shifting');
+    expect(leases.body.leases.map((l) => l.containerID)).toEqual(['a']);
+  });
 });
 
 describe('malformed requests get a 4xx with the reason and change nothing', () => {
