@@ -16,6 +16,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { helpersStarted } from './exec';
 
 export const EMU_DIR_ENV = 'JAILNET_EMU_DIR';
 /** Set when a tool runs "inside" a jail (ifconfig -j J, jexec J /sbin/ifconfig): the jail name. */
@@ -127,6 +128,11 @@ export interface TraceEntry {
   ms: number;
   /** True when the fault switch made this invocation fail. */
   fault?: boolean;
+  /**
+   * The helper processes the invocation started (`ip`, `nft`, `sysctl`...), in order; a helper
+   * run as `ip netns exec NS prog` is listed as `prog`. Not listed: the program jexec runs.
+   */
+  helpers: string[];
 }
 
 export function appendTrace(ctx: EmuContext, entry: TraceEntry): void {
@@ -184,7 +190,7 @@ export function runTool(tool: string, main: (ctx: EmuContext, argv: string[], io
   }
   const io: ToolIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
   const finish = (exit: number, fault?: boolean) => {
-    const entry: TraceEntry = { ts: started, tool, argv, exit, ms: Date.now() - started };
+    const entry: TraceEntry = { ts: started, tool, argv, exit, ms: Date.now() - started, helpers: helpersStarted() };
     if (ctx.jail) entry.jail = ctx.jail;
     if (fault) entry.fault = true;
     appendTrace(ctx, entry);

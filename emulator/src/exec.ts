@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
 
 /**
  * The one place in the emulator that starts a helper process (ip, nsenter, sysctl, kill...):
@@ -11,7 +12,25 @@ export interface RunResult {
   stderr: string;
 }
 
+/** The helpers this process started, in order (see helpersStarted). */
+const started: string[] = [];
+
+/**
+ * The programs this tool invocation has started so far, by base name, in order; a helper run as
+ * `ip netns exec NS prog ...` counts as `prog` (it is one process: ip execs prog). runTool puts
+ * the list in the trace entry, so tests can count the work one command does.
+ */
+export function helpersStarted(): string[] {
+  return [...started];
+}
+
+function helperName(file: string, args: readonly string[]): string {
+  const viaNetns = basename(file) === 'ip' && args[0] === 'netns' && args[1] === 'exec' && args[3] !== undefined;
+  return basename(viaNetns ? (args[3] as string) : file);
+}
+
 export function run(file: string, args: readonly string[], input?: string): Promise<RunResult> {
+  started.push(helperName(file, args));
   return new Promise((resolve, reject) => {
     const child = spawn(file, args as string[], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -49,15 +49,42 @@ d('emulated ifconfig', () => {
   });
 
   test('a single command costs one node start and a few ip calls', async () => {
-    const t0 = Date.now();
-    const a = (await ok(['epair', 'create'])).trim();
-    const t1 = Date.now();
-    await ok([a, 'up']);
-    const t2 = Date.now();
-    await ok([a]);
-    const t3 = Date.now();
-    console.log(`create ${t1 - t0} ms, up ${t2 - t1} ms, show ${t3 - t2} ms`);
+    // The trace has one entry per emulated tool process (one node start) and lists the helper
+    // processes that invocation started: counted, not timed, so the load of the machine does
+    // not matter.
+    const one = async (args: string[]) => {
+      const mark = host.traceMark();
+      const out = await ok(args);
+      const entries = host.traceSince(mark);
+      expect(entries.map((e) => ({ tool: e.tool, argv: e.argv }))).toEqual([{ tool: 'ifconfig', argv: args }]);
+      const entry = entries[0]!;
+      process.stdout.write(`ifconfig ${args.join(' ')}: ${entry.ms} ms, helpers: ${entry.helpers.join(' ')}\n`);
+      return { out, helpers: entry.helpers };
+    };
+    const create = await one(['epair', 'create']);
+    const a = create.out.trim();
+    const up = await one([a, 'up']);
+    const show = await one([a]);
+    // Only ip, and few of them: reading the links, then one batch of changes.
+    for (const r of [create, up, show]) expect(new Set(r.helpers)).toEqual(new Set(['ip']));
+    expect(create.helpers.length).toBeLessThanOrEqual(3);
+    expect(up.helpers.length).toBeLessThanOrEqual(2);
+    expect(show.helpers).toEqual(['ip']);
     await ok([a, 'destroy']);
+  });
+
+  test('20 concurrent bridge creates get 20 distinct units', async () => {
+    const names = (await Promise.all(Array.from({ length: 20 }, () => ok(['bridge', 'create'])))).map((n) => n.trim());
+    try {
+      expect(new Set(names).size).toBe(20);
+      for (const n of names) expect(n).toMatch(/^bridge\d+$/);
+      const list = parseInterfaceList(await ok(['-l']));
+      for (const n of names) expect(list).toContain(n);
+      for (const info of parseIfconfig(await ok([]))) if (names.includes(info.name)) expect(info.groups).toEqual(['bridge']);
+    } finally {
+      await Promise.all(names.filter((n) => /^bridge\d+$/.test(n)).map((n) => host.run('ifconfig', [n, 'destroy'])));
+    }
+    expect(parseInterfaceList(await ok(['-l'])).filter((n) => n.startsWith('bridge'))).toEqual([]);
   });
 
   test('destroying either end destroys both, also when the other end is in a jail', async () => {

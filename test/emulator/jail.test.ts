@@ -1,9 +1,25 @@
 /** jail, jls and jexec on the emulated host. */
 import { parseJlsJidNameVnet } from '../../src/freebsd/parse/jls';
 import { parseInterfaceList, parseIfconfig } from '../../src/freebsd/parse/ifconfig';
+import type { ChildProcess } from 'node:child_process';
 import { canRunEmulator, createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
 
 const d = canRunEmulator ? describe : describe.skip;
+
+/**
+ * How `child` ended (its signal, or its exit code), waiting at most `ms`: a process that is
+ * never killed fails the test with `what` instead of hanging until jest's timeout.
+ */
+function exitWithin(child: ChildProcess, ms: number, what: string): Promise<NodeJS.Signals | number> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode ?? (child.exitCode as number));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: pid ${child.pid} still running after ${ms} ms`)), ms);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(signal ?? (code as number));
+    });
+  });
+}
 
 d('emulated jail, jls and jexec', () => {
   let host: EmulatedHost;
@@ -74,9 +90,11 @@ d('emulated jail, jls and jexec', () => {
     expect(ownEpair).toBe('epair0a');
     const sleeper = host.spawnInJail('rm', ['/bin/sleep', '60']);
     await new Promise((r) => setTimeout(r, 300));
-    const exited = new Promise<unknown>((resolve) => sleeper.once('exit', (code, signal) => resolve(signal ?? code)));
+    expect(sleeper.exitCode).toBeNull();
+    const exited = exitWithin(sleeper, 10_000, 'the jexec\'d sleep was not killed by jail -r');
     await host.removeJail('rm');
-    expect(await exited).toBeDefined();
+    // jexec dies with its program: of the same signal, or with 128 + SIGKILL.
+    expect([137, 'SIGKILL']).toContain(await exited);
     const names = parseInterfaceList(await host.runOk('ifconfig', ['-l']));
     expect(names).toContain('eth0');
     expect(names).not.toContain(own);
@@ -107,15 +125,15 @@ d('emulated jail, jls and jexec', () => {
     // SIGTERM to jexec reaches the program; jexec dies of it too.
     const term = host.spawnInJail('par0', ['/bin/sleep', '30']);
     await new Promise((r) => setTimeout(r, 400));
-    const termExit = new Promise<unknown>((resolve) => term.once('exit', (code, signal) => resolve(signal ?? code)));
+    const termExit = exitWithin(term, 10_000, 'jexec did not end on SIGTERM');
     term.kill('SIGTERM');
     expect(await termExit).toBe('SIGTERM');
     // SIGKILL to jexec: the program goes too (PR_SET_PDEATHSIG).
     const killed = host.spawnInJail('par1', ['/bin/sleep', '30']);
     await new Promise((r) => setTimeout(r, 400));
-    const killedExit = new Promise<void>((resolve) => killed.once('exit', () => resolve()));
+    const killedExit = exitWithin(killed, 10_000, 'jexec did not end on SIGKILL');
     killed.kill('SIGKILL');
-    await killedExit;
+    expect(await killedExit).toBe('SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
     const ns = `${host.jailNsPrefix}${listed.find((j) => j.name === 'par1')?.jid}`;
     const left = (await host.hostExec(['/usr/sbin/ip', 'netns', 'pids', ns])).stdout.trim();

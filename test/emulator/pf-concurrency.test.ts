@@ -1,6 +1,7 @@
 /**
  * Concurrent pfctl calls, as 50 plugin ADDs make them: every anchor load and table change
- * lands, the nftables ruleset matches the final state, and one call stays quick.
+ * lands, and the nftables ruleset matches the final state. One call does one nft transaction and
+ * costs about what any pfctl call costs (a ratio to a baseline measured alongside, not a time).
  */
 import { execFileSync } from 'node:child_process';
 import { canRunEmulator, createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
@@ -10,6 +11,7 @@ const d = canRunEmulator ? describe : describe.skip;
 d('emulated pfctl under concurrency', () => {
   let host: EmulatedHost;
   const pfctl = (args: string[], input?: string) => host.run('pfctl', args, input === undefined ? {} : { input });
+  const nftTable = () => execFileSync('/usr/sbin/ip', ['netns', 'exec', host.hostNs, '/usr/sbin/nft', 'list', 'table', 'inet', 'pf'], { encoding: 'utf8' });
 
   beforeAll(async () => {
     host = await createEmulatedHost();
@@ -20,18 +22,35 @@ d('emulated pfctl under concurrency', () => {
     await host?.destroy();
   });
 
-  test('one `pfctl -a X -f -` takes well under a second', async () => {
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = Date.now();
-      const r = await pfctl(['-a', `jailnet/t${i}`, '-f', '-'], `rdr pass on em0 inet proto tcp from any to (em0) port ${9100 + i} -> 10.90.0.${i + 2} port 80\n`);
-      times.push(Date.now() - t0);
-      expect(r.code).toBe(0);
+  test('one `pfctl -a X -f -` lands at once, with one nft transaction, costing about a pfctl start', async () => {
+    // Wall time on a shared machine is not asserted: each load is compared with a pfctl call
+    // that starts node and reads the state but changes nothing, measured in alternation with
+    // it, so both see the same load. The work is counted from the trace instead.
+    const loads: number[] = [];
+    const baselines: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      let t0 = Date.now();
+      const base = await pfctl(['-a', `jailnet/t${i}`, '-s', 'rules']);
+      baselines.push(Date.now() - t0);
+      expect(base).toMatchObject({ code: 0, stdout: '' });
+      const rule = `rdr pass on em0 inet proto tcp from any to (em0) port ${9100 + i} -> 10.90.0.${i + 2} port 80`;
+      const mark = host.traceMark();
+      t0 = Date.now();
+      const r = await pfctl(['-a', `jailnet/t${i}`, '-f', '-'], `${rule}\n`);
+      loads.push(Date.now() - t0);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      const [entry, ...more] = host.traceSince(mark);
+      expect(more).toEqual([]);
+      expect(entry?.helpers.filter((h) => h === 'nft')).toEqual(['nft']);
+      // In effect as soon as pfctl returns: in pf's state and in nftables.
+      expect((await pfctl(['-a', `jailnet/t${i}`, '-s', 'nat'])).stdout).toContain(`port = ${9100 + i} -> 10.90.0.${i + 2} port 80`);
+      expect(nftTable()).toContain(`tcp dport ${9100 + i} `);
     }
-    const median = [...times].sort((a, b) => a - b)[2] as number;
-    process.stdout.write(`pfctl -a X -f - wall time (ms): ${times.join(', ')}; median ${median}\n`);
-    expect(median).toBeLessThan(500);
-    for (let i = 0; i < 5; i++) await pfctl(['-a', `jailnet/t${i}`, '-F', 'all']);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    process.stdout.write(`pfctl -a X -f - (ms): ${loads.join(', ')}; median ${median(loads)}\npfctl -a X -s rules (ms): ${baselines.join(', ')}; median ${median(baselines)}\n`);
+    expect(median(loads)).toBeLessThan(3 * median(baselines));
+    for (let i = 0; i < 7; i++) await pfctl(['-a', `jailnet/t${i}`, '-F', 'all']);
+    expect(nftTable()).not.toContain('dport 91');
   });
 
   test('50 concurrent anchor loads and table adds all land, in pf state and in nftables', async () => {
@@ -55,11 +74,11 @@ d('emulated pfctl under concurrency', () => {
     expect(anchors.filter((l) => /jailnet\/c\d\d$/.test(l.trim()))).toHaveLength(n);
     const members = (await pfctl(['-a', 'jailnet/nat', '-t', 'members', '-T', 'show'])).stdout.trim().split('\n');
     expect(members).toHaveLength(n);
-    const nft = execFileSync('/usr/sbin/ip', ['netns', 'exec', host.hostNs, '/usr/sbin/nft', 'list', 'table', 'inet', 'pf'], { encoding: 'utf8' });
+    const nft = nftTable();
     for (let i = 0; i < n; i++) expect(nft).toContain(`tcp dport ${10000 + i} `);
     // Removing them concurrently leaves nothing behind.
     await Promise.all(Array.from({ length: n }, (_, i) => pfctl(['-a', `jailnet/c${String(i).padStart(2, '0')}`, '-F', 'all'])));
-    const after = execFileSync('/usr/sbin/ip', ['netns', 'exec', host.hostNs, '/usr/sbin/nft', 'list', 'table', 'inet', 'pf'], { encoding: 'utf8' });
+    const after = nftTable();
     expect(after).not.toContain('dport 100');
     expect((await pfctl(['-a', 'jailnet', '-s', 'Anchors'])).stdout).toBe('  jailnet/nat\n');
   }, 120_000);
