@@ -16,7 +16,11 @@ import { forgetProc, recordProc } from './procs';
  * with SIGKILL also kills it.
  */
 
-const USAGE = 'usage: jexec [-l] [-d working-directory] [-u username | -U username] jail\n\t[command ...]';
+/**
+ * jexec.c's usage() of FreeBSD 13 and 14 (printed with exit status 1). `-d working-directory`
+ * came later; the emulator accepts it but prints the 14.x text.
+ */
+const USAGE = 'usage: jexec [-l] [-u username | -U username] jail [command ...]';
 
 /** The emulated tools and their FreeBSD paths (src/freebsd/tools.ts). */
 const TOOLS: Record<string, string> = {

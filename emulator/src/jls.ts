@@ -2,9 +2,10 @@ import { ToolError, type EmuContext, type ToolIo } from './context';
 import { getopt } from './getopt';
 import { findJail, jailNotFoundMessage, readJails, type JailRecord } from './jails';
 
-/** jls(8): the default table, parameter lists (-n, -q, -s, -h), -j, and --libxo json. */
+/** jls(8): the default table (-N: names instead of JIDs), parameter lists (-n, -q, -s, -h), -j, and --libxo json. */
 
-const USAGE = 'usage: jls [-dhnqv] [-j jail] [param ...]';
+/** jls.c prints its usage with xo_errx(1, ...): with the "jls: " prefix, exit status 1. */
+const USAGE = 'jls: usage: jls [-dhNnqv] [-j jail] [param ...]';
 
 type Value = string | number | boolean | string[];
 
@@ -79,12 +80,13 @@ export async function jlsMain(ctx: EmuContext, argv: string[], io: ToolIo): Prom
       json = /json/.test(a);
     } else args.push(a);
   }
-  const { opts, rest } = getopt('jls', args, 'adj:hnqsv', USAGE);
+  const { opts, rest } = getopt('jls', args, 'adj:hNnqsv', USAGE);
   let jailArg: string | undefined;
   let nameval = false;
   let quote = false;
   let header = false;
   let verbose = false;
+  let byName = false;
   for (const o of opts) {
     if (o.opt === 'j') jailArg = o.arg;
     if (o.opt === 'n') nameval = true;
@@ -92,6 +94,7 @@ export async function jlsMain(ctx: EmuContext, argv: string[], io: ToolIo): Prom
     if (o.opt === 's') nameval = quote = true;
     if (o.opt === 'h') header = true;
     if (o.opt === 'v') verbose = true;
+    if (o.opt === 'N') byName = true;
   }
   let jails = readJails(ctx).jails;
   if (jailArg !== undefined) {
@@ -122,8 +125,14 @@ export async function jlsMain(ctx: EmuContext, argv: string[], io: ToolIo): Prom
       for (const j of jails) io.out(`${String(j.jid).padStart(6)}  ${j.hostname.slice(0, 29).padEnd(29)} ${j.path}\n${''.padStart(6)}  ${j.name.slice(0, 29).padEnd(29)} ACTIVE\n${''.padStart(6)}  ${String(j.jid + 1).padEnd(6)}\n`);
       return 0;
     }
+    const rest = (j: JailRecord) => `${'-'.padEnd(15)} ${j.hostname.slice(0, 29).padEnd(29)} ${j.path.slice(0, 74)}\n`;
+    if (byName) {
+      io.out(` ${'JID'.padEnd(15)} ${'IP Address'.padEnd(15)} ${'Hostname'.padEnd(29)} Path\n`);
+      for (const j of jails) io.out(` ${j.name.padEnd(15)} ${rest(j)}`);
+      return 0;
+    }
     io.out('   JID  IP Address      Hostname                      Path\n');
-    for (const j of jails) io.out(`${String(j.jid).padStart(6)}  ${'-'.padEnd(15)} ${j.hostname.slice(0, 29).padEnd(29)} ${j.path.slice(0, 74)}\n`);
+    for (const j of jails) io.out(`${String(j.jid).padStart(6)}  ${rest(j)}`);
     return 0;
   }
   if (header) io.out(`${params.join(' ')}\n`);

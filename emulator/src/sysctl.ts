@@ -1,6 +1,6 @@
 import { ToolError, readState, withLock, writeState, type EmuContext, type ToolIo } from './context';
 import { run } from './exec';
-import { getopt } from './getopt';
+import { getopt, UsageError } from './getopt';
 import { vnetOf, type Vnet } from './jails';
 import { IP } from './netns';
 import { notifyPf } from './pf-hook';
@@ -11,8 +11,12 @@ import { notifyPf } from './pf-hook';
  * with the emulated pf; sysctl-jail-<jid>.json for a vnet jail).
  */
 
-const USAGE = `usage: sysctl [-j jail] [-bdehiNnoRTtqx] [ -B <bufsize> ] [-f filename] name[=value] ...
-       sysctl [-j jail] [-bdehNnoRTtqx] [ -B <bufsize> ] -a`;
+/**
+ * sysctl.c's usage() of FreeBSD 13 and 14 (exit status 1). The emulator also takes `-j jail`
+ * (a later FreeBSD's option), which this text does not show.
+ */
+const USAGE = `usage: sysctl [-bdehiNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...
+       sysctl [-bdehNnoqTtWx] [ -B <bufsize> ] -a`;
 
 export const SYSCTL_FILE = 'sysctl.json';
 
@@ -72,7 +76,8 @@ async function write(ctx: EmuContext, v: Vnet, name: string, oid: Oid, value: st
 }
 
 export async function sysctlMain(ctx: EmuContext, argv: string[], io: ToolIo): Promise<number> {
-  const { opts, rest } = getopt('sysctl', argv, 'AabB:def:hiJNnoqRTtWxj:', USAGE);
+  // FreeBSD 14's option letters, plus -j.
+  const { opts, rest } = getopt('sysctl', argv, 'AabB:def:hiNnoqtTwWxXj:', USAGE);
   const has = (o: string) => opts.some((x) => x.opt === o);
   const nflag = has('n');
   const Nflag = has('N');
@@ -85,14 +90,12 @@ export async function sysctlMain(ctx: EmuContext, argv: string[], io: ToolIo): P
     const value = await read(ctx, vnet, name, oid);
     io.out(nflag ? `${value}\n` : `${name}${sep}${value}\n`);
   };
-  if (has('a') || has('A')) {
+  if (Nflag && nflag) throw new UsageError(USAGE);
+  if (has('a') || has('A') || has('X')) {
     for (const [name, oid] of Object.entries(OIDS)) await show(name, oid);
     return 0;
   }
-  if (rest.length === 0) {
-    io.err(`${USAGE}\n`);
-    return 1;
-  }
+  if (rest.length === 0) throw new UsageError(USAGE);
   let status = 0;
   for (const arg of rest) {
     const eq = arg.indexOf('=');

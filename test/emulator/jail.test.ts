@@ -109,6 +109,48 @@ d('emulated jail, jls and jexec', () => {
     await host.runOk('ifconfig', [a, 'destroy']);
   });
 
+  test('unknown flags: getopt\'s message, then FreeBSD\'s usage text, exit status 1', async () => {
+    // usr.sbin/jail/jail.c, usr.sbin/jexec/jexec.c, usr.sbin/jls/jls.c: usage() exits 1 (not 64);
+    // jls prints its usage with xo_errx, so with the "jls: " prefix.
+    const JAIL_USAGE = [
+      'usage: jail [-dhilqv] [-J jid_file] [-u username] [-U username]',
+      '            -[cmr] param=value ... [command=command ...]',
+      '       jail [-dqv] [-f file] -[cmr] [jail]',
+      "       jail [-qv] [-f file] -[rR] ['*' | jail ...]",
+      '       jail [-dhilqv] [-J jid_file] [-u username] [-U username]',
+      '            [-n jailname] [-s securelevel]',
+      '            path hostname [ip[,...]] command ...',
+      '',
+    ].join('\n');
+    const JEXEC_USAGE = 'usage: jexec [-l] [-u username | -U username] jail [command ...]\n';
+    const JLS_USAGE = 'jls: usage: jls [-dhNnqv] [-j jail] [param ...]\n';
+    const cases: [Parameters<EmulatedHost['run']>[0], string[], string][] = [
+      ['jail', ['-Z', '-c', 'name=x', 'persist'], `jail: illegal option -- Z\n${JAIL_USAGE}`],
+      ['jail', ['-c', '-n'], `jail: option requires an argument -- n\n${JAIL_USAGE}`],
+      ['jail', ['name=x', 'persist'], JAIL_USAGE],
+      ['jail', ['-r'], JAIL_USAGE],
+      ['jexec', ['-Z', 'j', '/bin/true'], `jexec: illegal option -- Z\n${JEXEC_USAGE}`],
+      ['jexec', ['-u'], `jexec: option requires an argument -- u\n${JEXEC_USAGE}`],
+      ['jexec', [], JEXEC_USAGE],
+      ['jls', ['-Z'], `jls: illegal option -- Z\n${JLS_USAGE}`],
+      ['jls', ['-j'], `jls: option requires an argument -- j\n${JLS_USAGE}`],
+    ];
+    for (const [tool, args, stderr] of cases) {
+      const r = await host.run(tool, args);
+      expect({ tool, args, ...r }).toEqual({ tool, args, code: 1, stdout: '', stderr });
+    }
+    // Nothing was created by the refused calls.
+    expect(await host.runOk('jls', ['name'])).toBe('');
+  });
+
+  test('jls -N: the default table with names instead of JIDs', async () => {
+    await host.createJail('named');
+    const table = (await host.runOk('jls', ['-N'])).split('\n');
+    expect(table[0]).toBe(' JID             IP Address      Hostname                      Path');
+    expect(table[1]).toMatch(/^ named {11}-/);
+    await host.removeJail('named');
+  });
+
   test('non-vnet jails share the host stack', async () => {
     await host.createJail('shared', { vnet: false });
     const r = await host.jexec('shared', ['/usr/sbin/ip', '-br', 'addr', 'show', 'em0']);

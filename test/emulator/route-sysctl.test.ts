@@ -83,4 +83,22 @@ d('emulated route and sysctl', () => {
     expect(await host.run('sysctl', ['net.inet.ip.forwarding=abc'])).toMatchObject({ code: 1, stderr: "sysctl: invalid integer 'abc'\n" });
     expect(await host.runOk('sysctl', ['-n', 'net.inet.ip.forwarding=0'])).toBe('1 -> 0\n');
   });
+
+  test('sysctl usage errors: getopt\'s message, FreeBSD 14\'s usage text, exit status 1', async () => {
+    // sbin/sysctl/sysctl.c: usage() prints two lines and exits 1 (not EX_USAGE).
+    const USAGE = 'usage: sysctl [-bdehiNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...\n       sysctl [-bdehNnoqTtWx] [ -B <bufsize> ] -a\n';
+    const cases: [string[], string][] = [
+      [['-Z', 'net.inet.ip.forwarding'], `sysctl: illegal option -- Z\n${USAGE}`],
+      [['-B'], `sysctl: option requires an argument -- B\n${USAGE}`],
+      [[], USAGE],
+      [['-N', '-n', 'net.inet.ip.forwarding'], USAGE],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await host.run('sysctl', args);
+      expect({ args, ...r }).toEqual({ args, code: 1, stdout: '', stderr });
+    }
+    // -w (ignored) and -X (-a -x) are FreeBSD options too.
+    expect(await host.runOk('sysctl', ['-w', '-n', 'kern.ostype'])).toBe('FreeBSD\n');
+    expect(await host.runOk('sysctl', ['-X'])).toContain('kern.ostype: FreeBSD\n');
+  });
 });
