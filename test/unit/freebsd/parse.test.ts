@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { netmaskToPrefix, parseCreatedName, parseGroupMembers, parseIfconfig, parseInterfaceList } from '../../../src/freebsd/parse/ifconfig';
 import { parseJlsJidNameVnet } from '../../../src/freebsd/parse/jls';
-import { parseAnchors, parsePfEnabled, parseRules, parseTableAddresses, parseTableChangeCount } from '../../../src/freebsd/parse/pfctl';
+import { parseAnchors, parsePfEnabled, parseRules, parseTableAddresses, parseTableChangeCount, parseTableChanges, parseTables } from '../../../src/freebsd/parse/pfctl';
 import { isRouteExists, isRouteMissing, parseRouteGet } from '../../../src/freebsd/parse/route';
 import { parseSysctlSet } from '../../../src/freebsd/parse/sysctl';
 
@@ -114,6 +114,34 @@ describe('pfctl output', () => {
     expect(parseTableAddresses('   10.88.0.5\n   10.88.0.6\n')).toEqual(['10.88.0.5', '10.88.0.6']);
     expect(parseTableChangeCount('1/1 addresses added.\n')).toBe(1);
     expect(parseTableChangeCount('0/1 addresses deleted.\n')).toBe(0);
+  });
+
+  test('pfctl -s Tables: plain, verbose (flags, name, anchor) and -s all\'s title', () => {
+    expect(parseTables('')).toEqual([]);
+    expect(parseTables('jailnet_masq\nmembers\n')).toEqual(['jailnet_masq', 'members']);
+    expect(parseTables('-pa-r--\tjailnet_masq\tjailnet/nat\n--a-r-C\tmembers\n')).toEqual(['jailnet_masq', 'members']);
+    expect(parseTables('TABLES:\nmembers\n\n')).toEqual(['members']);
+  });
+
+  test('table change messages of add, delete, flush and replace (pfctl_table.c)', () => {
+    // add / delete: "N/M addresses ...", after "1 table created." when add made the table.
+    expect(parseTableChanges('1 table created.\n2/2 addresses added.\n')).toEqual({ added: 2, deleted: 0, changed: 0 });
+    expect(parseTableChanges('1/3 addresses deleted.\n')).toEqual({ added: 0, deleted: 1, changed: 0 });
+    // flush: "N addresses deleted."
+    expect(parseTableChanges('4 addresses deleted.\n')).toEqual({ added: 0, deleted: 4, changed: 0 });
+    // replace: a line per non-zero count, or "no changes."
+    expect(parseTableChanges('1 addresses added.\n')).toEqual({ added: 1, deleted: 0, changed: 0 });
+    expect(parseTableChanges('2 addresses deleted.\n')).toEqual({ added: 0, deleted: 2, changed: 0 });
+    expect(parseTableChanges('1 addresses added.\n2 addresses deleted.\n1 addresses changed.\n')).toEqual({ added: 1, deleted: 2, changed: 1 });
+    expect(parseTableChanges('no changes.\n')).toEqual({ added: 0, deleted: 0, changed: 0 });
+    // -n forms and unrelated lines.
+    expect(parseTableChanges('1/1 addresses added (dummy).\n')).toEqual({ added: 1, deleted: 0, changed: 0 });
+    expect(parseTableChanges('pfctl: warning: namespace collision with <t> global table.\n1 tables deleted.\n')).toEqual({ added: 0, deleted: 0, changed: 0 });
+    // The total.
+    expect(parseTableChangeCount('1 table created.\n3 addresses added.\n')).toBe(3);
+    expect(parseTableChangeCount('1 addresses added.\n2 addresses deleted.\n')).toBe(3);
+    expect(parseTableChangeCount('no changes.\n')).toBe(0);
+    expect(parseTableChangeCount('')).toBe(0);
   });
 
   test('pfctl -s info', () => {
