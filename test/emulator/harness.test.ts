@@ -1,6 +1,7 @@
-/** The harness itself: unique names, teardown, leftovers of dead runs. */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+/** The harness itself: unique names, teardown, cleanup on exit, leftovers of dead runs. */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { canRunEmulator, cleanupStaleHosts, createEmulatedHost } from '../harness/emulated-host';
 
 const d = canRunEmulator ? describe : describe.skip;
@@ -12,9 +13,63 @@ function netns(): string[] {
     .filter(Boolean);
 }
 
+/**
+ * The machine's own network state, in the root namespace: interfaces, IPv4 and IPv6 routes and
+ * the nftables ruleset. (Route lifetimes that count down are masked.)
+ */
+function machineState(): Record<'links' | 'routes' | 'routes6' | 'nft', string> {
+  const run = (file: string, args: string[]) => execFileSync(file, args, { encoding: 'utf8' });
+  return {
+    links: run('/usr/sbin/ip', ['-br', 'link']),
+    routes: run('/usr/sbin/ip', ['route']),
+    routes6: run('/usr/sbin/ip', ['-6', 'route']).replace(/ expires \d+sec/g, ' expires Nsec'),
+    nft: run('/usr/sbin/nft', ['list', 'ruleset']),
+  };
+}
+
+/** Gone, or a zombie waiting for its reaper (it no longer runs). */
+function notRunning(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+interface ChildReport {
+  prefix: string;
+  dir: string;
+  namespaces: string[];
+  pids: number[];
+}
+
+/** Runs test/harness/exit-child.cjs: it creates a host and ends without destroying it. */
+function runExitChild(mode: 'exit' | 'throw'): Promise<{ code: number | null; report: ChildReport; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, '..', 'harness', 'exit-child.cjs'), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`exit-child ${mode} did not end within 60 s: ${err}`));
+    }, 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      try {
+        resolve({ code, report: JSON.parse(out) as ChildReport, stderr: err });
+      } catch {
+        reject(new Error(`exit-child ${mode} printed no report (exit ${code}): ${err}`));
+      }
+    });
+  });
+}
+
 d('emulated host harness', () => {
   test('two hosts in one process are independent; destroy removes every namespace, process and file', async () => {
-    const rootLinks = execFileSync('/usr/sbin/ip', ['-br', 'link'], { encoding: 'utf8' });
+    const before = machineState();
     const [h1, h2] = await Promise.all([createEmulatedHost(), createEmulatedHost()]);
     expect(h1.hostNs).not.toBe(h2.hostNs);
     expect(h1.hostNs).toMatch(new RegExp(`^jne-${process.pid}-[0-9a-f]{6}-h$`));
@@ -33,9 +88,30 @@ d('emulated host harness', () => {
     expect(existsSync(h1.dir)).toBe(false);
     expect(server.process.exitCode !== null || server.process.signalCode !== null).toBe(true);
     expect(sleeper.exitCode !== null || sleeper.signalCode !== null).toBe(true);
-    // The machine's own interfaces are untouched.
-    expect(execFileSync('/usr/sbin/ip', ['-br', 'link'], { encoding: 'utf8' })).toBe(rootLinks);
+    // The machine's own interfaces, routes and firewall are untouched.
+    expect(machineState()).toEqual(before);
   });
+
+  test.each(['exit', 'throw'] as const)(
+    'a process that ends (%s) without destroy() leaves nothing behind: namespaces, processes, files, machine state',
+    async (mode) => {
+      const before = machineState();
+      const { code, report, stderr } = await runExitChild(mode);
+      expect(code).toBe(mode === 'exit' ? 0 : 1);
+      if (mode === 'throw') expect(stderr).toContain('failing on purpose');
+      // What the child had made: host, world and jail namespaces, a server, jexec and its program.
+      expect(report.namespaces.length).toBe(3);
+      expect(report.pids.length).toBeGreaterThanOrEqual(3);
+      // The exit hook ran synchronously before the child was gone.
+      expect(netns().filter((n) => n.startsWith(report.prefix))).toEqual([]);
+      expect(existsSync(report.dir)).toBe(false);
+      const deadline = Date.now() + 5000;
+      while (!report.pids.every(notRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(report.pids.filter((p) => !notRunning(p))).toEqual([]);
+      expect(machineState()).toEqual(before);
+    },
+    90_000,
+  );
 
   test('cleanupStaleHosts removes namespaces of runs whose process is gone, and only those', async () => {
     // A pid that is not running: the harness's naming scheme with a dead creator.
