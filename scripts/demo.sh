@@ -5,5 +5,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
+. scripts/node-env.sh
 npm run --silent build
 exec node scripts/run-ts.cjs demo/run.ts

@@ -3,7 +3,8 @@
 # Debian packages (iproute2 for namespaces and links, nftables for the emulated pf,
 # iputils-ping for ICMP tests, util-linux for nsenter, conntrack for the emulated pfctl -k,
 # Go and libcni's sources for the interop
-# tests) and the npm packages of package-lock.json.
+# tests), Node.js 20 when the machine's node is missing or too old, and the npm packages of
+# package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -30,9 +31,46 @@ if [ -n "$missing" ]; then
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-if ! command -v node >/dev/null 2>&1; then
-  echo "install-deps: Node.js 20 or newer is required (apt-get install nodejs npm)" >&2
-  exit 1
+# Node.js 20.19 or newer (package.json engines). When the machine has none or an older one (Debian
+# 12's nodejs is 18), install Node 20 from the npm registry (the node-linux-<arch> packages) into
+# .tools/node, with Debian's npm to fetch it; scripts/node-env.sh puts .tools/node/bin first on PATH.
+node_ok() {
+  command -v node >/dev/null 2>&1 &&
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
+}
+. scripts/node-env.sh
+if ! node_ok; then
+  case "$(uname -m)" in
+    x86_64 | amd64) node_arch=x64 ;;
+    aarch64 | arm64) node_arch=arm64 ;;
+    *) echo "install-deps: no Node.js 20 package for $(uname -m); install Node.js 20.19 or newer" >&2; exit 1 ;;
+  esac
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "install-deps: Node.js 20.19 or newer is required, and npm to fetch it (run as root to install them)" >&2
+      exit 1
+    fi
+    echo "install-deps: installing Debian packages: nodejs npm (to fetch Node.js 20)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  echo "install-deps: installing Node.js 20 (node-linux-$node_arch@20 from the npm registry) into .tools/node"
+  rm -rf .tools/node
+  npm install -g --prefix "$PWD/.tools/node" --no-audit --no-fund --loglevel=error "node-linux-$node_arch@20"
+  . scripts/node-env.sh
+  if ! node_ok; then
+    echo "install-deps: the Node.js installed into .tools/node does not run or is older than 20.19" >&2
+    exit 1
+  fi
+fi
+
+# The Node of .tools/node trusts only the CAs built into it, where Debian's trusts the machine's
+# (/etc/ssl/certs, e.g. with a proxy's CA added): npm ci trusts the machine's CAs with it too.
+if [ "$(command -v node)" = "$PWD/.tools/node/bin/node" ] && [ -z "${NODE_EXTRA_CA_CERTS:-}" ] &&
+  [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+  export NODE_EXTRA_CA_CERTS
 fi
 
 # npm ci only when node_modules does not match the lock file.

@@ -5,6 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
+. scripts/node-env.sh
 npm run --silent build
 npx tsc -p . --noEmit
 npx jest --ci "$@"
