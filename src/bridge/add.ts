@@ -14,8 +14,9 @@ import { attachToBridge } from './device';
 
 /**
  * ADD: addresses from IPAM, an epair whose host end joins the bridge (created on first use) and
- * whose other end becomes CNI_IFNAME in the jail, lo0 and routes in the jail,
- * NAT when ipMasq. Every step registers its undo; a failure undoes them all before returning.
+ * whose other end becomes CNI_IFNAME in the jail, routes in the jail, NAT when ipMasq, and lo0
+ * in the jail. Every step registers its undo; a failure undoes them all before returning. lo0
+ * is last and has no undo: nothing can fail after it (see configureLoopback).
  */
 export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
   const conf = ctx.config;
@@ -36,9 +37,10 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
     );
     await moveIntoJail(link.jailEnd, a.jail);
     await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses });
-    await configureLoopback(a.jail);
     plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
     if (conf.ipMasq) await masqueradeAdd({ network: conf.name, egressInterface: conf.egressInterface }, addresses, rollback);
+    // Last, so that no failure comes after it: a failed ADD leaves lo0 as it found it.
+    await configureLoopback(a.jail);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};
     return linkResult(

@@ -3,11 +3,11 @@ import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { configureInterface, ifw } from '../freebsd/ifconfig';
 import { addRoute } from '../freebsd/route';
-import { setSysctl } from '../freebsd/sysctl';
 import { addJailRoutes, configureJailEnd, configureLoopback } from '../jail/interface';
 import { planAddresses } from '../link/addresses';
 import { beginAttachment } from '../link/attachment';
 import { moveIntoJail } from '../link/epair';
+import { enableForwarding } from '../link/forwarding';
 import { describeHostEnd } from '../link/naming';
 import { linkResult } from '../link/result';
 import { masqueradeAdd } from '../nat/masquerade';
@@ -38,17 +38,19 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     });
     for (const g of gatewayHosts.filter((c) => familyOf(c) === 6)) await configureInterface(a.hostEnd, [ifw.inet6Enable(), ifw.inet6(g)]);
     for (const h of jailHosts) await addRoute({ dst: h, interface: a.hostEnd, family: familyOf(h) });
-    await setSysctl('net.inet.ip.forwarding', 1);
-    if (gatewayHosts.some((g) => familyOf(g) === 6)) await setSysctl('net.inet6.ip6.forwarding', 1);
+    // Host-wide, and not undone when a later step fails (src/link/forwarding.ts).
+    await enableForwarding(4);
+    if (gatewayHosts.some((g) => familyOf(g) === 6)) await enableForwarding(6);
 
     await moveIntoJail(link.jailEnd, a.jail);
     await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses: jailHosts });
-    await configureLoopback(a.jail);
     // The gateway is on the link, not in a connected subnet: reach it through the interface first.
     const gatewayRoutes = Object.values(plan.gateways).map((gw) => ({ dst: hostCidr(gw) }));
     await addJailRoutes(a.jail, ctx.ifname, gatewayRoutes, {});
     plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
     if (conf.ipMasq) await masqueradeAdd({ network: conf.name, egressInterface: conf.egressInterface }, jailHosts, rollback);
+    // Last, so that no failure comes after it: a failed ADD leaves lo0 as it found it.
+    await configureLoopback(a.jail);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};
     return linkResult(

@@ -34,7 +34,12 @@ export async function configureJailEnd(spec: JailEndSpec): Promise<void> {
   for (const [i, a] of v6.entries()) await configureInterface(spec.ifname, i === 0 ? [ifw.inet6Enable(), ifw.inet6(a)] : [ifw.inet6(a)], where);
 }
 
-/** A new vnet jail's lo0 is down and has no address. */
+/**
+ * A new vnet jail's lo0 is down and has no address; this brings it up with 127.0.0.1. It is
+ * idempotent and has no undo: ADD runs it as its last step, so a failed ADD never leaves lo0
+ * changed, and DEL leaves it up (the jail's other attachments and programs use it; it goes with
+ * the jail). docs/plugins.md, "lo0".
+ */
 export async function configureLoopback(jail: string): Promise<void> {
   await configureInterface('lo0', [ifw.inet('127.0.0.1/8'), ifw.up()], { jail });
 }
