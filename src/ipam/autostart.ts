@@ -35,10 +35,17 @@ const POLL_MAX_MS = 100;
  */
 export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=8';
 
+/**
+ * The environment jailnetd is started with: the caller's, with DAEMON_NODE_OPTIONS added unless
+ * NODE_OPTIONS already sets the young generation, and without NODE_EXTRA_CA_CERTS: Node 20
+ * reads and parses that certificate bundle before any code runs (~80 ms with Debian's bundle),
+ * and jailnetd makes no TLS connection.
+ */
 export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const current = env.NODE_OPTIONS ?? '';
-  if (current.includes('--max-semi-space-size')) return env;
-  return { ...env, NODE_OPTIONS: `${current} ${DAEMON_NODE_OPTIONS}`.trim() };
+  const { NODE_EXTRA_CA_CERTS: _unused, ...rest } = env;
+  const current = rest.NODE_OPTIONS ?? '';
+  if (current.includes('--max-semi-space-size')) return rest;
+  return { ...rest, NODE_OPTIONS: `${current} ${DAEMON_NODE_OPTIONS}`.trim() };
 }
 
 /** True when something accepts connections on the socket. */
