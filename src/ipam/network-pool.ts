@@ -126,11 +126,15 @@ export class NetworkPool {
       const v4 = parseIpv4(ip.address);
       if (v4 >= 0) {
         // IPv4 with numbers only (see RangeSetPool): this runs for every lease at start-up.
-        const before = this.holders.get(v4);
-        if (before) displaced.push(before);
-        this.holders.set(v4, lease);
+        // An address that was free in its range set has no holder to look up: an address is
+        // held only while taken (deleteLease frees it when its holder goes, setConfig takes
+        // every held one again).
         const set = this.setForV4(v4);
-        set?.takeV4(v4);
+        if (set?.takeV4(v4) !== true) {
+          const before = this.holders.get(v4);
+          if (before) displaced.push(before);
+        }
+        this.holders.set(v4, lease);
         if (!ip.static) set?.advanceCursorV4(v4);
         continue;
       }

@@ -161,12 +161,12 @@ export class RangeSetPool {
     return this.rangeIndexV4(v) >= 0 && !this.reservedV4.has(v);
   }
 
-  takeV4(v: number): void {
+  /** Marks an IPv4 address taken; true when it was a free address of this set (so nobody held it). */
+  takeV4(v: number): boolean {
     const i = this.rangeIndexV4(v);
-    if (i < 0 || this.reservedV4.has(v)) return;
+    if (i < 0 || this.reservedV4.has(v)) return false;
     const r = this.ranges[i] as RangeSlots;
-    if (r.bitmap) r.bitmap.takeAt(v - r.lo);
-    else r.slots.take(BigInt(v - r.lo));
+    return r.bitmap ? r.bitmap.takeAt(v - r.lo) : r.slots.take(BigInt(v - r.lo));
   }
 
   freeV4(v: number): void {

@@ -250,4 +250,19 @@ describe('records', () => {
     const next = (x: IpamState) => x.allocate({ network: 'net', containerID: 'next', ifname: 'eth0', ranges: [[{ subnet: '10.0.0.0/24' }], [{ subnet: 'fd00::/64' }]] }, NOW).value.lease.ips;
     expect(next(fromSnapshot)).toEqual(next(s));
   });
+
+  test('records of a damaged journal that give one address to two attachments are reported, and the address stays held', () => {
+    const s = stateWith('net', [[{ subnet: '10.0.0.0/24' }], [{ subnet: 'fd00::/64' }]]);
+    const lease = (cid: string, v4: string, v6: string) => ['L', 'net', cid, 'eth0', 0, [[v4, 24, '10.0.0.1', 0], [v6, 64, 'fd00::1', 0]], NOW] as const;
+    s.apply(lease('first', '10.0.0.7', 'fd00::7') as never);
+    s.apply(lease('second', '10.0.0.7', 'fd00::7') as never);
+    expect(s.warnings).toEqual([
+      'an address of network net is claimed by both net/first/eth0 and net/second/eth0',
+      'an address of network net is claimed by both net/first/eth0 and net/second/eth0',
+    ]);
+    expect(s.networks.get('net')!.holderOf('10.0.0.7')?.containerID).toBe('second');
+    s.release('net', 'first', 'eth0');
+    expect(s.networks.get('net')!.holderOf('10.0.0.7')?.containerID).toBe('second');
+    expect(refusal(() => alloc(s, 'third', { ips: ['10.0.0.7'] })).reason).toBe('address-held');
+  });
 });
