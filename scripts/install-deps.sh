@@ -19,17 +19,21 @@ command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$
 # podman use; Debian packages its sources.
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"
 [ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || missing="$missing golang-github-appc-cni-dev"
-if [ -n "$missing" ]; then
+# apt_install WHY PACKAGE...: installs Debian packages as root, or stops saying what is missing.
+apt_install() {
+  why=$1
+  shift
   if [ "$(id -u)" -ne 0 ]; then
-    echo "install-deps: missing Debian packages:$missing (run as root to install them)" >&2
+    echo "install-deps: missing Debian packages for $why: $* (run as root to install them)" >&2
     exit 1
   fi
-  echo "install-deps: installing Debian packages:$missing"
+  echo "install-deps: installing Debian packages: $* ($why)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+# shellcheck disable=SC2086
+[ -z "$missing" ] || apt_install "the tests and the demo" $missing
 
 # Node.js 20.19 or newer (package.json engines). When the machine has none or an older one (Debian
 # 12's nodejs is 18), install Node 20 from the npm registry (the node-linux-<arch> packages) into
@@ -45,16 +49,7 @@ if ! node_ok; then
     aarch64 | arm64) node_arch=arm64 ;;
     *) echo "install-deps: no Node.js 20 package for $(uname -m); install Node.js 20.19 or newer" >&2; exit 1 ;;
   esac
-  if ! command -v npm >/dev/null 2>&1; then
-    if [ "$(id -u)" -ne 0 ]; then
-      echo "install-deps: Node.js 20.19 or newer is required, and npm to fetch it (run as root to install them)" >&2
-      exit 1
-    fi
-    echo "install-deps: installing Debian packages: nodejs npm (to fetch Node.js 20)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-  fi
+  command -v npm >/dev/null 2>&1 || apt_install "fetching Node.js 20.19 or newer" nodejs npm
   echo "install-deps: installing Node.js 20 (node-linux-$node_arch@20 from the npm registry) into .tools/node"
   rm -rf .tools/node
   npm install -g --prefix "$PWD/.tools/node" --no-audit --no-fund --loglevel=error "node-linux-$node_arch@20"
