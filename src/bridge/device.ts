@@ -1,8 +1,8 @@
 import { CniCode, CniError } from '../cni/errors';
 import { CommandError } from '../freebsd/exec';
-import { configureInterface, createBridge, destroyInterface, ifw, showInterface, type IfWord } from '../freebsd/ifconfig';
+import { configureInterface, createBridge, destroyInterface, ifw, showInterface, type AddressRequest, type IfWord } from '../freebsd/ifconfig';
 import type { InterfaceInfo } from '../freebsd/parse/ifconfig';
-import { setSysctl } from '../freebsd/sysctl';
+import { enableForwarding } from '../link/forwarding';
 import { BRIDGE_GROUP } from '../link/naming';
 import { addressOf, canonicalAddress, familyOf, inSubnet } from '../net/cidr';
 import type { Rollback } from '../util/rollback';
@@ -31,9 +31,20 @@ export interface BridgeSetup {
 export interface ReadyBridge {
   name: string;
   mac?: string;
-  /** ifconfig words still to apply on the bridge (missing gateway addresses), one call each. */
-  pending: IfWord[][];
+  /** Changes still to make on the bridge (missing gateway addresses, replaced ones), one call each. */
+  pending: BridgeChange[];
+  /** Members of an existing bridge when it was looked at (decides whether its changes may be undone). */
+  membersBefore: string[];
 }
+
+/** One ifconfig call on an existing bridge, and the calls that take it back. */
+export interface BridgeChange {
+  words: IfWord[];
+  undo: IfWord[][];
+}
+
+/** `inet6 ifdisabled`: turns IPv6 off again on a bridge that had it off before ADD turned it on. */
+const inet6Disable: AddressRequest = { family: 'inet6', words: ['ifdisabled'], address: false };
 
 function isRenameConflict(err: unknown): boolean {
   return err instanceof CommandError && /SIOCSIFNAME/.test(err.stderr) && /File exists/.test(err.stderr);
@@ -48,7 +59,7 @@ export function attachToBridge(setup: BridgeSetup, member: string, options: Join
   return withFileLock(lockName(setup.name), async () => {
     const existing = await showInterface(setup.name);
     const bridge = existing ? useExisting(setup, existing) : await create(setup, member, rollback);
-    await joinBridge(bridge, member, options);
+    await joinBridge(bridge, member, options, rollback);
     return bridge;
   });
 }
@@ -63,7 +74,7 @@ function useExisting(setup: BridgeSetup, info: InterfaceInfo): ReadyBridge {
   }
   const held = [...info.inet.map((a) => `${a.address}/${a.prefixlen}`), ...info.inet6.map((a) => `${a.address}/${a.prefixlen}`)];
   const missing: string[] = [];
-  const remove: IfWord[][] = [];
+  const remove: BridgeChange[] = [];
   for (const gw of setup.gatewayCidrs) {
     const want = canonicalAddress(addressOf(gw));
     if (held.some((h) => canonicalAddress(addressOf(h)) === want)) continue;
@@ -76,11 +87,25 @@ function useExisting(setup: BridgeSetup, info: InterfaceInfo): ReadyBridge {
           'fix the IPAM range or the bridge address, or set "forceAddress": true to replace it',
         );
       }
-      remove.push([familyOf(gw) === 4 ? ifw.inetDelete(addressOf(conflicting)) : ifw.inet6Delete(addressOf(conflicting))]);
+      remove.push(
+        familyOf(gw) === 4
+          ? { words: [ifw.inetDelete(addressOf(conflicting))], undo: [[ifw.inetAlias(conflicting)]] }
+          : { words: [ifw.inet6Delete(addressOf(conflicting))], undo: [[ifw.inet6(conflicting)]] },
+      );
     }
     missing.push(gw);
   }
-  const out: ReadyBridge = { name: setup.name, pending: [...remove, ...addressWords(missing)] };
+  // IPv6 was off on the bridge (nd6 IFDISABLED, as a bridge created without an IPv6 gateway is):
+  // adding the first IPv6 gateway turns it on, and its undo turns it off again.
+  let ipv6Off = /IFDISABLED/.test(info.other.nd6 ?? '');
+  const add = missing.map((gw): BridgeChange => {
+    if (familyOf(gw) === 4) return { words: [ifw.inetAlias(gw)], undo: [[ifw.inetDelete(addressOf(gw))]] };
+    const undo: IfWord[][] = [[ifw.inet6Delete(addressOf(gw))]];
+    if (ipv6Off) undo.push([inet6Disable]);
+    ipv6Off = false;
+    return { words: [ifw.inet6Enable(), ifw.inet6(gw)], undo };
+  });
+  const out: ReadyBridge = { name: setup.name, pending: [...remove, ...add], membersBefore: info.members.map((m) => m.name) };
   if (info.ether) out.mac = info.ether;
   return out;
 }
@@ -112,11 +137,11 @@ async function create(setup: BridgeSetup, member: string, rollback: Rollback): P
   }
   rollback.push(`bridge ${setup.name}`, () => withFileLock(lockName(setup.name), () => destroyIfUnused(setup.name, member)));
   for (const words6 of addressWords([...v4.slice(1), ...v6])) await configureInterface(setup.name, words6);
-  // A gateway must forward. (rc.conf gateway_enable does the same at boot.)
-  if (v4.length) await setSysctl('net.inet.ip.forwarding', 1);
-  if (v6.length) await setSysctl('net.inet6.ip6.forwarding', 1);
+  // A gateway must forward. (rc.conf gateway_enable does the same at boot.) Not undone: host-wide.
+  if (v4.length) await enableForwarding(4);
+  if (v6.length) await enableForwarding(6);
   const info = await showInterface(setup.name);
-  const out: ReadyBridge = { name: setup.name, pending: [] };
+  const out: ReadyBridge = { name: setup.name, pending: [], membersBefore: [] };
   if (info?.ether) out.mac = info.ether;
   return out;
 }
@@ -133,14 +158,40 @@ export interface JoinOptions {
   promisc: boolean;
 }
 
-/** Adds the host end to the bridge, with the bridge's pending addresses and options. */
-async function joinBridge(bridge: ReadyBridge, member: string, options: JoinOptions): Promise<void> {
+/**
+ * Adds the host end to the bridge, with the bridge's pending address changes and options. The
+ * address changes made here are undone if the ADD fails later, unless another member joined the
+ * bridge in the meantime: that attachment found the gateway in place and counts on it.
+ */
+async function joinBridge(bridge: ReadyBridge, member: string, options: JoinOptions, rollback: Rollback): Promise<void> {
   const [first, ...rest] = bridge.pending;
   const words: IfWord[] = [ifw.addm(member)];
   if (options.isolate) words.push(ifw.private(member));
   if (options.promisc) words.push(ifw.promisc());
   words.push(ifw.up());
-  if (first) words.push(...first);
+  if (first) words.push(...first.words);
+  const done: BridgeChange[] = [];
+  if (first) {
+    rollback.push(`address changes on bridge ${bridge.name}`, () =>
+      withFileLock(lockName(bridge.name), () => undoBridgeChanges(bridge, member, done)),
+    );
+  }
   await configureInterface(bridge.name, words);
-  for (const more of rest) await configureInterface(bridge.name, more);
+  if (first) done.push(first);
+  for (const more of rest) {
+    await configureInterface(bridge.name, more.words);
+    done.push(more);
+  }
+}
+
+async function undoBridgeChanges(bridge: ReadyBridge, member: string, done: readonly BridgeChange[]): Promise<void> {
+  if (done.length === 0) return;
+  const info = await showInterface(bridge.name);
+  if (!info) return;
+  const joined = info.members.map((m) => m.name).filter((m) => m !== member && !bridge.membersBefore.includes(m));
+  if (joined.length) {
+    log.warn(`rollback: keeping the address changes on bridge ${bridge.name}: ${joined.join(', ')} joined it since and may use them`);
+    return;
+  }
+  for (const change of [...done].reverse()) for (const words of change.undo) await configureInterface(bridge.name, words);
 }

@@ -1,10 +1,17 @@
+import { join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost, type Fault } from '../harness/emulated-host';
 import { cniRunner } from '../helpers/cni-on-host';
 import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import { attachToBridge } from '../../src/bridge/device';
 import { hostEndName } from '../../src/link/naming';
+import { Rollback } from '../../src/util/rollback';
+import { hostState, loopback, withoutLoopback } from './rollback-state';
 
 // For each step of a bridge ADD, the fault switch makes that step's command fail: the error comes
-// back with a code and the host is afterwards exactly as before (interfaces, jails, routes, leases).
+// back with a code and the host is afterwards exactly as before (interfaces and their addresses
+// on the host and in the jails, host and jail routes, forwarding sysctls, NAT anchor and table,
+// leases). Each step uses a new jail, whose lo0 is down: ADD brings lo0 up as its last step, so
+// a failed ADD leaves it down.
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
@@ -14,92 +21,217 @@ beforeAll(async () => {
   host = await createEmulatedHost();
   ipamd = await startJailnetd(host.env);
   cni = cniRunner(host);
-  await host.createJail('rb');
-  // A successful ADD brings lo0 up and DEL leaves it up (other attachments use it); start from there.
-  await host.runOk('ifconfig', ['-j', 'rb', 'lo0', 'inet', '127.0.0.1/8', 'up']);
 }, 60_000);
 afterAll(async () => {
   await ipamd?.stop();
   await host?.destroy();
 });
 
-// Two networks: one whose bridge exists (steps after the bridge), one whose bridge ADD creates.
-const conf = (bridge: 'br-old' | 'br-new') => {
-  const n = bridge === 'br-old' ? 81 : 83;
+// Three networks: one whose bridge exists and masquerades (its NAT table and rule exist), one whose
+// bridge ADD creates, and one that masquerades with neither bridge nor NAT rule yet.
+type Net = 'br-old' | 'br-new' | 'br-masq';
+const conf = (bridge: Net) => {
+  const n = { 'br-old': 81, 'br-new': 83, 'br-masq': 85 }[bridge];
   return {
     cniVersion: '1.0.0',
     name: `rollback${n}`,
     type: 'bridge',
     bridge,
     isDefaultGateway: true,
+    ipMasq: bridge !== 'br-new',
     ipam: ipamd.ipam([[{ subnet: `10.${n}.0.0/24` }], [{ subnet: `fd00:${n}::/64` }]]),
   };
 };
-const att = { containerId: 'rb', netns: 'rb' };
+const NAT_NETWORKS = ['rollback81', 'rollback85'];
 const hostEnd = hostEndName('rb', 'eth0');
+const state = () => hostState(host, ipamd, NAT_NETWORKS);
 
-async function state() {
-  const s = await host.snapshot();
-  return { ...s, leases: await ipamd.leases() };
-}
-
-// Words that pick out each command of ADD (see the trace of a successful ADD in bridge.test.ts).
-const steps: { step: string; fault: Fault; newBridge: boolean }[] = [
-  { step: 'create the bridge', fault: { tool: 'ifconfig', words: ['bridge', 'create'] }, newBridge: true },
-  { step: 'name and address the bridge', fault: { tool: 'ifconfig', words: ['name', 'br-new', 'group'] }, newBridge: true },
-  { step: "the bridge's IPv6 gateway", fault: { tool: 'ifconfig', words: ['br-new', 'inet6'] }, newBridge: true },
-  { step: 'turn on forwarding', fault: { tool: 'sysctl', words: ['net.inet.ip.forwarding=1'] }, newBridge: true },
-  { step: 'create the epair', fault: { tool: 'ifconfig', words: ['epair', 'create'] }, newBridge: false },
-  { step: 'name the host end', fault: { tool: 'ifconfig', words: ['name', hostEnd] }, newBridge: false },
-  { step: 'join the bridge', fault: { tool: 'ifconfig', words: ['addm', hostEnd] }, newBridge: false },
-  { step: 'move into the jail', fault: { tool: 'ifconfig', words: ['vnet', 'rb'] }, newBridge: false },
-  { step: 'name the jail end and set its MAC', fault: { tool: 'ifconfig', words: ['name', 'eth0'] }, newBridge: false },
-  { step: "the jail end's IPv4 address", fault: { tool: 'ifconfig', words: ['eth0', 'inet'] }, newBridge: false },
-  { step: "the jail end's IPv6 address", fault: { tool: 'ifconfig', words: ['eth0', 'inet6'] }, newBridge: false },
-  { step: 'lo0 in the jail', fault: { tool: 'ifconfig', words: ['lo0'] }, newBridge: false },
-  { step: 'the default route', fault: { tool: 'route', words: ['add', 'default'] }, newBridge: false },
-  { step: 'the IPv6 default route', fault: { tool: 'route', words: ['-6', 'add', 'default'] }, newBridge: false },
-];
-
-beforeAll(async () => {
-  // An existing bridge for the steps after bridge creation.
-  await host.createJail('rb-keep');
-  const keep = await cni('bridge', 'ADD', conf('br-old'), { containerId: 'rb-keep', netns: 'rb-keep' });
-  expect(keep.stdout).toContain('"ips"');
-});
-
-test.each(steps)('$step fails: error with a code, host exactly as before', async ({ fault, newBridge }) => {
-  const c = conf(newBridge ? 'br-new' : 'br-old');
-  const before = await state();
-  host.setFaults([fault]);
+/** ADD with `fault` switched on (`$JAIL` in its words: the jail). */
+async function failingAdd(c: object, jail: string, fault: Fault) {
+  host.setFaults([{ ...fault, words: fault.words.map((w) => (w === '$JAIL' ? jail : w)) }]);
   const mark = host.traceMark();
-  let r;
   try {
-    r = await cni('bridge', 'ADD', c, att);
+    const r = await cni('bridge', 'ADD', c, { containerId: 'rb', netns: jail });
+    expect(host.traceSince(mark).some((t) => t.fault)).toBe(true);
+    expect(r.code).not.toBe(0);
+    expect(r.json).toMatchObject({ code: 100 });
+    expect(String(r.json?.msg)).toContain('injected fault');
   } finally {
     host.clearFaults();
   }
-  expect(host.traceSince(mark).some((t) => t.fault)).toBe(true);
-  expect(r.code).not.toBe(0);
-  expect(r.json).toMatchObject({ code: 100 });
-  expect(String(r.json?.msg)).toContain('injected fault');
-  expect(await state()).toEqual(before);
-  // And the same ADD without the fault works.
-  expect((await cni('bridge', 'ADD', c, att)).code).toBe(0);
-  expect((await cni('bridge', 'DEL', c, att)).code).toBe(0);
-  if (newBridge) await host.runOk('ifconfig', ['br-new', 'destroy']);
-  expect(await state()).toEqual(before);
+}
+
+/** A new jail for one test, removed afterwards whatever happens. */
+async function inJail(jail: string, body: () => Promise<void>) {
+  await host.createJail(jail);
+  try {
+    await body();
+  } finally {
+    await host.removeJail(jail);
+  }
+}
+
+// Words that pick out each command of ADD (see the trace of a successful ADD in bridge.test.ts).
+const steps: { step: string; fault: Fault; net: Net }[] = [
+  { step: 'create the bridge', fault: { tool: 'ifconfig', words: ['bridge', 'create'] }, net: 'br-new' },
+  { step: 'name and address the bridge', fault: { tool: 'ifconfig', words: ['name', 'br-new', 'group'] }, net: 'br-new' },
+  { step: "the bridge's IPv6 gateway", fault: { tool: 'ifconfig', words: ['br-new', 'inet6'] }, net: 'br-new' },
+  { step: 'turn on forwarding', fault: { tool: 'sysctl', words: ['net.inet.ip.forwarding=1'] }, net: 'br-new' },
+  { step: 'turn on IPv6 forwarding', fault: { tool: 'sysctl', words: ['net.inet6.ip6.forwarding=1'] }, net: 'br-new' },
+  { step: 'create the epair', fault: { tool: 'ifconfig', words: ['epair', 'create'] }, net: 'br-old' },
+  { step: 'name the host end', fault: { tool: 'ifconfig', words: ['name', hostEnd] }, net: 'br-old' },
+  { step: 'join the bridge', fault: { tool: 'ifconfig', words: ['addm', hostEnd] }, net: 'br-old' },
+  { step: 'move into the jail', fault: { tool: 'ifconfig', words: ['vnet', '$JAIL'] }, net: 'br-old' },
+  { step: 'name the jail end and set its MAC', fault: { tool: 'ifconfig', words: ['name', 'eth0'] }, net: 'br-old' },
+  { step: "the jail end's IPv4 address", fault: { tool: 'ifconfig', words: ['eth0', 'inet'] }, net: 'br-old' },
+  { step: "the jail end's IPv6 address", fault: { tool: 'ifconfig', words: ['eth0', 'inet6'] }, net: 'br-old' },
+  { step: 'the default route', fault: { tool: 'route', words: ['-4', 'add', 'default'] }, net: 'br-old' },
+  { step: 'the IPv6 default route', fault: { tool: 'route', words: ['-6', 'add', 'default'] }, net: 'br-old' },
+  { step: 'ipMasq: the address into the NAT table', fault: { tool: 'pfctl', words: ['-T', 'add'] }, net: 'br-old' },
+  { step: "ipMasq, a network's first jail: the egress interface", fault: { tool: 'route', words: ['get', 'default'] }, net: 'br-masq' },
+  { step: "ipMasq, a network's first jail: the NAT rule", fault: { tool: 'pfctl', words: ['-a', 'jailnet/nat-rollback85', '-f', '-'] }, net: 'br-masq' },
+  { step: 'lo0 in the jail', fault: { tool: 'ifconfig', words: ['lo0'] }, net: 'br-old' },
+];
+
+describe('each step of ADD fails in turn', () => {
+  beforeAll(async () => {
+    // An existing bridge, NAT table and rule for the steps after bridge creation.
+    await host.createJail('rb-keep');
+    const keep = await cni('bridge', 'ADD', conf('br-old'), { containerId: 'rb-keep', netns: 'rb-keep' });
+    expect(keep.stdout).toContain('"ips"');
+  });
+
+  test.each(steps.map((s, i) => ({ ...s, jail: `rb${i}` })))('$step fails: error with a code, host exactly as before', ({ fault, net, jail }) =>
+    inJail(jail, async () => {
+      const c = conf(net);
+      const att = { containerId: 'rb', netns: jail };
+      const before = await state();
+      expect(loopback(before, jail)).toMatchObject({ up: false, addresses: [] });
+      await failingAdd(c, jail, fault);
+      expect(await state()).toEqual(before);
+
+      // The same ADD without the fault works; DEL then leaves the host as before but for lo0,
+      // which ADD brought up with 127.0.0.1 and DEL leaves up, and for what stays by design:
+      // the bridge (removed here) and a network's NAT rule and table (flushed here).
+      expect((await cni('bridge', 'ADD', c, att)).code).toBe(0);
+      expect((await cni('bridge', 'DEL', c, att)).code).toBe(0);
+      if (net !== 'br-old') await host.runOk('ifconfig', [net, 'destroy']);
+      if (net === 'br-masq') await host.runOk('pfctl', ['-a', 'jailnet/nat-rollback85', '-F', 'all']);
+      const after = await state();
+      expect(withoutLoopback(after, jail)).toEqual(withoutLoopback(before, jail));
+      expect(loopback(after, jail)).toMatchObject({ up: true, addresses: ['127.0.0.1/8', '::1/128'] });
+    }),
+  );
 });
 
+describe('an existing bridge: what ADD changed on it at join time is undone', () => {
+  /** A bridge made by hand: `ifconfig bridge create`, then its name and `extra` words. */
+  async function handMadeBridge(name: string, extra: string[] = []) {
+    const made = (await host.runOk('ifconfig', ['bridge', 'create'])).trim();
+    await host.runOk('ifconfig', [made, 'name', name, 'up']);
+    if (extra.length) await host.runOk('ifconfig', [name, ...extra]);
+  }
+
+  test('isGateway: the gateway addresses ADD gave the bridge, and its IPv6 turned on, are taken back', () =>
+    inJail('rb-gw', async () => {
+      await handMadeBridge('br-bare');
+      const c = { ...conf('br-new'), name: 'rollback86', bridge: 'br-bare', ipam: ipamd.ipam([[{ subnet: '10.86.0.0/24' }], [{ subnet: 'fd00:86::/64' }]]) };
+      const before = await state();
+      const bare = before.host.find((i) => i.name === 'br-bare');
+      expect(bare?.addresses).toEqual([]);
+      expect(await host.runOk('ifconfig', ['br-bare'])).toContain('IFDISABLED');
+      // The addresses go on with addm; the move into the jail comes after and fails.
+      await failingAdd(c, 'rb-gw', { tool: 'ifconfig', words: ['vnet', '$JAIL'] });
+      expect(host.trace().some((t) => t.argv.includes('addm') && t.argv.includes('10.86.0.1/24'))).toBe(true);
+      expect(await state()).toEqual(before);
+      expect(await host.runOk('ifconfig', ['br-bare'])).toContain('IFDISABLED');
+
+      // Without the fault the bridge keeps them (DEL leaves the bridge's addresses).
+      expect((await cni('bridge', 'ADD', c, { containerId: 'rb', netns: 'rb-gw' })).code).toBe(0);
+      expect((await cni('bridge', 'DEL', c, { containerId: 'rb', netns: 'rb-gw' })).code).toBe(0);
+      expect((await host.interfaces()).host.find((i) => i.name === 'br-bare')?.addresses).toEqual(['10.86.0.1/24', 'fd00:86::1/64']);
+      await host.runOk('ifconfig', ['br-bare', 'destroy']);
+    }),
+  );
+
+  test('forceAddress: the address ADD replaced comes back, the gateway it added goes', () =>
+    inJail('rb-force', async () => {
+      await handMadeBridge('br-force', ['inet', '10.87.0.254/24']);
+      const c = { ...conf('br-new'), name: 'rollback87', bridge: 'br-force', forceAddress: true, ipam: ipamd.ipam([[{ subnet: '10.87.0.0/24', rangeStart: '10.87.0.10', rangeEnd: '10.87.0.20' }]]) };
+      const before = await state();
+      expect(before.host.find((i) => i.name === 'br-force')?.addresses).toEqual(['10.87.0.254/24']);
+      await failingAdd(c, 'rb-force', { tool: 'ifconfig', words: ['vnet', '$JAIL'] });
+      expect(host.trace().some((t) => t.argv.includes('10.87.0.254') && t.argv.includes('-alias'))).toBe(true);
+      expect(await state()).toEqual(before);
+
+      expect((await cni('bridge', 'ADD', c, { containerId: 'rb', netns: 'rb-force' })).code).toBe(0);
+      expect((await host.interfaces()).host.find((i) => i.name === 'br-force')?.addresses).toEqual(['10.87.0.1/24']);
+      expect((await cni('bridge', 'DEL', c, { containerId: 'rb', netns: 'rb-force' })).code).toBe(0);
+      await host.runOk('ifconfig', ['br-force', 'destroy']);
+    }),
+  );
+
+  test('the gateway stays when another host end joined the bridge after the failed ADD added it', async () => {
+    // Run in this process, so that the second join can come between the first one and its undo.
+    const saved = { ...process.env };
+    Object.assign(process.env, host.env, { JAILNET_RUN_DIR: join(host.dir, 'run') });
+    const ends: string[] = [];
+    try {
+      await handMadeBridge('br-race');
+      for (let i = 0; i < 2; i++) ends.push((await host.runOk('ifconfig', ['epair', 'create'])).trim());
+      const setup = { name: 'br-race', network: 'race', gatewayCidrs: ['10.88.0.1/24'], promisc: false, forceAddress: false };
+      const join1 = new Rollback();
+      const join2 = new Rollback();
+      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join1);
+      await attachToBridge(setup, ends[1] as string, { isolate: false, promisc: false }, join2);
+      const race = async () => (await host.interfaces()).host.find((i) => i.name === 'br-race')?.addresses;
+      expect(await race()).toEqual(['10.88.0.1/24']);
+      // The first ADD fails now: the second one found the gateway in place and keeps it.
+      await join1.run();
+      expect(await race()).toEqual(['10.88.0.1/24']);
+
+      // Without a newcomer, the undo takes the gateway back.
+      await host.runOk('ifconfig', ['br-race', 'inet', '10.88.0.1', '-alias', 'deletem', ends[0] as string, 'deletem', ends[1] as string]);
+      const join3 = new Rollback();
+      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join3);
+      expect(await race()).toEqual(['10.88.0.1/24']);
+      await join3.run();
+      expect(await race()).toEqual([]);
+    } finally {
+      process.env = saved;
+      await host.run('ifconfig', ['br-race', 'destroy']);
+      for (const e of ends) await host.run('ifconfig', [e, 'destroy']);
+    }
+  });
+});
+
+test('forwarding turned on by a failed ADD stays on; everything else is as before', () =>
+  // A new bridge turns on forwarding (host-wide), which ADD does not turn off again
+  // (docs/plugins.md, "What a failed ADD leaves").
+  inJail('rb-fwd', async () => {
+    await host.runOk('sysctl', ['net.inet.ip.forwarding=0', 'net.inet6.ip6.forwarding=0']);
+    try {
+      const before = await state();
+      expect(before.sysctls).toEqual({ 'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0' });
+      await failingAdd(conf('br-new'), 'rb-fwd', { tool: 'ifconfig', words: ['vnet', '$JAIL'] });
+      const after = await state();
+      expect(after.sysctls).toEqual({ 'net.inet.ip.forwarding': '1', 'net.inet6.ip6.forwarding': '1' });
+      expect({ ...after, sysctls: before.sysctls }).toEqual(before);
+    } finally {
+      await host.runOk('sysctl', ['net.inet.ip.forwarding=1', 'net.inet6.ip6.forwarding=1']);
+    }
+  }));
+
 test('IPAM refuses (pool exhausted): error with its code, nothing created', async () => {
-  const tiny = { ...conf('br-old'), name: 'tiny', ipam: ipamd.ipam([[{ subnet: '10.82.0.0/30' }]]) };
+  const tiny = { ...conf('br-new'), name: 'tiny', bridge: 'br-tiny', ipam: ipamd.ipam([[{ subnet: '10.82.0.0/30' }]]) };
   await host.createJail('tiny1');
+  await host.createJail('tiny2');
   expect((await cni('bridge', 'ADD', tiny, { containerId: 'tiny1', netns: 'tiny1' })).code).toBe(0);
   const before = await state();
   const mark = host.traceMark();
-  const r = await cni('bridge', 'ADD', tiny, att);
+  const r = await cni('bridge', 'ADD', tiny, { containerId: 'tiny2', netns: 'tiny2' });
   expect(r.code).not.toBe(0);
   expect(r.json?.code).toBeGreaterThanOrEqual(100);
-  expect(host.traceSince(mark)).toEqual([]);
+  expect(host.traceSince(mark).filter((t) => t.tool !== 'jls')).toEqual([]);
   expect(await state()).toEqual(before);
 });
