@@ -77,3 +77,71 @@ test('DEL removes both ends, the host routes and the leases; again succeeds', as
   expect(snap.jails.p1?.map((i) => i.name)).toEqual(['lo0']);
   expect(await ipamd.leases('p2p')).toEqual([]);
 });
+
+test('DEL after the jail was removed (runj poststop) leaves nothing, without prevResult', async () => {
+  await host.createJail('p3');
+  const r = await cni('epair', 'ADD', conf, { containerId: 'p3', netns: 'p3' });
+  expect(r.code).toBe(0);
+  await host.removeJail('p3');
+  // The jail's end came back to the host under its jail name.
+  expect((await host.interfaces()).host.map((i) => i.name)).toContain('eth0');
+  expect(await cni('epair', 'DEL', conf, { containerId: 'p3', netns: 'p3' })).toMatchObject({ code: 0, stdout: '' });
+  const snap = await host.snapshot();
+  expect(snap.host.map((i) => i.name).filter((n) => n === 'eth0' || n.startsWith('jn'))).toEqual([]);
+  expect(snap.hostRoutes.filter((route) => route.includes('10.60.0.') || route.includes('fd00:60:'))).toEqual([]);
+  expect(await ipamd.leases('p2p')).toEqual([]);
+  expect(await cni('epair', 'DEL', conf, { containerId: 'p3', netns: 'p3' })).toMatchObject({ code: 0, stdout: '' });
+});
+
+test('DEL with an empty CNI_NETNS succeeds', async () => {
+  expect(await cni('epair', 'DEL', conf, { containerId: 'never-added', netns: '' })).toMatchObject({ code: 0, stdout: '' });
+});
+
+test('GC destroys the host ends (and their host routes) of attachments that are not valid and releases their leases', async () => {
+  const gcConf = { ...conf, cniVersion: '1.1.0', name: 'p2pgc', ipam: ipamd.ipam([[{ subnet: '10.61.0.0/24' }]]) };
+  const other = { ...conf, cniVersion: '1.1.0', name: 'p2pother', ipam: ipamd.ipam([[{ subnet: '10.62.0.0/24' }]]) };
+  for (const j of ['pg1', 'pg2', 'pg3']) await host.createJail(j);
+  for (const j of ['pg1', 'pg2']) expect((await cni('epair', 'ADD', gcConf, { containerId: j, netns: j })).code).toBe(0);
+  expect((await cni('epair', 'ADD', other, { containerId: 'pg3', netns: 'pg3' })).code).toBe(0);
+
+  const routesVia = (routes: string[], j: string) => routes.filter((r) => r.includes(` dev ${hostEndName(j, 'eth0')}`));
+  expect(routesVia((await host.snapshot()).hostRoutes, 'pg2')).not.toEqual([]);
+  const gc = await cni('epair', 'GC', { ...gcConf, 'cni.dev/valid-attachments': [{ containerID: 'pg1', ifname: 'eth0' }] });
+  expect(gc).toMatchObject({ code: 0, stdout: '' });
+  const snap = await host.snapshot();
+  const names = snap.host.map((i) => i.name);
+  expect(names).toContain(hostEndName('pg1', 'eth0'));
+  expect(names).not.toContain(hostEndName('pg2', 'eth0'));
+  // Another network's attachment is not this GC's business.
+  expect(names).toContain(hostEndName('pg3', 'eth0'));
+  expect(routesVia(snap.hostRoutes, 'pg2')).toEqual([]);
+  expect(routesVia(snap.hostRoutes, 'pg1')).not.toEqual([]);
+  expect((await ipamd.leases('p2pgc')).map((l) => l.containerID)).toEqual(['pg1']);
+  expect((await ipamd.leases('p2pother')).map((l) => l.containerID)).toEqual(['pg3']);
+});
+
+describe('STATUS', () => {
+  test('answers 0 on a host that can serve ADD', async () => {
+    expect(await cni('epair', 'STATUS', { ...conf, cniVersion: '1.1.0' })).toMatchObject({ code: 0, stdout: '' });
+  });
+  test('answers 50 on a masquerading network while pf is disabled', async () => {
+    const r = await cni('epair', 'STATUS', { ...conf, cniVersion: '1.1.0', ipMasq: true });
+    expect(r.json).toMatchObject({ code: 50, msg: 'network p2p masquerades but pf is not enabled' });
+  });
+});
+
+describe('results in every version', () => {
+  test.each(['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'])('%s', async (version) => {
+    const jail = `pv${version.replace(/\./g, '')}`;
+    await host.createJail(jail);
+    const versioned = { ...conf, name: 'p2pversions', cniVersion: version };
+    const r = await cni('epair', 'ADD', versioned, { containerId: jail, netns: jail });
+    expect(r.code).toBe(0);
+    expect(r.json?.cniVersion).toBe(version);
+    const ips = r.json?.ips as Record<string, unknown>[];
+    if (version.startsWith('0.')) expect(ips).toEqual([expect.objectContaining({ version: '4', interface: 1 }), expect.objectContaining({ version: '6', interface: 1 })]);
+    else for (const ip of ips) expect(ip).not.toHaveProperty('version');
+    expect(await cni('epair', 'DEL', versioned, { containerId: jail, netns: jail })).toMatchObject({ code: 0 });
+    await host.removeJail(jail);
+  });
+});
