@@ -1,5 +1,5 @@
 import { CniCode, CniError } from '../cni/errors';
-import { changeTable, killTable, loadAnchor, showRules, showTable } from '../freebsd/pfctl';
+import { changeTable, flushAnchor, killTable, loadAnchor, showRules, showTable } from '../freebsd/pfctl';
 import { defaultRouteInterface } from '../freebsd/route';
 import { isPfObjectMissing } from '../freebsd/errors';
 import { familyOf } from '../net/cidr';
@@ -33,8 +33,10 @@ export async function masqueradeAdd(target: MasqueradeTarget, addresses: readonl
   // that other one has loaded the rule (or, failing, removed the table again).
   await withFileLock(`nat-${target.network}`, async () => {
     const change = await changeTable('add', MASQ_TABLE, ips, anchor);
-    rollback.push(`NAT of ${ips.join(', ')}`, () => masqueradeRemove(target, ips));
-    if (!change.tableCreated) return;
+    if (!change.tableCreated) {
+      rollback.push(`NAT of ${ips.join(', ')}`, () => masqueradeRemove(target, ips));
+      return;
+    }
     // First jail of the network (or the anchor was flushed): load the rule. If that fails, drop the
     // table again (it holds only our addresses) so that the next ADD retries the load.
     try {
@@ -47,6 +49,23 @@ export async function masqueradeAdd(target: MasqueradeTarget, addresses: readonl
       await killTable(MASQ_TABLE, anchor);
       throw err;
     }
+    rollback.push(`NAT of ${ips.join(', ')}, and the rule and table this ADD made`, () => undoFirstMasquerade(target, ips));
+  });
+}
+
+/**
+ * Undoes the ADD that made the network's NAT table and loaded its rule: its addresses leave the
+ * table and, when no other jail has joined since (the table is then empty), the rule and the
+ * table go too, so that a failed first ADD leaves no pf rule behind. Under the network's lock,
+ * as ADDs join the table under it.
+ */
+async function undoFirstMasquerade(target: MasqueradeTarget, ips: readonly string[]): Promise<void> {
+  const anchor = natAnchor(target.network);
+  await withFileLock(`nat-${target.network}`, async () => {
+    await masqueradeRemove(target, ips);
+    if ((await showTable(MASQ_TABLE, anchor)).length > 0) return;
+    await flushAnchor(anchor);
+    await killTable(MASQ_TABLE, anchor);
   });
 }
 

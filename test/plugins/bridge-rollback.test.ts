@@ -91,6 +91,7 @@ const steps: { step: string; fault: Fault; net: Net }[] = [
   { step: "ipMasq, a network's first jail: the egress interface", fault: { tool: 'route', words: ['get', 'default'] }, net: 'br-masq' },
   { step: "ipMasq, a network's first jail: the NAT rule", fault: { tool: 'pfctl', words: ['-a', 'jailnet/nat-rollback85', '-f', '-'] }, net: 'br-masq' },
   { step: 'lo0 in the jail', fault: { tool: 'ifconfig', words: ['lo0'] }, net: 'br-old' },
+  { step: "lo0 in the jail, after a network's first jail made the NAT table and rule", fault: { tool: 'ifconfig', words: ['lo0'] }, net: 'br-masq' },
 ];
 
 describe('each step of ADD fails in turn', () => {
