@@ -32,8 +32,6 @@ apt_install() {
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
-# shellcheck disable=SC2086
-[ -z "$missing" ] || apt_install "the tests and the demo" $missing
 
 # Node.js 20.19 or newer (package.json engines). When the machine has none or an older one (Debian
 # 12's nodejs is 18), install Node 20 from the npm registry (the node-linux-<arch> packages) into
@@ -43,13 +41,19 @@ node_ok() {
     node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
 }
 . scripts/node-env.sh
-if ! node_ok; then
+need_node=0
+node_ok || need_node=1
+[ "$need_node" -eq 0 ] || command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+
+# shellcheck disable=SC2086
+[ -z "$missing" ] || apt_install "the tests and the demo" $missing
+
+if [ "$need_node" -eq 1 ]; then
   case "$(uname -m)" in
     x86_64 | amd64) node_arch=x64 ;;
     aarch64 | arm64) node_arch=arm64 ;;
     *) echo "install-deps: no Node.js 20 package for $(uname -m); install Node.js 20.19 or newer" >&2; exit 1 ;;
   esac
-  command -v npm >/dev/null 2>&1 || apt_install "fetching Node.js 20.19 or newer" nodejs npm
   echo "install-deps: installing Node.js 20 (node-linux-$node_arch@20 from the npm registry) into .tools/node"
   rm -rf .tools/node
   npm install -g --prefix "$PWD/.tools/node" --no-audit --no-fund --loglevel=error "node-linux-$node_arch@20"

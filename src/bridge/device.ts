@@ -1,6 +1,6 @@
 import { CniCode, CniError } from '../cni/errors';
 import { CommandError } from '../freebsd/exec';
-import { configureInterface, createBridge, destroyInterface, ifw, showInterface, type AddressRequest, type IfWord } from '../freebsd/ifconfig';
+import { configureInterface, createBridge, destroyInterface, ifw, showInterface, type IfWord } from '../freebsd/ifconfig';
 import type { InterfaceInfo } from '../freebsd/parse/ifconfig';
 import { enableForwarding } from '../link/forwarding';
 import { BRIDGE_GROUP } from '../link/naming';
@@ -42,9 +42,6 @@ export interface BridgeChange {
   words: IfWord[];
   undo: IfWord[][];
 }
-
-/** `inet6 ifdisabled`: turns IPv6 off again on a bridge that had it off before ADD turned it on. */
-const inet6Disable: AddressRequest = { family: 'inet6', words: ['ifdisabled'], address: false };
 
 function isRenameConflict(err: unknown): boolean {
   return err instanceof CommandError && /SIOCSIFNAME/.test(err.stderr) && /File exists/.test(err.stderr);
@@ -101,7 +98,7 @@ function useExisting(setup: BridgeSetup, info: InterfaceInfo): ReadyBridge {
   const add = missing.map((gw): BridgeChange => {
     if (familyOf(gw) === 4) return { words: [ifw.inetAlias(gw)], undo: [[ifw.inetDelete(addressOf(gw))]] };
     const undo: IfWord[][] = [[ifw.inet6Delete(addressOf(gw))]];
-    if (ipv6Off) undo.push([inet6Disable]);
+    if (ipv6Off) undo.push([ifw.inet6Disable()]);
     ipv6Off = false;
     return { words: [ifw.inet6Enable(), ifw.inet6(gw)], undo };
   });

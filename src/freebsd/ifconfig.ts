@@ -62,6 +62,8 @@ export const ifw = {
   inet6Delete: (address: string): AddressRequest => inet6Req([ipv6Address(address), '-alias']),
   /** Turns IPv6 on (link-local included) on an interface created with it disabled. */
   inet6Enable: (): AddressRequest => inet6Req(['-ifdisabled'], false),
+  /** Turns IPv6 off again (`inet6 ifdisabled`). */
+  inet6Disable: (): AddressRequest => inet6Req(['ifdisabled'], false),
   addm: (member: string): Words => ['addm', interfaceName(member)],
   deletem: (member: string): Words => ['deletem', interfaceName(member)],
   /** Bridge member options (if_bridge(4)). */

