@@ -1,28 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
-import { cniRunner, firstIpv4 } from '../helpers/cni-on-host';
-import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import type { EmulatedHost } from '../harness/emulated-host';
+import { firstIpv4 } from '../helpers/cni-on-host';
+import type { TestDaemon } from '../helpers/jailnetd';
+import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 
 // ipMasq: a jail reaches the outside world through pf NAT on em0, with the hooks of conf/pf.conf.
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
-let cni: ReturnType<typeof cniRunner>;
+let cni: CniRunner;
 const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 
-beforeAll(async () => {
-  host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
-  cni = cniRunner(host);
+withPluginHost(async (s) => {
+  ({ host, ipamd, cni } = s);
   await host.startWorldServer({ proto: 'tcp', port: 8080 });
   await host.startWorldServer({ proto: 'udp', port: 5353 });
   for (const j of ['m1', 'm2']) await host.createJail(j);
 }, 60_000);
-afterAll(async () => {
-  await ipamd?.stop();
-  await host?.destroy();
-});
 
 const conf = () => ({ cniVersion: '1.0.0', name: 'masq', type: 'bridge', bridge: 'jailnet0', isDefaultGateway: true, ipMasq: true, ipam: ipamd.ipam([[{ subnet: '10.77.0.0/24' }]]) });
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { createEmulatedHost, type EmulatedHost, type Fault } from '../harness/emulated-host';
-import { cniRunner } from '../helpers/cni-on-host';
-import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import type { EmulatedHost, Fault } from '../harness/emulated-host';
+import type { TestDaemon } from '../helpers/jailnetd';
+import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { attachToBridge } from '../../src/bridge/device';
 import { hostEndName } from '../../src/link/naming';
 import { Rollback } from '../../src/util/rollback';
@@ -15,17 +15,11 @@ import { hostState, loopback, withoutLoopback } from './rollback-state';
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
-let cni: ReturnType<typeof cniRunner>;
+let cni: CniRunner;
 
-beforeAll(async () => {
-  host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
-  cni = cniRunner(host);
+withPluginHost(async (s) => {
+  ({ host, ipamd, cni } = s);
 }, 60_000);
-afterAll(async () => {
-  await ipamd?.stop();
-  await host?.destroy();
-});
 
 // Three networks: one whose bridge exists and masquerades (its NAT table and rule exist), one whose
 // bridge ADD creates, and one that masquerades with neither bridge nor NAT rule yet.

@@ -1,23 +1,18 @@
-import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
-import { cniRunner, firstIpv4, inBatches } from '../helpers/cni-on-host';
-import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import type { EmulatedHost } from '../harness/emulated-host';
+import { firstIpv4, inBatches } from '../helpers/cni-on-host';
+import type { TestDaemon } from '../helpers/jailnetd';
+import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { hostEndName } from '../../src/link/naming';
 
 // The bridge plugin on the emulated FreeBSD host, with jailnetd for addresses and real packets.
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
-let cni: ReturnType<typeof cniRunner>;
+let cni: CniRunner;
 
-beforeAll(async () => {
-  host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
-  cni = cniRunner(host);
+withPluginHost(async (s) => {
+  ({ host, ipamd, cni } = s);
 }, 60_000);
-afterAll(async () => {
-  await ipamd?.stop();
-  await host?.destroy();
-});
 
 const network = (name: string, subnet: string, extra: object = {}) => ({
   cniVersion: '1.0.0',

@@ -1,6 +1,6 @@
-import { createEmulatedHost, type EmulatedHost, type Fault } from '../harness/emulated-host';
-import { cniRunner } from '../helpers/cni-on-host';
-import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import type { EmulatedHost, Fault } from '../harness/emulated-host';
+import type { TestDaemon } from '../helpers/jailnetd';
+import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { hostEndName } from '../../src/link/naming';
 import { hostState, loopback, withoutLoopback } from './rollback-state';
 
@@ -12,7 +12,7 @@ import { hostState, loopback, withoutLoopback } from './rollback-state';
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
-let cni: ReturnType<typeof cniRunner>;
+let cni: CniRunner;
 
 // 'p2pkeep' has an attachment (its NAT table and rule exist); 'p2pfresh' has none (ADD makes them).
 const conf = (network: 'p2pkeep' | 'p2pfresh') => {
@@ -30,18 +30,12 @@ const NETWORKS = ['p2pkeep', 'p2pfresh'];
 const hostEnd = hostEndName('er', 'eth0');
 const state = () => hostState(host, ipamd, NETWORKS);
 
-beforeAll(async () => {
-  host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
-  cni = cniRunner(host);
+withPluginHost(async (s) => {
+  ({ host, ipamd, cni } = s);
   await host.createJail('er-keep');
   const keep = await cni('epair', 'ADD', conf('p2pkeep'), { containerId: 'er-keep', netns: 'er-keep' });
   expect(keep.stdout).toContain('"ips"');
 }, 60_000);
-afterAll(async () => {
-  await ipamd?.stop();
-  await host?.destroy();
-});
 
 // Words that pick out each command of ADD ($JAIL: the step's jail). A successful ADD runs, in
 // this order: epair create; the host end (MAC, name, description, group, MTU, up); its IPv4 and

@@ -1,27 +1,22 @@
-import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
-import { cniRunner, firstIpv4 } from '../helpers/cni-on-host';
-import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import type { EmulatedHost } from '../harness/emulated-host';
+import { firstIpv4 } from '../helpers/cni-on-host';
+import type { TestDaemon } from '../helpers/jailnetd';
+import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { hostEndName } from '../../src/link/naming';
 
 // The epair plugin: point-to-point links, no bridge, on the emulated host with real packets.
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
-let cni: ReturnType<typeof cniRunner>;
+let cni: CniRunner;
 let conf: Record<string, unknown>;
 const results: Record<string, Record<string, unknown>> = {};
 
-beforeAll(async () => {
-  host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
-  cni = cniRunner(host);
+withPluginHost(async (s) => {
+  ({ host, ipamd, cni } = s);
   conf = { cniVersion: '1.0.0', name: 'p2p', type: 'epair', ipam: ipamd.ipam([[{ subnet: '10.60.0.0/24' }], [{ subnet: 'fd00:60::/64' }]]) };
   for (const j of ['p1', 'p2']) await host.createJail(j);
 }, 60_000);
-afterAll(async () => {
-  await ipamd?.stop();
-  await host?.destroy();
-});
 
 const ping = (jail: string, address: string) => host.jexec(jail, ['/usr/bin/ping', '-c', '1', '-W', '2', address]);
 

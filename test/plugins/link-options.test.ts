@@ -1,6 +1,7 @@
-import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
-import { cniRunner, firstIpv4, type Attachment } from '../helpers/cni-on-host';
-import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import type { EmulatedHost } from '../harness/emulated-host';
+import { firstIpv4, type Attachment } from '../helpers/cni-on-host';
+import type { TestDaemon } from '../helpers/jailnetd';
+import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { hostEndName } from '../../src/link/naming';
 
 // Options of the link plugins end to end on the emulated host, read back with ifconfig on the
@@ -10,17 +11,11 @@ import { hostEndName } from '../../src/link/naming';
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
-let cni: ReturnType<typeof cniRunner>;
+let cni: CniRunner;
 
-beforeAll(async () => {
-  host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
-  cni = cniRunner(host);
+withPluginHost(async (s) => {
+  ({ host, ipamd, cni } = s);
 }, 60_000);
-afterAll(async () => {
-  await ipamd?.stop();
-  await host?.destroy();
-});
 
 const bridgeNet = (name: string, subnet: string, extra: object = {}) => ({
   cniVersion: '1.0.0',

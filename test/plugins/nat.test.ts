@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
-import { cniRunner, firstIpv4 } from '../helpers/cni-on-host';
-import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import type { EmulatedHost } from '../harness/emulated-host';
+import { firstIpv4 } from '../helpers/cni-on-host';
+import type { TestDaemon } from '../helpers/jailnetd';
+import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 
 // nat chained after bridge (no ipMasq): the jails reach the world from em0's address through
 // the network's anchor jailnet/nat-NETWORK, exactly as ipMasq does it.
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
-let cni: ReturnType<typeof cniRunner>;
+let cni: CniRunner;
 const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 const NET = 'natnet';
 const ANCHOR = `jailnet/nat-${NET}`;
@@ -21,10 +22,8 @@ const att = (jail: string) => ({ containerId: jail, netns: jail });
 const table = async () => (await host.run('pfctl', ['-a', ANCHOR, '-t', 'masq', '-T', 'show'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
 const tcpOut = (jail: string, timeoutMs = 3000) => host.request(jail, { proto: 'tcp', address: host.worldAddress, port: 8080, timeoutMs });
 
-beforeAll(async () => {
-  host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
-  cni = cniRunner(host);
+withPluginHost(async (s) => {
+  ({ host, ipamd, cni } = s);
   await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
   await host.runOk('pfctl', ['-e']);
   await host.startWorldServer({ proto: 'tcp', port: 8080 });
@@ -36,10 +35,6 @@ beforeAll(async () => {
     prev[j] = r.json as Record<string, unknown>;
   }
 }, 120_000);
-afterAll(async () => {
-  await ipamd?.stop();
-  await host?.destroy();
-});
 
 test('without nat the jail does not reach the world (no route back to the jail network)', async () => {
   expect((await tcpOut('n1', 1500)).ok).toBe(false);

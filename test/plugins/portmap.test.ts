@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { createEmulatedHost, type EmulatedHost, type Fault } from '../harness/emulated-host';
-import { cniRunner, firstIpv4 } from '../helpers/cni-on-host';
-import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import type { EmulatedHost, Fault } from '../harness/emulated-host';
+import { firstIpv4 } from '../helpers/cni-on-host';
+import type { TestDaemon } from '../helpers/jailnetd';
+import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { portmapAnchor } from '../../src/pf/anchors';
 
 // portmap chained after bridge on the emulated host, with the hooks of conf/pf.conf: published
@@ -11,7 +12,7 @@ import { portmapAnchor } from '../../src/pf/anchors';
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
-let cni: ReturnType<typeof cniRunner>;
+let cni: CniRunner;
 const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 const NET = 'pm';
 const GW = '10.66.0.1';
@@ -65,10 +66,8 @@ const releaseBehindTheBack = (body: object) =>
   });
 const natRules = async (anchor: string) => (await host.runOk('pfctl', ['-a', anchor, '-s', 'nat', '-P'])).trim().split('\n').filter(Boolean);
 
-beforeAll(async () => {
-  host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
-  cni = cniRunner(host);
+withPluginHost(async (s) => {
+  ({ host, ipamd, cni } = s);
   await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
   await host.runOk('pfctl', ['-e']);
   await host.runOk('ifconfig', ['em0', 'inet', `${EM0_ALIAS}/24`, 'alias']);
@@ -83,10 +82,6 @@ beforeAll(async () => {
   for (const p of [7000, 7002, 7100, 7101]) await host.startJailServer('web', { proto: 'tcp', port: p });
   await host.startJailServer('api', { proto: 'tcp', port: 443 });
 }, 120_000);
-afterAll(async () => {
-  await ipamd?.stop();
-  await host?.destroy();
-});
 
 describe('published ports', () => {
   test('ADD passes prevResult through, loads one anchor, reserves the ports: route + sysctl + pfctl', async () => {

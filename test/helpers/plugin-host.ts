@@ -1,0 +1,32 @@
+import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
+import { cniRunner } from './cni-on-host';
+import { startJailnetd, type TestDaemon } from './jailnetd';
+
+/** What a plugin suite runs against: an emulated host, its jailnetd, and a CNI runner for it. */
+export interface PluginHost {
+  host: EmulatedHost;
+  ipamd: TestDaemon;
+  cni: CniRunner;
+}
+
+export type CniRunner = ReturnType<typeof cniRunner>;
+
+/**
+ * Makes the suite's emulated host with jailnetd before its tests, then runs `setup` with them
+ * (which keeps them and adds the suite's own jails, servers or pf rules); stops jailnetd and
+ * removes the host after the tests, whatever happened.
+ */
+export function withPluginHost(setup: (s: PluginHost) => Promise<void> | void, timeoutMs = 60_000): void {
+  let made: Partial<PluginHost> = {};
+  beforeAll(async () => {
+    const host = await createEmulatedHost();
+    made = { host };
+    const ipamd = await startJailnetd(host.env);
+    made = { host, ipamd, cni: cniRunner(host) };
+    await setup(made as PluginHost);
+  }, timeoutMs);
+  afterAll(async () => {
+    await made.ipamd?.stop();
+    await made.host?.destroy();
+  });
+}
