@@ -173,6 +173,10 @@ d('emulated pfctl: command line, outputs, errors', () => {
     expect(await pfctl(['-a', 'jailnet/t', '-t', 'nets', '-T', 'test', '192.0.2.1'])).toEqual({ code: 2, stdout: '', stderr: '0/1 addresses match.\n' });
     expect((await pfctl(['-a', 'jailnet/t', '-t', 'nets', '-T', 'replace', '10.0.0.1', '192.0.2.0/24'])).stderr).toBe('1 addresses added.\n2 addresses deleted.\n');
     expect((await pfctl(['-a', 'jailnet/t', '-t', 'nets', '-T', 'replace', '10.0.0.1', '192.0.2.0/24'])).stderr).toBe('no changes.\n');
+    // Interface names with pf's modifiers stand for the interface's addresses.
+    expect((await pfctl(['-a', 'jailnet/t', '-t', 'nets', '-T', 'add', 'em0:network'])).stderr).toBe('2/2 addresses added.\n'); // its IPv4 and IPv6 networks
+    expect((await pfctl(['-a', 'jailnet/t', '-t', 'nets', '-T', 'test', host.em0Address])).code).toBe(0);
+    expect(await pfctl(['-a', 'jailnet/t', '-t', 'nets', '-T', 'add', 'em0:bogus'])).toEqual({ code: 255, stdout: '', stderr: 'no IP address found for em0:bogus\n' });
     expect((await pfctl(['-a', 'jailnet/t', '-s', 'Tables'])).stdout).toBe('nets\n');
     expect((await pfctl(['-a', 'jailnet/t', '-q', '-t', 'nets', '-T', 'flush'])).stderr).toBe('');
     expect((await pfctl(['-a', 'jailnet/t', '-t', 'nets', '-T', 'kill'])).stderr).toBe('1 table deleted.\n');

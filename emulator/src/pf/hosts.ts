@@ -59,6 +59,26 @@ export interface AddrFlags {
   noalias?: boolean;
 }
 
+/**
+ * Splits pf's interface modifiers off an address spec (`em0:network`, `:broadcast`, `:peer`,
+ * `:0`); undefined when a suffix is not one of them (then the spec names no interface).
+ */
+export function splitIfaceModifiers(spec: string): { name: string; flags: AddrFlags } | undefined {
+  let name = spec;
+  const flags: AddrFlags = {};
+  for (;;) {
+    const i = name.lastIndexOf(':');
+    if (i < 0) return { name, flags };
+    const m = name.slice(i + 1);
+    if (m === 'network') flags.mode = 'network';
+    else if (m === 'broadcast') flags.mode = 'broadcast';
+    else if (m === 'peer') flags.mode = 'peer';
+    else if (m === '0') flags.noalias = true;
+    else return undefined;
+    name = name.slice(0, i);
+  }
+}
+
 export interface HostAddr {
   af: Family;
   v: bigint;

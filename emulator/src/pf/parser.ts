@@ -27,7 +27,7 @@ import {
   type TableEntry,
   TCP_FLAGS,
 } from './ast';
-import { type HostInfo, ifaLookup, findIface, isGroup } from './hosts';
+import { type HostInfo, ifaLookup, findIface, isGroup, splitIfaceModifiers } from './hosts';
 import { Lexer, type Token } from './lexer';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, portByName, protoByName } from './services';
 import { ICMP_TYPES, ICMP6_TYPES, icmpCodeByName } from './icmp';
@@ -592,24 +592,9 @@ class Parser {
       return [{ addr: { type: 'addrmask', af: 6, addr: formatIp({ af: 6, v: network(6, v6, prefix) }), prefix }, af: 6 }];
     }
     // interface (with modifiers) or self
-    let name = base;
-    const flags: { mode?: 'network' | 'broadcast' | 'peer'; noalias?: boolean } = {};
-    let ok = true;
-    for (;;) {
-      const i = name.lastIndexOf(':');
-      if (i < 0) break;
-      const m = name.slice(i + 1);
-      if (m === 'network') flags.mode = 'network';
-      else if (m === 'broadcast') flags.mode = 'broadcast';
-      else if (m === 'peer') flags.mode = 'peer';
-      else if (m === '0') flags.noalias = true;
-      else {
-        ok = false;
-        break;
-      }
-      name = name.slice(0, i);
-    }
-    if (ok && (name === 'self' || findIface(this.hostInfo, name) || isGroup(this.hostInfo, name))) {
+    const spec = splitIfaceModifiers(base);
+    const { name, flags } = spec ?? { name: '', flags: {} };
+    if (spec && (name === 'self' || findIface(this.hostInfo, name) || isGroup(this.hostInfo, name))) {
       if ((flags.mode === 'network' || flags.mode === 'broadcast') && mask > -1) {
         this.raw('network or broadcast lookup, but extra netmask given');
         this.fail('could not parse host specification');

@@ -6,7 +6,7 @@
  */
 import { BITS, type Family, formatIp, network, parseIp, parseV4Net, parseV6 } from './addr';
 import type { Table, TableEntry } from './ast';
-import { findIface, type HostInfo, ifaLookup, isGroup } from './hosts';
+import { findIface, type HostInfo, ifaLookup, isGroup, splitIfaceModifiers } from './hosts';
 import { printTableEntry } from './print';
 import { anchorData, type PfState } from './state';
 import { addEntries, deleteEntries, replaceEntries, sortEntries, tableMatches } from './tables';
@@ -70,22 +70,13 @@ export function decodeTableAddr(s: string, host: () => HostInfo, test: boolean):
     if (v6 !== null) out = [mk(6, v6, mask < 0 ? 128 : mask)];
   }
   if (!out) {
-    let name = base;
-    const flags: { mode?: 'network' | 'broadcast' | 'peer'; noalias?: boolean } = {};
-    for (;;) {
-      const i = name.lastIndexOf(':');
-      if (i < 0) break;
-      const m = name.slice(i + 1);
-      if (m === 'network') flags.mode = 'network';
-      else if (m === 'broadcast') flags.mode = 'broadcast';
-      else if (m === 'peer') flags.mode = 'peer';
-      else if (m === '0') flags.noalias = true;
-      else break;
-      name = name.slice(0, i);
-    }
-    const h = /^[A-Za-z]/.test(name) ? host() : { ifaces: [], groups: {} };
-    if (name === 'self' || findIface(h, name) || isGroup(h, name)) {
-      out = ifaLookup(h, name === 'self' ? null : name, flags).map((a) => mk(a.af, a.v, mask > -1 ? mask : a.prefix));
+    const spec = splitIfaceModifiers(base);
+    if (spec) {
+      const { name, flags } = spec;
+      const h = /^[A-Za-z]/.test(name) ? host() : { ifaces: [], groups: {} };
+      if (name === 'self' || findIface(h, name) || isGroup(h, name)) {
+        out = ifaLookup(h, name === 'self' ? null : name, flags).map((a) => mk(a.af, a.v, mask > -1 ? mask : a.prefix));
+      }
     }
   }
   if (!out || !out.length) return fail(`no IP address found for ${r}`);
