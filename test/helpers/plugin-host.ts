@@ -30,3 +30,16 @@ export function withPluginHost(setup: (s: PluginHost) => Promise<void> | void, t
     await made.host?.destroy();
   });
 }
+
+/** A bridge network NAME on bridge `br-NAME`, its jails' default gateway, addresses from `subnet` by the suite's jailnetd. */
+export function bridgeNetwork(ipamd: TestDaemon, name: string, subnet: string, extra: object = {}) {
+  return {
+    cniVersion: '1.0.0',
+    name,
+    type: 'bridge',
+    bridge: `br-${name}`,
+    isDefaultGateway: true,
+    ipam: ipamd.ipam([[{ subnet }]]),
+    ...extra,
+  };
+}

@@ -1,7 +1,7 @@
 import type { EmulatedHost } from '../harness/emulated-host';
 import { firstIpv4, inBatches } from '../helpers/cni-on-host';
 import type { TestDaemon } from '../helpers/jailnetd';
-import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
+import { bridgeNetwork, withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { hostEndName } from '../../src/link/naming';
 
 // The bridge plugin on the emulated FreeBSD host, with jailnetd for addresses and real packets.
@@ -14,15 +14,7 @@ withPluginHost(async (s) => {
   ({ host, ipamd, cni } = s);
 }, 60_000);
 
-const network = (name: string, subnet: string, extra: object = {}) => ({
-  cniVersion: '1.0.0',
-  name,
-  type: 'bridge',
-  bridge: `br-${name}`,
-  isDefaultGateway: true,
-  ipam: ipamd.ipam([[{ subnet }]]),
-  ...extra,
-});
+const network = (name: string, subnet: string, extra: object = {}) => bridgeNetwork(ipamd, name, subnet, extra);
 
 const hostInterfaceNames = async () => (await host.interfaces()).host.map((i) => i.name).sort();
 const ping = (jail: string, address: string) => host.jexec(jail, ['/usr/bin/ping', '-c', '1', '-W', '2', address]);

@@ -1,7 +1,7 @@
 import type { EmulatedHost } from '../harness/emulated-host';
 import { firstIpv4, type Attachment } from '../helpers/cni-on-host';
 import type { TestDaemon } from '../helpers/jailnetd';
-import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
+import { bridgeNetwork, withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { hostEndName } from '../../src/link/naming';
 
 // Options of the link plugins end to end on the emulated host, read back with ifconfig on the
@@ -17,15 +17,7 @@ withPluginHost(async (s) => {
   ({ host, ipamd, cni } = s);
 }, 60_000);
 
-const bridgeNet = (name: string, subnet: string, extra: object = {}) => ({
-  cniVersion: '1.0.0',
-  name,
-  type: 'bridge',
-  bridge: `br-${name}`,
-  isDefaultGateway: true,
-  ipam: ipamd.ipam([[{ subnet }]]),
-  ...extra,
-});
+const bridgeNet = (name: string, subnet: string, extra: object = {}) => bridgeNetwork(ipamd, name, subnet, extra);
 const epairNet = (name: string, subnet: string, extra: object = {}) => ({ cniVersion: '1.0.0', name, type: 'epair', ipam: ipamd.ipam([[{ subnet }]]), ...extra });
 
 /** `ifconfig IF` on the host, `ifconfig -j JAIL IF` and `jexec JAIL /sbin/ifconfig IF`: the three must agree. */
