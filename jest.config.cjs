@@ -9,7 +9,8 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(yargs|yargs-parser|cliui|y18n|escalade|get-caller-file|string-width|strip-ansi|ansi-regex|emoji-regex|get-east-asian-width|wrap-ansi|ansi-styles)/)'],
   testTimeout: 60000,
   // Two workers on CI's two cores: the suites mostly wait for the emulated host's commands, which
-  // run in their own processes (measured: 5 min 43 s with two workers, 8 min with one).
+  // run in their own processes (measured here: the suite took 16 min with one worker and
+  // NODE_EXTRA_CA_CERTS set, 5 min 43 s with two workers and it unset).
   maxWorkers: 2,
   // Refuses a run that would skip the root-only suites (test/setup/require-root.cjs).
   globalSetup: '<rootDir>/test/setup/require-root.cjs',
