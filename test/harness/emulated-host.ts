@@ -27,6 +27,7 @@ export type { Fault, TraceEntry };
 
 const IP = '/usr/sbin/ip';
 const SYSCTL = '/usr/sbin/sysctl';
+const NSENTER = '/usr/bin/nsenter';
 const ROOT = resolve(__dirname, '..', '..');
 const TOOLS_DIR = join(ROOT, 'dist', 'emulator');
 const ECHO_SERVER = join(__dirname, 'echo-server.cjs');
@@ -342,7 +343,10 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
     for (const [tool, path] of Object.entries(TOOL_PATHS)) {
       const file = join(dir, path);
       mkdirSync(join(file, '..'), { recursive: true });
-      writeFileSync(file, `#!/bin/sh\nJAILNET_EMU_DIR='${dir}'\nexport JAILNET_EMU_DIR\nexec '${process.execPath}' '${join(TOOLS_DIR, `${tool}.js`)}' "$@"\n`);
+      // Every tool runs in the host's namespace, whoever starts it (a test in the machine's
+      // namespace, jailnetd inside the emulated host): the tools' locks are abstract unix
+      // sockets, which are per network namespace (emulator/src/context.ts withLock).
+      writeFileSync(file, `#!/bin/sh\nJAILNET_EMU_DIR='${dir}'\nexport JAILNET_EMU_DIR\nexec ${NSENTER} --net=${RUN_DIR}/${hostNs} '${process.execPath}' '${join(TOOLS_DIR, `${tool}.js`)}' "$@"\n`);
       chmodSync(file, 0o755);
     }
 
@@ -496,4 +500,4 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
 }
 
 /** True when the process can create network namespaces (root). Suites skip themselves otherwise. */
-export const canRunEmulator: boolean = typeof process.getuid === 'function' && process.getuid() === 0 && existsSync(IP);
+export const canRunEmulator: boolean = typeof process.getuid === 'function' && process.getuid() === 0 && existsSync(IP) && existsSync(NSENTER);

@@ -21,7 +21,7 @@ export function withPluginHost(setup: (s: PluginHost) => Promise<void> | void, t
   beforeAll(async () => {
     const host = await createEmulatedHost();
     made = { host };
-    const ipamd = await startJailnetd(host.env);
+    const ipamd = await startJailnetd(host.env, { netns: host.hostNs });
     made = { host, ipamd, cni: cniRunner(host) };
     await setup(made as PluginHost);
   }, timeoutMs);
