@@ -8,7 +8,7 @@ import { natConfigSchema, portmapConfigSchema } from './chained';
 import { legacyResultSchema, netConfSchema, resultSchema } from './cni';
 import { conflistSchema } from './conflist';
 import { ipamConfigSchema } from './ipam';
-import { allocateRequestSchema, attachmentRequestSchema, checkRequestSchema, gcRequestSchema, jailnetdConfigSchema, portsReleaseRequestSchema, portsReserveRequestSchema } from './ipam-api';
+import { allocateRequestSchema, attachmentRequestSchema, checkRequestSchema, gcRequestSchema, jailnetdConfigSchema, natAddRequestSchema, natCheckRequestSchema, natRemoveRequestSchema, portsReleaseRequestSchema, portsReserveRequestSchema, publishRequestSchema } from './ipam-api';
 
 export const schemas: Record<string, object> = {
   netconf: netConfSchema,
@@ -24,6 +24,10 @@ export const schemas: Record<string, object> = {
   'ipam-gc': gcRequestSchema,
   'ipam-ports-reserve': portsReserveRequestSchema,
   'ipam-ports-release': portsReleaseRequestSchema,
+  'ipam-ports-publish': publishRequestSchema,
+  'ipam-nat-add': natAddRequestSchema,
+  'ipam-nat-remove': natRemoveRequestSchema,
+  'ipam-nat-check': natCheckRequestSchema,
   'jailnetd-config': jailnetdConfigSchema,
   'portmap-config': portmapConfigSchema,
   'nat-config': natConfigSchema,
