@@ -1,10 +1,10 @@
-import { ipamStatus } from '../cni/delegate';
 import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext } from '../cni/skel';
 import { CommandError } from '../freebsd/exec';
 import { isPfEnabled } from '../freebsd/pfctl';
 import { getSysctl } from '../freebsd/sysctl';
 import type { LinkConf } from './config';
+import { ipamReady } from './ipam';
 
 /**
  * STATUS: can this host serve ADD? The kernel has VIMAGE (vnet jails), pf is enabled when the
@@ -27,5 +27,5 @@ export async function linkStatus(ctx: CmdContext<LinkConf>, extra?: () => Promis
     throw new CniError(CniCode.NotAvailable, `network ${conf.name} masquerades but pf is not enabled`, 'sysrc pf_enable=YES && service pf start (see conf/pf.conf for the anchor hooks)');
   }
   if (extra) await extra();
-  if (conf.ipam?.type) await ipamStatus(ctx);
+  await ipamReady(ctx);
 }

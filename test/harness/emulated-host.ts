@@ -126,6 +126,8 @@ export interface EmulatedHost {
   startWorldServer(opts: { proto: 'tcp' | 'udp'; port: number }): Promise<ServerHandle>;
   /** The same server inside a jail. */
   startJailServer(jail: string, opts: { proto: 'tcp' | 'udp'; port: number }): Promise<ServerHandle>;
+  /** The same server on the host itself (a program of the host that listens on a port). */
+  startHostServer(opts: { proto: 'tcp' | 'udp'; port: number }): Promise<ServerHandle>;
   /** Connects from a jail, 'host' or 'world' to an echo server; the reply, or an error text. */
   request(from: string, opts: { proto: 'tcp' | 'udp'; address: string; port: number; message?: string; timeoutMs?: number }): Promise<{ ok: true; reply: EchoReply } | { ok: false; code: number; error: string }>;
   /** Every trace entry so far. */
@@ -455,6 +457,7 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
     hostExec: (argv, opts = {}) => runProcess(IP, ['netns', 'exec', hostNs, ...argv], { ...opts, env }),
     startWorldServer: (opts) => startServer([IP, 'netns', 'exec', worldNs], `world ${opts.proto} server`, opts),
     startJailServer: (jail, opts) => startServer([toolPath('jexec'), jail], `${opts.proto} server in ${jail}`, opts),
+    startHostServer: (opts) => startServer([IP, 'netns', 'exec', hostNs], `host ${opts.proto} server`, opts),
     async request(from, opts) {
       const args = [process.execPath, NET_CLIENT, opts.proto, opts.address, String(opts.port), opts.message ?? 'hello', String(opts.timeoutMs ?? 3000)];
       const r =
