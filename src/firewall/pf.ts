@@ -1,4 +1,4 @@
-import { isPfObjectMissing } from '../freebsd/errors';
+import { isPfObjectMissing, isToolMissing } from '../freebsd/errors';
 import { changeTable, flushAnchor, killTable, listAnchors, loadAnchor, parseAnchorRules, showRules, showTable } from '../freebsd/pfctl';
 import { ANCHOR_ROOT, MASQ_TABLE, natAnchor, portmapAnchor, portmapAnchorNetwork } from '../pf/anchors';
 import { renderMasqueradeRules } from '../pf/nat-rules';
@@ -22,6 +22,16 @@ export function renderPortForward(fwd: PortForward, externalInterface: string | 
 
 export function portForwardAnchor(id: AttachmentId): string {
   return portmapAnchor(id.network, id.containerID, id.ifname);
+}
+
+/** Reading or removing state on a host without pfctl finds nothing: nothing of jailnet's is there. */
+async function orNothing<T>(work: Promise<T>, nothing: T): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (isToolMissing(err)) return nothing;
+    throw err;
+  }
 }
 
 export const pfDriver: FirewallDriver = {
@@ -48,16 +58,16 @@ export const pfDriver: FirewallDriver = {
     try {
       await changeTable('delete', MASQ_TABLE, addresses, natAnchor(network));
     } catch (err) {
-      if (!isPfObjectMissing(err)) throw err;
+      if (!isPfObjectMissing(err) && !isToolMissing(err)) throw err;
     }
   },
 
   async teardownNetworkNat(network) {
     // `-F all` on the anchor takes its tables with its rules.
-    await flushAnchor(natAnchor(network));
+    await orNothing(flushAnchor(natAnchor(network)), undefined);
   },
 
-  natMembers: (network) => showTable(MASQ_TABLE, natAnchor(network)),
+  natMembers: (network) => orNothing(showTable(MASQ_TABLE, natAnchor(network)), []),
 
   async natDifference(network, addresses) {
     const anchor = natAnchor(network);
@@ -76,7 +86,7 @@ export const pfDriver: FirewallDriver = {
     await loadAnchor(portForwardAnchor(fwd), renderPortForward(fwd, externalInterface));
   },
 
-  removePortForward: (id) => flushAnchor(portForwardAnchor(id)),
+  removePortForward: (id) => orNothing(flushAnchor(portForwardAnchor(id)), undefined),
 
   async portForwardDifference(fwd, externalInterface) {
     const anchor = portForwardAnchor(fwd);
@@ -93,7 +103,7 @@ export const pfDriver: FirewallDriver = {
 
   async staleForwards(network, keep) {
     const kept = new Set(keep.map(portForwardAnchor));
-    return (await listAnchors(ANCHOR_ROOT)).filter((anchor) => portmapAnchorNetwork(anchor) === network && !kept.has(anchor));
+    return (await orNothing(listAnchors(ANCHOR_ROOT), [])).filter((anchor) => portmapAnchorNetwork(anchor) === network && !kept.has(anchor));
   },
 
   async removeForwardHandle(handle) {

@@ -1,3 +1,4 @@
+import { isToolMissing } from '../freebsd/errors';
 import { destroyInterface, listInterfaces, showInterface } from '../freebsd/ifconfig';
 import type { AttachmentId } from '../firewall/intent';
 import { HOST_END_GROUP, HOST_END_PREFIX, hostEndName, parseHostEndDescription, type HostEndDescription } from './naming';
@@ -17,7 +18,7 @@ export interface HostEnd {
 /** The network's host ends (one `ifconfig`) whose attachment is not in `valid`. */
 export async function staleHostEnds(network: string, valid: readonly { containerID: string; ifname: string }[]): Promise<HostEnd[]> {
   const kept = new Set(valid.map((a) => hostEndName(a.containerID, a.ifname)));
-  return (await listInterfaces()).flatMap((info) => {
+  return (await listInterfaces().catch((err: unknown) => (isToolMissing(err) ? [] : Promise.reject(err)))).flatMap((info) => {
     if (!info.name.startsWith(HOST_END_PREFIX) || !info.groups.includes(HOST_END_GROUP) || kept.has(info.name)) return [];
     const owner = parseHostEndDescription(info.description);
     return owner?.network === network ? [{ name: info.name, owner }] : [];
@@ -31,7 +32,7 @@ export async function staleHostEnds(network: string, valid: readonly { container
  */
 export async function destroyHostEndOf(id: AttachmentId): Promise<string | undefined> {
   const name = hostEndName(id.containerID, id.ifname);
-  const info = await showInterface(name);
+  const info = await showInterface(name).catch((err: unknown) => (isToolMissing(err) ? undefined : Promise.reject(err)));
   if (!info || !info.groups.includes(HOST_END_GROUP)) return undefined;
   const owner = parseHostEndDescription(info.description);
   if (owner && (owner.network !== id.network || owner.ifname !== id.ifname)) return undefined;
