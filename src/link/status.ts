@@ -3,12 +3,14 @@ import type { CmdContext } from '../cni/skel';
 import { CommandError } from '../freebsd/exec';
 import { isPfEnabled } from '../freebsd/pfctl';
 import { getSysctl } from '../freebsd/sysctl';
-import type { LinkConf } from './config';
-import { ipamReady } from './ipam';
+import { firewallClient } from '../firewall/client';
+import { linkJailnetd, type LinkConf } from './config';
+import { ipamReady, JAILNET_IPAM } from './ipam';
 
 /**
  * STATUS: can this host serve ADD? The kernel has VIMAGE (vnet jails), pf is enabled when the
- * network masquerades, `extra` checks the plugin's own needs, and IPAM is ready.
+ * network masquerades, `extra` checks the plugin's own needs, IPAM is ready, and jailnetd
+ * (which owns the NAT) answers when the network masquerades.
  */
 export async function linkStatus(ctx: CmdContext<LinkConf>, extra?: () => Promise<void>): Promise<void> {
   const conf = ctx.config;
@@ -28,4 +30,13 @@ export async function linkStatus(ctx: CmdContext<LinkConf>, extra?: () => Promis
   }
   if (extra) await extra();
   await ipamReady(ctx);
+  // ipMasq's NAT is jailnetd's; with jailnet-ipam, ipamReady has asked it already.
+  if (conf.ipMasq && conf.ipam?.type !== JAILNET_IPAM) {
+    try {
+      await firewallClient(linkJailnetd(conf), ctx.env).health();
+    } catch (err) {
+      const e = CniError.from(err);
+      throw new CniError(CniCode.NotAvailable, `network ${conf.name} masquerades but ${e.message}`, e.details);
+    }
+  }
 }
