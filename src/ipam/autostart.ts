@@ -1,14 +1,15 @@
-import { mkdirSync, openSync, closeSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { CniCode, CniError } from '../cni/errors';
-import { spawnDetached } from '../freebsd/spawn';
+import { spawnDetached, type DetachedProcess } from '../freebsd/spawn';
+import { isHeld, tryLock } from '../util/file-lock';
 
 /**
  * Starting jailnetd from the IPAM plugin when its socket does not answer, so that a fresh host
  * needs nothing else. Many plugins may find the socket dead at once (a runtime starting many
- * jails); exactly one of them starts the daemon: `<socket>.start` is created with O_EXCL by
- * the starter, the others wait for the socket to answer. The starter looks at the socket again
+ * jails); exactly one of them starts the daemon: the one that takes the lock `<socket>.start`
+ * (util/file-lock.ts), the others wait for the socket to answer. The starter looks at the socket again
  * after taking the file, so a plugin that saw the socket dead before another one's daemon came
  * up does not start a second one. The daemon's own state-directory lock is the last guard.
  */
@@ -62,33 +63,6 @@ export function socketAnswers(path: string): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The starter's PID from the start file, and how old the file is; undefined when gone. */
-function readStarter(path: string): { pid: number; ageMs: number } | undefined {
-  try {
-    const age = Date.now() - statSync(path).mtimeMs;
-    return { pid: Number.parseInt(readFileSync(path, 'utf8'), 10) || 0, ageMs: age };
-  } catch {
-    return undefined;
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    /* gone already */
-  }
-}
-
 function notStarted(opts: AutostartOptions, why: string): CniError {
   return new CniError(
     CniCode.NotAvailable,
@@ -110,34 +84,29 @@ export async function ensureDaemonRunning(opts: AutostartOptions): Promise<void>
   mkdirSync(dirname(opts.socket), { recursive: true, mode: 0o700 });
   for (;;) {
     if (await socketAnswers(opts.socket)) return;
-    let fd: number | undefined;
+    let lock: Awaited<ReturnType<typeof tryLock>>;
     try {
-      fd = openSync(startFile, 'wx', 0o600);
+      lock = await tryLock(startFile);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw notStarted(opts, `cannot create ${startFile}: ${(err as Error).message}`);
+      throw notStarted(opts, `cannot create ${startFile}: ${(err as Error).message}`);
     }
-    if (fd === undefined) {
-      // Someone else is starting it. A start file whose starter died, or that is far too old, is removed.
-      const starter = readStarter(startFile);
-      if (starter && ((starter.pid > 0 && !isAlive(starter.pid) && starter.ageMs > 1000) || starter.ageMs > opts.waitMs + 5000)) unlinkQuietly(startFile);
-      if (Date.now() > deadline) throw notStarted(opts, `it did not answer within ${opts.waitMs / 1000} s (another plugin is starting it)`);
+    if (!isHeld(lock)) {
+      // Someone else is starting it (a starter that died, or whose PID was reused, lost the file in tryLock).
+      if (Date.now() > deadline) throw notStarted(opts, `it did not answer within ${opts.waitMs / 1000} s (process ${lock.owner.pid} is starting it)`);
       await poll();
       continue;
     }
     try {
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      fd = undefined;
       if (await socketAnswers(opts.socket)) return;
-      let pid: number;
+      let daemon: DetachedProcess;
       try {
-        pid = await spawnDetached(opts.daemonPath, opts.daemonArgs, { logFile: opts.logFile, env: daemonEnv(opts.env ?? process.env) });
+        daemon = await spawnDetached(opts.daemonPath, opts.daemonArgs, { logFile: opts.logFile, env: daemonEnv(opts.env ?? process.env) });
       } catch (err) {
         throw notStarted(opts, (err as Error).message);
       }
       for (;;) {
         if (await socketAnswers(opts.socket)) return;
-        if (!isAlive(pid)) {
+        if (daemon.exited()) {
           // It may have found another daemon on the state directory; that one answers soon or never.
           await sleep(100);
           if (await socketAnswers(opts.socket)) return;
@@ -147,8 +116,7 @@ export async function ensureDaemonRunning(opts: AutostartOptions): Promise<void>
         await poll();
       }
     } finally {
-      if (fd !== undefined) closeSync(fd);
-      unlinkQuietly(startFile);
+      lock.release();
     }
   }
 }
