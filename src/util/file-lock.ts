@@ -1,7 +1,6 @@
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatStart, fromAnotherBoot, ownProcessStart, parseStart, processStart, sameStart, type ProcessStart } from '../freebsd/process';
-import { TEST_SWITCHES } from './test-switches';
 
 /**
  * The one lock between jailnet processes: the bridge lock of the link plugins, jailnetd's
@@ -18,14 +17,19 @@ import { TEST_SWITCHES } from './test-switches';
  * few seconds (breaking takes microseconds).
  */
 
-export const RUN_DIR_ENV = 'JAILNET_RUN_DIR';
 export const DEFAULT_RUN_DIR = '/var/run/jailnet';
 
 /** Where jailnet keeps run-time files (locks); cleared at boot on FreeBSD. JAILNET_RUN_DIR is a test switch. */
 export function runDir(env: NodeJS.ProcessEnv = process.env): string {
-  const dir = (TEST_SWITCHES ? env[RUN_DIR_ENV] : undefined) || DEFAULT_RUN_DIR;
-  if (!dir.startsWith('/')) throw new Error(`${RUN_DIR_ENV} must be an absolute path, got "${dir}"`);
-  return dir;
+  // A test switch: see util/test-switches.ts for why it is written out like this.
+  if (globalThis.JAILNET_TEST_SWITCHES !== false) {
+    const dir = env['JAILNET_RUN_DIR'];
+    if (dir) {
+      if (!dir.startsWith('/')) throw new Error(`JAILNET_RUN_DIR must be an absolute path, got "${dir}"`);
+      return dir;
+    }
+  }
+  return DEFAULT_RUN_DIR;
 }
 
 /** What a lock file says about its owner. */
