@@ -37,16 +37,26 @@ const POLL_MAX_MS = 100;
 export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=8';
 
 /**
- * The environment jailnetd is started with: the caller's, with DAEMON_NODE_OPTIONS added unless
- * NODE_OPTIONS already sets the young generation, and without NODE_EXTRA_CA_CERTS: Node 20
- * reads and parses that certificate bundle before any code runs (~80 ms with Debian's bundle),
- * and jailnetd makes no TLS connection.
+ * The environment jailnetd is started with: an allow-list, nothing else of the caller's (a
+ * runtime's NODE_OPTIONS=--require..., LD_PRELOAD or NODE_EXTRA_CA_CERTS would reach a
+ * long-lived root daemon; the last one alone costs every start ~80 ms). PATH is fixed, with
+ * the directory of the node running this plugin first (jailnetd's `#!/usr/bin/env node` then
+ * finds the same node); NODE_OPTIONS is DAEMON_NODE_OPTIONS only; the time zone, the locale
+ * and jailnet's operational variables are kept. In the test build, the test switches are kept
+ * too (the started daemon must use the emulated host's tools); the release build has none.
  */
+export const DAEMON_ENV_KEPT = ['TZ', 'LANG', 'LC_ALL', 'JAILNET_LOG_LEVEL', 'JAILNET_COMMAND_TIMEOUT'] as const;
+export const DAEMON_PATH_DIRS = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin';
+
 export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { NODE_EXTRA_CA_CERTS: _unused, ...rest } = env;
-  const current = rest.NODE_OPTIONS ?? '';
-  if (current.includes('--max-semi-space-size')) return rest;
-  return { ...rest, NODE_OPTIONS: `${current} ${DAEMON_NODE_OPTIONS}`.trim() };
+  const out: NodeJS.ProcessEnv = { PATH: `${dirname(process.execPath)}:${DAEMON_PATH_DIRS}`, NODE_OPTIONS: DAEMON_NODE_OPTIONS };
+  for (const name of DAEMON_ENV_KEPT) if (env[name]) out[name] = env[name];
+  // A test switch: see util/test-switches.ts for why it is written out like this.
+  if (globalThis.JAILNET_TEST_SWITCHES !== false) {
+    if (env['JAILNET_FREEBSD_ROOT']) out['JAILNET_FREEBSD_ROOT'] = env['JAILNET_FREEBSD_ROOT'];
+    if (env['JAILNET_RUN_DIR']) out['JAILNET_RUN_DIR'] = env['JAILNET_RUN_DIR'];
+  }
+  return out;
 }
 
 /** True when something accepts connections on the socket. */
@@ -100,7 +110,8 @@ export async function ensureDaemonRunning(opts: AutostartOptions): Promise<void>
       if (await socketAnswers(opts.socket)) return;
       let daemon: DetachedProcess;
       try {
-        daemon = await spawnDetached(opts.daemonPath, opts.daemonArgs, { logFile: opts.logFile, env: daemonEnv(opts.env ?? process.env) });
+        // Run by the node that runs this plugin, as the rc.d script runs it: no PATH look-up.
+        daemon = await spawnDetached(process.execPath, [opts.daemonPath, ...opts.daemonArgs], { logFile: opts.logFile, env: daemonEnv(opts.env ?? process.env) });
       } catch (err) {
         throw notStarted(opts, (err as Error).message);
       }
