@@ -17,7 +17,15 @@ import { COMMAND_ENV, execCommand } from './exec';
  *   lock is kept, never broken, when unsure).
  */
 
-export type ProcessStart = { kind: 'linux'; boot: string; ticks: number } | { kind: 'uptime'; seconds: number };
+export type ProcessStart = { kind: 'linux'; boot: string; ticks: number } | { kind: 'uptime'; seconds: number; bootEpoch: number };
+
+/**
+ * When this boot began, in seconds since the epoch, as far as the wall clock says: what tells a
+ * start recorded in an earlier boot from one of this boot on FreeBSD. A clock step moves it, so
+ * two boot times within BOOT_EPOCH_SLACK_S count as the same boot.
+ */
+const bootEpoch = () => Math.round(Date.now() / 1000 - uptime());
+const BOOT_EPOCH_SLACK_S = 30;
 
 export const PS_PATH = '/bin/ps';
 
@@ -67,7 +75,7 @@ export async function processStartFromPs(pid: number): Promise<ProcessStart | un
     return undefined; // ps exits 1 when no process matches
   }
   const elapsed = parseElapsedSeconds(out);
-  return elapsed === undefined ? undefined : { kind: 'uptime', seconds: Math.round(uptime() - elapsed) };
+  return elapsed === undefined ? undefined : { kind: 'uptime', seconds: Math.round(uptime() - elapsed), bootEpoch: bootEpoch() };
 }
 
 let ownStart: ProcessStart | undefined;
@@ -83,21 +91,21 @@ export function sameStart(a: ProcessStart, b: ProcessStart): boolean {
   return false;
 }
 
-/** True when a start recorded as `s` cannot be of this boot (an uptime later than now, or another boot id). */
+/** True when a start recorded as `s` cannot be of this boot: another boot id, or (FreeBSD) an uptime later than now or a boot time far from this one's. */
 export function fromAnotherBoot(s: ProcessStart): boolean {
   if (s.kind === 'linux') return onLinux() && s.boot !== linuxBootId();
-  return s.seconds > uptime() + 1;
+  return s.seconds > uptime() + 1 || Math.abs(s.bootEpoch - bootEpoch()) > BOOT_EPOCH_SLACK_S;
 }
 
-/** As written in a lock file: `linux:BOOTID:TICKS` or `uptime:SECONDS`. */
+/** As written in a lock file: `linux:BOOTID:TICKS` or `uptime:SECONDS:BOOTEPOCH`. */
 export function formatStart(s: ProcessStart): string {
-  return s.kind === 'linux' ? `linux:${s.boot}:${s.ticks}` : `uptime:${s.seconds}`;
+  return s.kind === 'linux' ? `linux:${s.boot}:${s.ticks}` : `uptime:${s.seconds}:${s.bootEpoch}`;
 }
 
 export function parseStart(text: string): ProcessStart | undefined {
   const linux = /^linux:([0-9a-f-]{1,64}):(\d+)$/.exec(text);
   if (linux) return { kind: 'linux', boot: linux[1] as string, ticks: Number(linux[2]) };
-  const up = /^uptime:(\d+)$/.exec(text);
-  if (up) return { kind: 'uptime', seconds: Number(up[1]) };
+  const up = /^uptime:(\d+):(\d+)$/.exec(text);
+  if (up) return { kind: 'uptime', seconds: Number(up[1]), bootEpoch: Number(up[2]) };
   return undefined;
 }

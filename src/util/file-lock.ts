@@ -75,9 +75,13 @@ function pidExists(pid: number): boolean {
   }
 }
 
+/** The locks this process holds: a lock naming this PID that is not among them was left by an earlier process with our PID. */
+const heldHere = new Set<string>();
+
 /** True when the lock's owner still runs (or is still writing the file). */
-export async function ownerAlive(owner: LockOwner): Promise<boolean> {
+export async function ownerAlive(owner: LockOwner, path: string): Promise<boolean> {
   if (owner.pid === 0) return Date.now() - owner.mtimeMs < BEING_WRITTEN_MS;
+  if (owner.pid === process.pid) return heldHere.has(path);
   if (!pidExists(owner.pid)) return false;
   if (!owner.start) return true;
   if (fromAnotherBoot(owner.start)) return false;
@@ -120,12 +124,12 @@ async function breakStale(path: string, seen: LockOwner): Promise<boolean> {
   const breaker = `${path}.break`;
   if (!(await createExclusive(breaker))) {
     const other = readLockOwner(breaker);
-    if (other && (Date.now() - other.mtimeMs > STALE_BREAKER_MS || !(await ownerAlive(other)))) unlinkIfExists(breaker);
+    if (other && (Date.now() - other.mtimeMs > STALE_BREAKER_MS || !(await ownerAlive(other, breaker)))) unlinkIfExists(breaker);
     return false;
   }
   try {
     const now = readLockOwner(path);
-    if (now && now.ino === seen.ino && !(await ownerAlive(now))) unlinkIfExists(path);
+    if (now && now.ino === seen.ino && !(await ownerAlive(now, path))) unlinkIfExists(path);
     return true;
   } finally {
     unlinkIfExists(breaker);
@@ -146,17 +150,19 @@ export interface LockBusy {
 export async function tryLock(path: string): Promise<HeldLock | LockBusy> {
   for (let attempt = 0; ; attempt++) {
     if (await createExclusive(path)) {
+      heldHere.add(path);
       const start = await ownProcessStart();
       return {
         path,
         release: () => {
+          heldHere.delete(path);
           if (isOurs(readLockOwner(path), start)) unlinkIfExists(path);
         },
       };
     }
     const owner = readLockOwner(path);
     if (!owner) continue; // released between our attempt and the read
-    if (await ownerAlive(owner)) return { owner, alive: true };
+    if (await ownerAlive(owner, path)) return { owner, alive: true };
     if (!(await breakStale(path, owner)) || attempt >= 3) return { owner, alive: false };
   }
 }

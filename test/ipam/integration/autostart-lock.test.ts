@@ -36,7 +36,7 @@ test('a start file of a live starter is waited for (the control)', async () => {
 });
 
 test('a start file naming a reused PID does not hold the start up', async () => {
-  const earlier: ProcessStart = start.kind === 'linux' ? { ...start, ticks: start.ticks - 500 } : { kind: 'uptime', seconds: start.seconds - 5 };
+  const earlier: ProcessStart = start.kind === 'linux' ? { ...start, ticks: start.ticks - 500 } : { ...start, seconds: start.seconds - 5 };
   writeFileSync(`${sb.socket}.start`, `${sleeper.pid} ${formatStart(earlier)}\n`);
   const r = await sb.runPlugin(cniEnv('ADD', 'b'), conf(5));
   expect(r.stdout).not.toMatch(/"code"/);

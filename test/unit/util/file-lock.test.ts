@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatStart, parseElapsedSeconds, parseProcStat, processStart, processStartFromPs, sameStart, type ProcessStart } from '../../../src/freebsd/process';
+import { formatStart, fromAnotherBoot, parseElapsedSeconds, parseProcStat, parseStart, processStart, processStartFromPs, sameStart, type ProcessStart } from '../../../src/freebsd/process';
 import { acquireStateLock, LockHeldError } from '../../../src/ipam/store/state-lock';
 import { withFileLock } from '../../../src/util/file-lock';
 
@@ -68,7 +68,7 @@ async function reusedPid(): Promise<{ pid: number; staleLine: string; liveLine: 
   await new Promise((r) => child.once('spawn', r));
   const pid = child.pid as number;
   const start = (await processStart(pid)) as ProcessStart;
-  const earlier: ProcessStart = start.kind === 'linux' ? { ...start, ticks: start.ticks - 500 } : { kind: 'uptime', seconds: start.seconds - 5 };
+  const earlier: ProcessStart = start.kind === 'linux' ? { ...start, ticks: start.ticks - 500 } : { ...start, seconds: start.seconds - 5 };
   return { pid, staleLine: `${pid} ${formatStart(earlier)}\n`, liveLine: `${pid} ${formatStart(start)}\n`, stop: () => child.kill('SIGKILL') };
 }
 
@@ -101,6 +101,15 @@ test("jailnetd's state-directory lock: a reused PID does not keep a daemon from 
   }
 });
 
+test("a lock naming this process's PID that this process does not hold was left by an earlier process with the PID", async () => {
+  const own = (await processStart(process.pid)) as ProcessStart;
+  writeFileSync(join(dir, 'lock'), `${process.pid} ${formatStart(own)}\n`);
+  const lock = await acquireStateLock(dir);
+  // Held here now: a second attempt in this process is refused like any other.
+  await expect(acquireStateLock(dir)).rejects.toBeInstanceOf(LockHeldError);
+  lock.release();
+});
+
 test('a lock written in an earlier boot is stale whatever process has its PID now', async () => {
   const start = (await processStart(process.ppid)) as ProcessStart;
   if (start.kind !== 'linux') throw new Error('this machine is expected to be Linux');
@@ -123,8 +132,13 @@ describe('process start times', () => {
       expect(fromPs?.kind).toBe('uptime');
       const fromProc = (await processStart(child.pid as number)) as Extract<ProcessStart, { kind: 'linux' }>;
       expect(Math.abs((fromPs as { seconds: number }).seconds - fromProc.ticks / 100)).toBeLessThanOrEqual(1);
-      expect(sameStart(fromPs as ProcessStart, { kind: 'uptime', seconds: (fromPs as { seconds: number }).seconds + 1 })).toBe(true);
-      expect(sameStart(fromPs as ProcessStart, { kind: 'uptime', seconds: (fromPs as { seconds: number }).seconds + 2 })).toBe(false);
+      const ps = fromPs as Extract<ProcessStart, { kind: 'uptime' }>;
+      expect(sameStart(ps, { ...ps, seconds: ps.seconds + 1 })).toBe(true);
+      expect(sameStart(ps, { ...ps, seconds: ps.seconds + 2 })).toBe(false);
+      // Its boot is this boot; a start recorded with a boot time far from this one's is of another.
+      expect(fromAnotherBoot(ps)).toBe(false);
+      expect(fromAnotherBoot({ ...ps, bootEpoch: ps.bootEpoch - 3600 })).toBe(true);
+      expect(parseStart(formatStart(ps))).toEqual(ps);
     } finally {
       child.kill('SIGKILL');
     }
