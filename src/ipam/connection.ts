@@ -84,6 +84,8 @@ function requireTrusted(s: JailnetdSettings, which: 'socket' | 'start'): void {
       checkTrustedPath(p.path, p.use);
     } catch (err) {
       if (!(err instanceof UntrustedPathError)) throw err;
+      // A daemon that is not installed is a daemon that cannot be started, as before the checks.
+      if (err.missing) throw new CniError(CniCode.NotAvailable, `jailnetd is not running at ${s.socket} and could not be started: field "${p.field}": ${err.message}`, 'install jailnet (npm install -g) or fix the field');
       throw new CniError(CniCode.InvalidNetworkConfig, `network configuration: field "${p.field}": ${err.message}`, 'jailnet runs as root and uses only paths that nobody but root can change: see docs/security.md');
     }
   }

@@ -41,6 +41,8 @@ export class UntrustedPathError extends Error {
   constructor(
     readonly path: string,
     readonly reason: string,
+    /** True when the path is refused only because what it names does not exist. */
+    readonly missing = false,
   ) {
     super(`${path}: ${reason}`);
     this.name = 'UntrustedPathError';
@@ -93,7 +95,7 @@ export function checkTrustedPath(path: string, use: PathUse): void {
     const st = lstatOrUndefined(next);
     const last = pending.length === 1;
     if (st === undefined) {
-      if (use === 'program' || use === 'config') throw new UntrustedPathError(path, `${next} does not exist`);
+      if (use === 'program' || use === 'config') throw new UntrustedPathError(path, `${next} does not exist`, true);
       // Created by root later (mkdir -p, open O_CREAT, bind): only where nobody else can create it first.
       if (writableByOthers(dirStat)) throw new UntrustedPathError(path, `${next} does not exist and ${dir} is writable by other users (mode ${mode(dirStat)}), who could create it first`);
       return;
