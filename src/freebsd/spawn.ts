@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
-import { CommandError, loadChildProcess } from './exec';
+import { COMMAND_ENV, CommandError, loadChildProcess } from './exec';
 
 /**
  * Starting a long-running program that outlives its caller (the IPAM plugin starting jailnetd):
@@ -11,6 +11,7 @@ import { CommandError, loadChildProcess } from './exec';
 export interface DetachedOptions {
   /** Appended to (created 0600); output is discarded when absent. */
   logFile?: string;
+  /** The whole environment; COMMAND_ENV when absent (never the caller's). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -29,7 +30,7 @@ export function spawnDetached(file: string, args: readonly string[], options: De
     out = openSync(options.logFile, 'a', 0o600);
   }
   return new Promise<DetachedProcess>((resolve, reject) => {
-    const child = loadChildProcess().spawn(file, args as string[], { detached: true, stdio: ['ignore', out, out], env: options.env ?? process.env });
+    const child = loadChildProcess().spawn(file, args as string[], { detached: true, stdio: ['ignore', out, out], env: options.env ?? COMMAND_ENV });
     child.once('error', (err: NodeJS.ErrnoException) => {
       reject(new CommandError([file, ...args], null, null, '', '', false, `could not be started (${err.code ?? err.message})`));
     });
