@@ -112,13 +112,13 @@ async function handle(ctx: DaemonContext, req: IncomingMessage, res: ServerRespo
     if (!url) throw new IpamError('invalid-request', `request target ${safeText(req.url)} is not a path`, `paths: ${Object.keys(ROUTES).join(', ')}`);
     const route = ROUTES[url.pathname];
     if (isStopping()) throw new IpamError('unavailable', 'jailnetd is shutting down', 'retry in a moment');
-    if (!route) throw new IpamError('not-found', `no such path ${safeText(url.pathname)}`, `paths: ${Object.keys(ROUTES).join(', ')}`);
+    if (!route) throw new IpamError('not-found', `no such path ${url.pathname}`, `paths: ${Object.keys(ROUTES).join(', ')}`);
     label = url.pathname;
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const handler = method === 'GET' || method === 'POST' ? route[method] : undefined;
     if (!handler) {
       res.setHeader('allow', Object.keys(route).join(', '));
-      throw new IpamError('method-not-allowed', `${safeText(req.method)} is not allowed on ${url.pathname}`, `use ${Object.keys(route).join(' or ')}`);
+      throw new IpamError('method-not-allowed', `${req.method} is not allowed on ${url.pathname}`, `use ${Object.keys(route).join(' or ')}`);
     }
     const body = method === 'POST' ? parseJson(await readBody(req)) : undefined;
     const reply = await handler(ctx, { body, query: url.searchParams });
