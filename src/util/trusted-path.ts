@@ -146,8 +146,9 @@ function checkFinal(path: string, real: string, st: Stats, use: PathUse): void {
       if ((st.mode & 0o077) !== 0) throw new UntrustedPathError(path, `${what} is open to other users (mode ${mode(st)}); jailnetd's state directory is for root only: chmod 700 it if it is jailnetd's`);
       return;
     case 'socket':
+      // jailnetd makes it 0600; one others may connect to is not the socket jailnetd made.
       if (!st.isSocket()) throw new UntrustedPathError(path, `${what} is not a socket`);
-      return;
+      break;
   }
   if (writableByOthers(st)) throw new UntrustedPathError(path, `${what} is writable by other users (mode ${mode(st)})`);
 }

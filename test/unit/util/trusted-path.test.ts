@@ -1,4 +1,5 @@
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkTrustedPath, UntrustedPathError, type PathUse } from '../../../src/util/trusted-path';
@@ -116,8 +117,22 @@ describe('refused, with the reason', () => {
     expect(refused('/etc', 'state-dir')).toMatch(/open to other users/);
   });
 
-  test('a socket that is not one, or is another user\'s', () => {
-    writeFileSync(join(dir, 'jailnetd.sock'), '');
-    expect(refused(join(dir, 'jailnetd.sock'), 'socket')).toMatch(/is not a socket/);
+  test('a socket that is not one, is another user\'s, or that others may connect to', async () => {
+    writeFileSync(join(dir, 'file.sock'), '');
+    expect(refused(join(dir, 'file.sock'), 'socket')).toMatch(/is not a socket/);
+    const path = join(dir, 'jailnetd.sock');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      chmodSync(path, 0o600);
+      expect(() => checkTrustedPath(path, 'socket')).not.toThrow();
+      chmodSync(path, 0o666);
+      expect(refused(path, 'socket')).toMatch(/is writable by other users \(mode 0666\)/);
+      chmodSync(path, 0o600);
+      chownSync(path, NOBODY, NOBODY);
+      expect(refused(path, 'socket')).toMatch(/is owned by uid 65534, not by root/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
