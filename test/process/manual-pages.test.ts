@@ -34,9 +34,10 @@ const PLUGIN_SCHEMAS: Record<string, object> = {
 };
 
 /**
- * Pages of a FreeBSD system the pages refer to. Debian has none of them, so `mandoc -T lint`
- * reports each as "referenced manual not found"; that is the one message allowed, and only for
- * these names (and for our own pages, when man/ has them).
+ * Pages of a FreeBSD system the pages refer to: base, plus pkg(8) and curl(1) of their packages.
+ * Debian has none of them, so `mandoc -T lint` reports each as "referenced manual not found";
+ * that is the one message allowed, and only for these names (and for our own pages, when man/
+ * has them).
  */
 const FREEBSD_PAGES = new Set(['curl(1)', 'epair(4)', 'if_bridge(4)', 'pf(4)', 'vxlan(4)', 'newsyslog.conf(5)', 'pf.conf(5)', 'rc.conf(5)', 'daemon(8)', 'ifconfig(8)', 'jail(8)', 'jls(8)', 'newsyslog(8)', 'pfctl(8)', 'pkg(8)', 'rc.subr(8)', 'syslogd(8)']);
 
