@@ -16,9 +16,10 @@ command -v nsenter >/dev/null 2>&1 || missing="$missing util-linux"
 command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$missing conntrack"
 [ -x /usr/sbin/sysctl ] || missing="$missing procps"
 # The manual pages are linted with mandoc (test/process/manual-pages.test.ts); the staged install
-# is run through its Makefile (test/process/staged-install.test.ts).
+# is run through its Makefile, in a mount namespace (test/process/staged-install.test.ts).
 command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
 command -v make >/dev/null 2>&1 || missing="$missing make"
+command -v mount >/dev/null 2>&1 || missing="$missing mount"
 # The interop tests build a small CNI runtime on libcni, the library containerd, nerdctl and
 # podman use; Debian packages its sources.
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"
