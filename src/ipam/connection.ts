@@ -43,15 +43,19 @@ export interface JailnetdSettings {
 
 export function jailnetdSettings(section: JailnetdSection = {}): JailnetdSettings {
   const socket = section.socket ?? DEFAULT_SOCKET;
+  const daemonLog = section.daemon?.logFile ?? DEFAULT_DAEMON_LOG;
   const daemonArgs = ['--socket', socket];
   if (section.daemon?.stateDir) daemonArgs.push('--state-dir', section.daemon.stateDir);
   if (section.daemon?.config) daemonArgs.push('--config', section.daemon.config);
+  // The daemon opens its log by name (not only inherits it as stderr), so that it can reopen
+  // it when newsyslog(8) rotates it.
+  daemonArgs.push('--log-file', daemonLog);
   return {
     socket,
     autostart: section.autostart ?? true,
     daemonPath: section.daemon?.path ?? defaultDaemonPath(),
     daemonArgs,
-    daemonLog: section.daemon?.logFile ?? DEFAULT_DAEMON_LOG,
+    daemonLog,
     timeoutMs: (section.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
   };
 }

@@ -79,6 +79,20 @@ function createBackend(): Winston.Logger {
   return winston.createLogger({ level: settings.level, levels: { error: 0, warn: 1, info: 2, debug: 3 }, format: format.combine(format.timestamp(), line), transports: [transport] });
 }
 
+/**
+ * Lets go of the log file, so that the next message opens it again by name. newsyslog(8)
+ * renames a log and then signals its writer (jailnetd: SIGHUP); a writer that kept its
+ * descriptor would go on filling the renamed file. Messages already queued are written to
+ * the old file first, then it is closed. Nothing to do when logging goes to stderr.
+ */
+export function reopenLogFile(): void {
+  const old = backend;
+  if (!old || !settings.file) return;
+  backend = undefined;
+  old.once('finish', () => old.close());
+  old.end();
+}
+
 /** Waits until every message is written; call before a short-lived process ends. */
 export function flushLogs(): Promise<void> {
   const b = backend;
