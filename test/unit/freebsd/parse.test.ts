@@ -4,7 +4,7 @@ import { netmaskToPrefix, parseCreatedName, parseGroupMembers, parseIfconfig, pa
 import { parseJlsJidNameVnet } from '../../../src/freebsd/parse/jls';
 import { parseAnchors, parsePfEnabled, parseRules, parseTableAddresses, parseTableChangeCount, parseTableChanges, parseTables } from '../../../src/freebsd/parse/pfctl';
 import { isRouteExists, isRouteMissing, parseRouteGet } from '../../../src/freebsd/parse/route';
-import { parseSysctlSet } from '../../../src/freebsd/parse/sysctl';
+import { isUnknownOid, parseSysctlSet } from '../../../src/freebsd/parse/sysctl';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '../../fixtures/freebsd', name), 'utf8');
 
@@ -66,6 +66,9 @@ describe('ifconfig output', () => {
     ['0xff000000', 8],
     ['0xffffffff', 32],
     ['0x00000000', 0],
+    // in_status_nl prints "0x%lx": no leading zeros.
+    ['0x0', 0],
+    ['0x80000000', 1],
     ['255.255.240.0', 20],
   ])('netmask %s is /%i', (mask, bits) => expect(netmaskToPrefix(mask)).toBe(bits));
 
@@ -80,10 +83,12 @@ describe('ifconfig output', () => {
 
 describe('jls output', () => {
   test('jid name vnet, words and numbers', () => {
-    expect(parseJlsJidNameVnet('5 web1 new\n6 db inherit\n7 old 1\n')).toEqual([
+    expect(parseJlsJidNameVnet('5 web1 new\n6 db inherit\n7 old 1\n8 cut 2\n9 nonet disable\n10 odd maybe\n')).toEqual([
       { jid: 5, name: 'web1', vnet: 'new' },
       { jid: 6, name: 'db', vnet: 'inherit' },
       { jid: 7, name: 'old', vnet: 'new' },
+      { jid: 8, name: 'cut', vnet: 'inherit' },
+      { jid: 9, name: 'nonet', vnet: 'disable' },
     ]);
   });
 });
@@ -151,6 +156,11 @@ describe('pfctl output', () => {
 });
 
 describe('sysctl output', () => {
+  test('unknown oid', () => {
+    expect(isUnknownOid("sysctl: unknown oid 'kern.features.vimage'\n")).toBe(true);
+    expect(isUnknownOid('sysctl: kern.features.vimage: Operation not permitted\n')).toBe(false);
+  });
+
   test('set prints old -> new', () => {
     expect(parseSysctlSet('net.inet.ip.forwarding: 0 -> 1\n')).toEqual({ name: 'net.inet.ip.forwarding', old: '0', new: '1' });
   });
