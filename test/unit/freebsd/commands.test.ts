@@ -1,3 +1,4 @@
+import { CniCode, CniError } from '../../../src/cni/errors';
 import { CommandError, execCommand, setCommandRunner, type CommandRunner, type ExecResult } from '../../../src/freebsd/exec';
 import { resetJailFlagProbe } from '../../../src/freebsd/jail-exec';
 import { configureInterface, createEpair, destroyInterface, ifconfigArgs, ifw, moveToJail, showInterface } from '../../../src/freebsd/ifconfig';
@@ -6,6 +7,7 @@ import { loadAnchor, changeTable } from '../../../src/freebsd/pfctl';
 import { addRoute, routeArgs } from '../../../src/freebsd/route';
 import { setSysctl } from '../../../src/freebsd/sysctl';
 import { toolPath } from '../../../src/freebsd/tools';
+import { corpusSample } from '../../helpers/freebsd-corpus';
 
 // The typed operations build the argv documented in freebsd.md; a recording runner stands in
 // for the programs here (the emulated-host suites run them for real).
@@ -87,6 +89,18 @@ describe('ifconfig operations', () => {
       '/usr/sbin/jexec web1 /sbin/ifconfig epair7b name eth0 up',
       '/usr/sbin/jexec web1 /sbin/ifconfig lo0 up',
     ]);
+  });
+
+  test('the jexec fallback in a jail without /sbin/ifconfig says to upgrade or to add the program', async () => {
+    // The two failures as FreeBSD prints them (test/fixtures/freebsd).
+    const noJ = corpusSample('err-ifconfig-13-illegal-option-j');
+    const noProgram = corpusSample('err-jexec-execvp-missing');
+    replies.push({ fail: { code: noJ.exit, stderr: noJ.stderr } }, { fail: { code: noProgram.exit, stderr: noProgram.stderr } });
+    const err = await configureInterface('lo0', [ifw.up()], { jail: 'web1' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CniError);
+    expect(err).toMatchObject({ code: CniCode.HostCommandFailed, message: expect.stringContaining('jail web1 has no /sbin/ifconfig') });
+    expect((err as CniError).details).toMatch(/^upgrade the host to a release whose ifconfig and route take -j .* or put \/sbin\/ifconfig and \/sbin\/route into the jail's filesystem\njexec: execvp: \/sbin\/ifconfig: No such file or directory$/);
+    expect(argvs()).toEqual(['/sbin/ifconfig -j web1 lo0 up', '/usr/sbin/jexec web1 /sbin/ifconfig lo0 up']);
   });
 
   test('a real failure inside the jail is not mistaken for a missing -j', async () => {

@@ -4,6 +4,7 @@
  */
 import { CommandError } from '../../../src/freebsd/exec';
 import { isJailNotFound, isNoSuchInterface, isPfObjectMissing, isUnknownFlag } from '../../../src/freebsd/errors';
+import { isToolMissingInJail } from '../../../src/freebsd/jail-exec';
 import { parseCreatedName, parseGroupMembers, parseIfconfig, parseInterfaceList, type InterfaceInfo } from '../../../src/freebsd/parse/ifconfig';
 import { parseJlsJidNameVnet } from '../../../src/freebsd/parse/jls';
 import { parseAnchors, parsePfEnabled, parseRules, parseTableAddresses, parseTableChanges, parseTables } from '../../../src/freebsd/parse/pfctl';
@@ -224,6 +225,13 @@ describe('jls, jexec, jail', () => {
       expect({ n, notFound: isJailNotFound(failure(corpusSample(n))) }).toEqual({ n, notFound: true });
       expect({ n, noIf: isNoSuchInterface(failure(corpusSample(n))) }).toEqual({ n, noIf: false });
     }
+  });
+
+  test('jexec of a program the jail does not have', () => {
+    const s = corpusSample('err-jexec-execvp-missing');
+    expect(isToolMissingInJail(failure(s), '/sbin/ifconfig')).toBe(true);
+    expect(isToolMissingInJail(failure(s), '/sbin/route')).toBe(false);
+    expect(isToolMissingInJail(failure(corpusSample('err-jexec-not-found')), '/sbin/ifconfig')).toBe(false);
   });
 });
 
