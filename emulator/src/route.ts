@@ -172,9 +172,10 @@ async function modify(vnet: Vnet, s: Spec, quiet: boolean, io: ToolIo): Promise<
   const t = target(s);
   const kind = t.isHost ? 'host' : 'net';
   const head = `${s.cmd} ${kind} ${s.dest}${s.gateway !== undefined ? `: gateway ${s.gateway}` : ''}`;
+  // route.c newroute(): a failed fib adds " fib %d" (the default fib, 0 here) before the reason.
   const fail = (msg: string, warn?: string): number => {
     if (warn) io.err(`route: ${warn}\n`);
-    if (!quiet) io.out(`${head}: ${msg}\n`);
+    if (!quiet) io.out(`${head} fib 0: ${msg}\n`);
     return 1;
   };
   if (vnet.jail && !vnet.jail.vnet) return fail('Operation not permitted', 'writing to routing socket: Operation not permitted');

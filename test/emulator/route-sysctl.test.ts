@@ -50,7 +50,7 @@ d('emulated route and sysctl', () => {
     expect(parseRouteGet(await host.runOk('route', ['-n', 'get', '10.71.3.4']))).toMatchObject({ destination: '10.71.0.0', mask: '255.255.0.0', gateway: '10.70.0.2', interface: a });
     expect(await host.runOk('route', ['delete', '-net', '10.71.0.0/16', '10.70.0.2'])).toBe('delete net 10.71.0.0/16: gateway 10.70.0.2\n');
     const missing = await host.run('route', ['delete', '-net', '10.71.0.0/16', '10.70.0.2']);
-    expect(missing).toMatchObject({ code: 1, stdout: 'delete net 10.71.0.0/16: gateway 10.70.0.2: not in table\n', stderr: 'route: route has not been found\n' });
+    expect(missing).toMatchObject({ code: 1, stdout: 'delete net 10.71.0.0/16: gateway 10.70.0.2 fib 0: not in table\n', stderr: 'route: route has not been found\n' });
     expect(isRouteMissing(missing.stdout)).toBe(true);
     expect(await host.run('route', ['-n', 'get', '-inet6', '2001:db8:ffff::1'])).toMatchObject({ code: 0 });
     expect(await host.run('route', ['-j', 'rj', '-n', 'get', '-inet6', 'default'])).toMatchObject({ code: 1, stderr: 'route: route has not been found\n' });
