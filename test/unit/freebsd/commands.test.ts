@@ -4,7 +4,7 @@ import { resetJailFlagProbe } from '../../../src/freebsd/jail-exec';
 import { configureInterface, createEpair, destroyInterface, ifconfigArgs, ifw, moveToJail, showInterface } from '../../../src/freebsd/ifconfig';
 import { findJail, removeJail } from '../../../src/freebsd/jail';
 import { loadAnchor, changeTable } from '../../../src/freebsd/pfctl';
-import { addRoute, routeArgs } from '../../../src/freebsd/route';
+import { addRoute, getRoute, routeArgs } from '../../../src/freebsd/route';
 import { setSysctl } from '../../../src/freebsd/sysctl';
 import { toolPath } from '../../../src/freebsd/tools';
 import { corpusSample } from '../../helpers/freebsd-corpus';
@@ -143,6 +143,19 @@ describe('jail, route, sysctl, pfctl operations', () => {
     replies.push({ fail: { code: 1, stderr: '', stdout: 'add net default: gateway 10.88.0.1 fib 0: route already in table\n' } });
     expect(await addRoute({ dst: 'default', gateway: '10.88.0.1', family: 4 }, { jail: 'web1' })).toBe('exists');
     expect(argvs()).toEqual(['/sbin/route -j web1 -n -4 add default 10.88.0.1']);
+  });
+
+  test('route get: the route; no route in either release\'s way of saying so', async () => {
+    replies.push({ stdout: corpusSample('route-14-get-default-n').stdout });
+    expect(await getRoute('default', 4, { jail: 'web1' })).toMatchObject({ gateway: '10.88.0.1', interface: 'eth0' });
+    // 13.x (routing socket): status 255 and a warning.
+    const old = corpusSample('err-route-13-get-missing');
+    replies.push({ fail: { code: old.exit, stderr: old.stderr } });
+    expect(await getRoute('default', 6)).toBeUndefined();
+    // 14.x (netlink, route_netlink.c): warn() and status 0, nothing on stdout.
+    replies.push({ stdout: '', stderr: 'route: route has not been found: No such process\n' });
+    expect(await getRoute('default', 6)).toBeUndefined();
+    expect(argvs()).toEqual(['/sbin/route -j web1 -n get -inet default', '/sbin/route -n get -inet6 default', '/sbin/route -n get -inet6 default']);
   });
 
   test('sysctl set parses old and new', async () => {
