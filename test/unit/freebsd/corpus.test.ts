@@ -35,7 +35,7 @@ describe('the corpus itself', () => {
       for (const src of s.sources) {
         expect({ name, src }).toEqual({ name, src: expect.stringMatching(s.kind === 'derived' ? /^(sbin|usr\.sbin|usr\.bin|sys|lib)\// : /^https:\/\//) });
       }
-      expect({ name, tool: s.command.split(' ')[0] }).toEqual({ name, tool: expect.stringMatching(/^(ifconfig|route|jls|jexec|jail|sysctl|pfctl)$/) });
+      expect({ name, tool: s.command.split(' ')[0] }).toEqual({ name, tool: expect.stringMatching(/^(ifconfig|route|netstat|jls|jexec|jail|sysctl|pfctl)$/) });
       // Failures say something; output ends with a newline, as every printf of these tools does.
       if (s.exit !== 0) expect(s.stderr + s.stdout).not.toBe('');
       for (const text of [s.stdout, s.stderr]) if (text) expect(text.endsWith('\n')).toBe(true);
@@ -44,7 +44,7 @@ describe('the corpus itself', () => {
 
   test('covers each tool and error text jailnet reads', () => {
     const tools = new Set(names.map((n) => corpusSample(n).command.split(' ')[0]));
-    expect([...tools].sort()).toEqual(['ifconfig', 'jail', 'jexec', 'jls', 'pfctl', 'route', 'sysctl']);
+    expect([...tools].sort()).toEqual(['ifconfig', 'jail', 'jexec', 'jls', 'netstat', 'pfctl', 'route', 'sysctl']);
     expect(names.filter((n) => n.startsWith('err-')).length).toBeGreaterThanOrEqual(15);
   });
 });
