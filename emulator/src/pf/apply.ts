@@ -6,14 +6,14 @@
  * transactions, not 50, and every pfctl returns only once its change is in nftables.
  *
  * Each application compiles against the host as it is at that moment (interfaces read under
- * the apply lock) and replaces `table inet pf` in one nft transaction; an unchanged script is
+ * the apply lock) and replaces pf's nft tables in one nft transaction; an unchanged script is
  * not re-applied.
  */
 import { createHash } from 'node:crypto';
 import { type EmuContext, readState, withLock, writeState } from '../context';
 import { compileNft, emptyScript } from './compile-nft';
 import { hasAnyRules, initialState, type PfState, STATE_FILE } from './state';
-import { applyNft, disableBridgeNetfilter, readHostInfo, readSysctls } from './sys';
+import { applyNft, readHostInfo, readSysctls, setBridgeNetfilter } from './sys';
 
 const APPLIED_FILE = 'pf-applied.json';
 export const APPLY_LOCK = 'pf-apply';
@@ -23,7 +23,7 @@ interface Applied {
   version?: number;
   /** sha1 of the last script nft accepted. */
   hash?: string;
-  /** br_netfilter turned off in the host namespace. */
+  /** br_netfilter's bridge-nf-call-* as last set in the host namespace (unset: the namespace's default). */
   bridgeNf?: boolean;
 }
 
@@ -36,14 +36,19 @@ export function needsRules(state: PfState): boolean {
 async function applyLocked(ctx: EmuContext, state: PfState): Promise<void> {
   const applied = readState<Applied>(ctx, APPLIED_FILE, {});
   let script: string;
+  let bridgeNf = false;
   if (!needsRules(state)) script = emptyScript();
-  else script = compileNft({ state, host: await readHostInfo(ctx), filterLocal: readSysctls(ctx).filterLocal });
+  else {
+    const { bridge } = readSysctls(ctx);
+    bridgeNf = bridge.member || bridge.bridge;
+    script = compileNft({ state, host: await readHostInfo(ctx), bridge });
+  }
+  if (needsRules(state) && applied.bridgeNf !== bridgeNf) {
+    await setBridgeNetfilter(ctx, bridgeNf);
+    applied.bridgeNf = bridgeNf;
+  }
   const hash = createHash('sha1').update(script).digest('hex');
   if (applied.hash !== hash && !(applied.hash === undefined && !needsRules(state))) {
-    if (needsRules(state) && !applied.bridgeNf) {
-      await disableBridgeNetfilter(ctx);
-      applied.bridgeNf = true;
-    }
     await applyNft(ctx, script);
     applied.hash = hash;
   }
