@@ -136,4 +136,14 @@ d('emulated pf: bridged frames and tags', () => {
     await main(`${rdr}pass in on em0 inet proto tcp from any to ${J2} port 80\n${outCheck}`);
     expect(await tcp('world', host.em0Address, 8080)).toMatchObject(TIMEOUT);
   });
+
+  test('a jail reaches itself through the host\'s address (FreeBSD routes the redirected packet back out its member)', async () => {
+    await main(`rdr pass on bridge0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\nnat on bridge0 inet from 10.87.0.0/24 to ${J2} port 80 -> (bridge0:0)\n`);
+    expect(await tcp('b2', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: GW, local: J2 } });
+    expect(await tcp('b1', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: GW, local: J2 } });
+    // Without pf nothing on the bridge is left changed for it (Linux's hairpin mode is off).
+    await pfOk(['-d']);
+    const ports = JSON.parse((await host.hostExec(['/usr/sbin/ip', '-d', '-j', 'link', 'show', 'master', 'bridge0'])).stdout) as Array<{ linkinfo: { info_slave_data: { hairpin: boolean } } }>;
+    expect(ports.map((p) => p.linkinfo.info_slave_data.hairpin)).toEqual([false, false]);
+  });
 });

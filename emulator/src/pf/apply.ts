@@ -11,9 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import { type EmuContext, readState, withLock, writeState } from '../context';
-import { compileNft, emptyScript } from './compile-nft';
+import { compileNft, emptyScript, hairpinPorts } from './compile-nft';
 import { hasAnyRules, initialState, type PfState, STATE_FILE } from './state';
-import { applyNft, readHostInfo, readSysctls, setBridgeNetfilter } from './sys';
+import type { HostInfo } from './hosts';
+import { applyNft, readHostInfo, readSysctls, setBridgeNetfilter, setHairpin } from './sys';
 
 const APPLIED_FILE = 'pf-applied.json';
 export const APPLY_LOCK = 'pf-apply';
@@ -25,6 +26,8 @@ interface Applied {
   hash?: string;
   /** br_netfilter's bridge-nf-call-* as last set in the host namespace (unset: the namespace's default). */
   bridgeNf?: boolean;
+  /** Some bridge port may be in hairpin mode (set for the rules, cleared when they go). */
+  hairpin?: boolean;
 }
 
 /** True when the state needs nft rules at all (pf enabled and some rule loaded). */
@@ -37,23 +40,38 @@ async function applyLocked(ctx: EmuContext, state: PfState): Promise<void> {
   const applied = readState<Applied>(ctx, APPLIED_FILE, {});
   let script: string;
   let bridgeNf = false;
+  let host: HostInfo | undefined;
   if (!needsRules(state)) script = emptyScript();
   else {
     const { bridge } = readSysctls(ctx);
     bridgeNf = bridge.member || bridge.bridge;
-    script = compileNft({ state, host: await readHostInfo(ctx), bridge });
+    host = await readHostInfo(ctx);
+    script = compileNft({ state, host, bridge });
   }
   if (needsRules(state) && applied.bridgeNf !== bridgeNf) {
     await setBridgeNetfilter(ctx, bridgeNf);
     applied.bridgeNf = bridgeNf;
   }
+  // Hairpin mode only while the bridge table guards it: switched on after the rules are in
+  // place, off before they go.
+  const hairpin = host || applied.hairpin ? await hairpinChanges(ctx, host) : [];
+  await setHairpin(ctx, hairpin.filter((c) => !c.on));
   const hash = createHash('sha1').update(script).digest('hex');
   if (applied.hash !== hash && !(applied.hash === undefined && !needsRules(state))) {
     await applyNft(ctx, script);
     applied.hash = hash;
   }
+  await setHairpin(ctx, hairpin.filter((c) => c.on));
+  if (host || applied.hairpin) applied.hairpin = !!host && hairpinPorts(host).length > 0;
   applied.version = state.version ?? 0;
   writeState(ctx, APPLIED_FILE, applied);
+}
+
+/** The bridge ports whose hairpin mode must change: on for `host`'s ports, off everywhere without rules. */
+async function hairpinChanges(ctx: EmuContext, host: HostInfo | undefined): Promise<Array<{ dev: string; on: boolean }>> {
+  const now = host ?? (await readHostInfo(ctx));
+  const wanted = new Set(host ? hairpinPorts(host) : []);
+  return now.ifaces.filter((i) => i.bridge && !!i.hairpin !== wanted.has(i.dev)).map((i) => ({ dev: i.dev, on: wanted.has(i.dev) }));
 }
 
 /** Returns once nftables reflects state version `version` (or a newer one). */

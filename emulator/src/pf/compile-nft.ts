@@ -116,6 +116,20 @@ export function emptyScript(): string {
   return `table inet ${NFT_TABLE} {}\ndelete table inet ${NFT_TABLE}\ntable bridge ${NFT_TABLE} {}\ndelete table bridge ${NFT_TABLE}\n`;
 }
 
+/**
+ * The bridge ports that must be in Linux's hairpin mode while the rules are applied. When an
+ * rdr sends a frame that came to the bridge's own address to a jail on the same bridge,
+ * br_netfilter does not route it but bridges it to the jail ("bridged DNAT"); for a jail
+ * reaching itself through the host's address that is the port it came in by, which Linux
+ * refuses without hairpin mode, while FreeBSD routes it out there (bridge_output). The bridge
+ * table drops everything else that would go back out its port.
+ */
+export function hairpinPorts(host: HostInfo): string[] {
+  return bridgePorts(host)
+    .slice(0, MAX_PORTS)
+    .map((p) => p.dev);
+}
+
 export function compileNft(input: CompileInput): string {
   if (!input.state.enabled) return emptyScript();
   return new Compiler(input).run();
@@ -265,7 +279,13 @@ class Compiler {
     const onlyIp = bridge.onlyIp && (bridge.member || bridge.bridge) ? [`${ONLY_IP_TYPES} drop`] : [];
     const keep = hex(~(MARK_BRIDGED | MARK_PORT));
     const pre: string[] = [];
-    const fwd: string[] = [...onlyIp];
+    // hairpinPorts() puts the ports in Linux's hairpin mode for bridged DNAT; nothing else may
+    // go back out the port it came in by: not a flooded frame, not a bridged one.
+    const fwd: string[] = ports.flatMap((p) => {
+      const self = `iifname ${quoteIf(p.dev)} oifname ${quoteIf(p.dev)}`;
+      return [`${self} meta pkttype { broadcast, multicast } drop`, `${self} meta mark & ${hex(MARK_BRIDGED)} == ${hex(MARK_BRIDGED)} drop`];
+    });
+    fwd.push(...onlyIp);
     for (const p of ports) {
       const id = this.portIds.get(p.dev) as number;
       const mark = id << PORT_SHIFT;

@@ -25,6 +25,8 @@ export interface Iface {
   mac?: string;
   /** The Linux device of the bridge this interface is a member of (if_bridge's bif). */
   bridge?: string;
+  /** Linux's hairpin mode of that bridge port (compile-nft.ts, "bridged DNAT"). */
+  hairpin?: boolean;
 }
 
 export interface HostInfo {

@@ -8,7 +8,7 @@ import type { EmuContext } from '../context';
 import { readState } from '../context';
 import { run, type RunResult } from '../exec';
 import { metaOf } from '../meta';
-import { IP, readLinks } from '../netns';
+import { IP, q, readLinks } from '../netns';
 import { type Family, parseIp } from './addr';
 import { type BridgeSysctls, DEFAULT_BRIDGE_SYSCTLS } from './compile-nft';
 import { groupsOf, type HostInfo, type Iface } from './hosts';
@@ -38,7 +38,10 @@ export async function readHostInfo(ctx: EmuContext): Promise<HostInfo> {
       groups: metaOf(l).groups,
     };
     if (l.address && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(l.address)) iface.mac = l.address.toLowerCase();
-    if (l.master && l.linkinfo?.info_slave_kind === 'bridge') iface.bridge = l.master;
+    if (l.master && l.linkinfo?.info_slave_kind === 'bridge') {
+      iface.bridge = l.master;
+      if (l.linkinfo.info_slave_data?.['hairpin'] === true) iface.hairpin = true;
+    }
     for (const a of l.addr_info ?? []) {
       const ip = parseIp(a.local);
       if (!ip || a.tentative) continue;
@@ -96,6 +99,16 @@ export async function setBridgeNetfilter(ctx: EmuContext, on: boolean): Promise<
   const v = on ? 1 : 0;
   const r = await inNs(ctx, SYSCTL, ['-q', '-w', `net.bridge.bridge-nf-call-iptables=${v}`, `net.bridge.bridge-nf-call-ip6tables=${v}`]);
   if (r.code !== 0) throw new Error(`cannot set br_netfilter's bridge-nf-call-* to ${v}: ${r.stderr.trim()}`);
+}
+
+/**
+ * Linux's hairpin mode on bridge ports (compile-nft.ts, "bridged DNAT"): `ip -force -batch`,
+ * so that a port destroyed meanwhile does not stop the others.
+ */
+export async function setHairpin(ctx: EmuContext, changes: Array<{ dev: string; on: boolean }>): Promise<void> {
+  if (!changes.length) return;
+  const lines = changes.map((c) => `link set dev ${q(c.dev)} type bridge_slave hairpin ${c.on ? 'on' : 'off'}`);
+  await run(IP, ['-n', ctx.config.hostNs, '-force', '-batch', '-'], `${lines.join('\n')}\n`);
 }
 
 // ---- states (conntrack) ---------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * chains exist, where rules land, what they match), not snapshots. The packet tests in
  * test/emulator/pf-*.test.ts prove the same semantics with traffic.
  */
-import { compileNft, DEFAULT_BRIDGE_SYSCTLS, emptyScript } from '../../../emulator/src/pf/compile-nft';
+import { compileNft, DEFAULT_BRIDGE_SYSCTLS, emptyScript, hairpinPorts } from '../../../emulator/src/pf/compile-nft';
 import type { HostInfo } from '../../../emulator/src/pf/hosts';
 import { parseRules } from '../../../emulator/src/pf/parser';
 import { anchorData, collectGarbage, initialState, type PfState } from '../../../emulator/src/pf/state';
@@ -261,6 +261,11 @@ describe('compiler: bridged frames (if_bridge.c pfil_member, pfil_bridge)', () =
     ]);
     // At the forward hook the port id becomes the outgoing member's; pfil_onlyip drops non-IP frames.
     expect(chain(s, 'member_forward')).toEqual([
+      // Ports are in hairpin mode for bridged DNAT only: nothing else goes back out its port.
+      'iifname "epair0a" oifname "epair0a" meta pkttype { broadcast, multicast } drop',
+      'iifname "epair0a" oifname "epair0a" meta mark & 0x1000000 == 0x1000000 drop',
+      'iifname "epair1a" oifname "epair1a" meta pkttype { broadcast, multicast } drop',
+      'iifname "epair1a" oifname "epair1a" meta mark & 0x1000000 == 0x1000000 drop',
       'meta protocol != { ip, ip6, arp, 0x8035 } drop',
       'oifname "epair0a" meta mark set meta mark & 0x1ffffff | 0x2000000 accept',
       'oifname "epair1a" meta mark set meta mark & 0x1ffffff | 0x4000000 accept',
@@ -290,6 +295,7 @@ describe('compiler: bridged frames (if_bridge.c pfil_member, pfil_bridge)', () =
     expect(none).not.toContain('filter_member_');
     expect(chain(none, 'filter_in')[0]).toBe('meta mark & 0x1000000 == 0x1000000 accept');
     expect(chain(none, 'member_forward')).not.toContain('meta protocol != { ip, ip6, arp, 0x8035 } drop');
+    expect(hairpinPorts(BRIDGED)).toEqual(['epair0a', 'epair1a']);
   });
 });
 
