@@ -213,11 +213,10 @@ class Compiler {
     const natOut = lo0Skipped ? [] : this.jumpTo('rdrl', true).map((j) => `fib daddr type local ${j}`);
     const filterIn = [...skipIn, ...bridgePass, ...stateful(CT_RDRPASS), ...jumps('fin', 'verdict_in')];
     const filterOut = [...skipOut, ...bridgePass, ...stateful(CT_NATPASS), ...jumps('fout', 'verdict_out')];
-    // Member passes: a bridged frame (or, with pfil_local_phys, any frame from a member).
-    const memberOnly = (bridge.localPhys ? [] : [`meta mark & ${hex(MARK_BRIDGED)} == 0 accept`]).concat(
-      `meta mark & ${hex(MARK_PORT)} == 0 accept`,
-      ...(skipPorts.length ? [`meta mark & ${hex(MARK_PORT)} { ${skipPorts.join(', ')} } accept`] : []),
-    );
+    // Member passes: frames from a bridge member ("in" also for the host with pfil_local_phys)
+    // that are bridged; `set skip on` a member skips its passes.
+    const bridgedOnly = [`meta mark & ${hex(MARK_BRIDGED)} == 0 accept`];
+    const fromMember = [`meta mark & ${hex(MARK_PORT)} == 0 accept`, ...(skipPorts.length ? [`meta mark & ${hex(MARK_PORT)} { ${skipPorts.join(', ')} } accept`] : [])];
     const memberIn = members ? jumps('mfin', 'verdict_in') : [];
     const memberOut = members ? jumps('mfout', 'verdict_out') : [];
     const filterLocal = !!state.filterLocal && !lo0Skipped;
@@ -238,10 +237,10 @@ class Compiler {
     base('nat_prerouting', 'type nat hook prerouting priority dstnat; policy accept;', natPre);
     base('nat_postrouting', 'type nat hook postrouting priority srcnat; policy accept;', natPost);
     if (natOut.length) base('nat_output', 'type nat hook output priority -100; policy accept;', natOut);
-    if (memberIn.length) base('filter_member_in', 'type filter hook prerouting priority -150; policy accept;', [...memberOnly, ...stateful(0), ...memberIn]);
+    if (memberIn.length) base('filter_member_in', 'type filter hook prerouting priority -150; policy accept;', [...(bridge.localPhys ? [] : bridgedOnly), ...fromMember, ...stateful(0), ...memberIn]);
     base('filter_in', 'type filter hook prerouting priority -90; policy accept;', filterIn);
     base('filter_out', 'type filter hook postrouting priority 110; policy accept;', filterOut);
-    if (memberOut.length) base('filter_member_out', 'type filter hook postrouting priority 120; policy accept;', [`meta mark & ${hex(MARK_BRIDGED)} == 0 accept`, ...memberOnly.slice(bridge.localPhys ? 0 : 1), ...stateful(0), ...memberOut]);
+    if (memberOut.length) base('filter_member_out', 'type filter hook postrouting priority 120; policy accept;', [...bridgedOnly, ...fromMember, ...stateful(0), ...memberOut]);
     // ip_input.c / ip6_input.c: a packet for a local address that arrives on another
     // interface than lo0 with a local source is dropped. The source a new connection
     // arrives with is checked before filter_local's nat (srcnat at the input hook), a reply's
