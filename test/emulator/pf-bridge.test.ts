@@ -63,6 +63,7 @@ d('emulated pf: bridged frames and tags', () => {
     await pfctl(['-F', 'all']);
     await pfctl(['-d']);
     await pfil(1, 1);
+    await host.runOk('sysctl', ['net.link.bridge.pfil_local_phys=0']);
   });
 
   test('filter rules on the member see bridged frames with pfil_member=1, rules on the bridge with pfil_bridge=1, none with both 0', async () => {
@@ -97,6 +98,11 @@ d('emulated pf: bridged frames and tags', () => {
     await main(`block in on ${member.b1} all\n`);
     expect((await host.jexec('b1', ['/usr/bin/ping', '-c', '1', '-W', '1', GW])).code).toBe(0);
     expect(await tcp('b1', J2, 80)).toMatchObject(TIMEOUT);
+    // pfil_local_phys=1: they get the member's "in" pass too.
+    await host.runOk('sysctl', ['net.link.bridge.pfil_local_phys=1']);
+    expect((await host.jexec('b1', ['/usr/bin/ping', '-c', '1', '-W', '1', GW])).code).not.toBe(0);
+    await host.runOk('sysctl', ['net.link.bridge.pfil_local_phys=0']);
+    expect((await host.jexec('b1', ['/usr/bin/ping', '-c', '1', '-W', '1', GW])).code).toBe(0);
   });
 
   test('`nat on bridge0` translates a bridged connection while pf runs on the bridge', async () => {
