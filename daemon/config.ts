@@ -159,21 +159,19 @@ function requireTrusted(origin: string, path: string, use: PathUse): void {
   }
 }
 
+/** jailnetd's flags (also what jailnetd(8) must describe: test/process/manual-pages.test.ts). */
+export const FLAGS = {
+  config: { type: 'string', short: 'c' },
+  socket: { type: 'string', short: 's' },
+  'state-dir': { type: 'string', short: 'd' },
+  'log-level': { type: 'string', short: 'l' },
+  'log-file': { type: 'string' },
+  'reclaim-interval': { type: 'string' },
+  'reclaim-grace': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
 function parseFlags(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: 'string', short: 'c' },
-      socket: { type: 'string', short: 's' },
-      'state-dir': { type: 'string', short: 'd' },
-      'log-level': { type: 'string', short: 'l' },
-      'log-file': { type: 'string' },
-      'reclaim-interval': { type: 'string' },
-      'reclaim-grace': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'V' },
-    },
-  }).values;
+  return parseArgs({ args: argv, strict: true, allowPositionals: false, options: FLAGS }).values;
 }

@@ -48,15 +48,19 @@ export interface JailnetdSettings {
 /** `configPrefix`: where the section sits in the network configuration ("ipam." for jailnet-ipam, "" for portmap). */
 export function jailnetdSettings(section: JailnetdSection = {}, configPrefix = 'ipam.'): JailnetdSettings {
   const socket = section.socket ?? DEFAULT_SOCKET;
+  const daemonLog = section.daemon?.logFile ?? DEFAULT_DAEMON_LOG;
   const daemonArgs = ['--socket', socket];
   if (section.daemon?.stateDir) daemonArgs.push('--state-dir', section.daemon.stateDir);
   if (section.daemon?.config) daemonArgs.push('--config', section.daemon.config);
+  // The daemon opens its log by name (not only inherits it as stderr), so that it can reopen
+  // it when newsyslog(8) rotates it.
+  daemonArgs.push('--log-file', daemonLog);
   const settings: JailnetdSettings = {
     socket,
     autostart: section.autostart ?? true,
     daemonPath: section.daemon?.path ?? defaultDaemonPath(),
     daemonArgs,
-    daemonLog: section.daemon?.logFile ?? DEFAULT_DAEMON_LOG,
+    daemonLog,
     timeoutMs: (section.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
     paths: [],
   };
@@ -64,7 +68,7 @@ export function jailnetdSettings(section: JailnetdSection = {}, configPrefix = '
   settings.paths.push(
     { field: field('socket', section.socket), path: socket, use: 'socket' },
     { field: field('daemon.path', section.daemon?.path), path: settings.daemonPath, use: 'program' },
-    { field: field('daemon.logFile', section.daemon?.logFile), path: settings.daemonLog, use: 'log' },
+    { field: field('daemon.logFile', section.daemon?.logFile), path: daemonLog, use: 'log' },
   );
   if (section.daemon?.stateDir) settings.paths.push({ field: field('daemon.stateDir', section.daemon.stateDir), path: section.daemon.stateDir, use: 'state-dir' });
   if (section.daemon?.config) settings.paths.push({ field: field('daemon.config', section.daemon.config), path: section.daemon.config, use: 'config' });

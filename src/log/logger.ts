@@ -159,6 +159,26 @@ function createBackend(file: string): Backend {
   return { logger, stream };
 }
 
+/**
+ * Lets go of the log file, so that the next message opens it again by name. newsyslog(8)
+ * renames a log and then signals its writer (jailnetd: SIGHUP); a writer that kept its
+ * descriptor would go on filling the renamed file. Messages already queued are written to
+ * the old file first, then it is closed. A log file that had failed is tried again. Nothing to
+ * do when logging goes to stderr.
+ */
+export function reopenLogFile(): void {
+  fileFailed = false;
+  const old = backend;
+  if (!old || !settings.file) return;
+  backend = undefined;
+  old.logger.once('finish', () => closeQuietly(old));
+  try {
+    old.logger.end();
+  } catch {
+    closeQuietly(old);
+  }
+}
+
 /** Waits until every message is written (at most FLUSH_LIMIT_MS); call before a short-lived process ends. Never rejects. */
 export function flushLogs(): Promise<void> {
   const b = backend;

@@ -47,10 +47,12 @@ describe('the installed package', () => {
     expect(execFileSync(join(prefix, 'bin', 'jailnetd'), ['--help'], { env, encoding: 'utf8', cwd: dir })).toMatch(/--socket/);
   });
 
-  test('ships the rc.d script, pf.conf hooks and documentation, and none of the sources', () => {
+  test('ships the rc.d script, pf.conf hooks, documentation and manual pages, and none of the sources', () => {
     const lib = join(prefix, 'lib', 'node_modules', pkg.name);
     expect(existsSync(join(lib, 'conf', 'rc.d', 'jailnetd'))).toBe(true);
     expect(existsSync(join(lib, 'docs', 'plugins.md'))).toBe(true);
+    // package.json "man": npm links the pages into the prefix's share/man.
+    for (const page of ['man8/jailnet.8', 'man8/jailnetd.8', 'man5/jailnet-networks.5', 'man7/jailnet-hooks.7']) expect(existsSync(join(prefix, 'share', 'man', page))).toBe(true);
     expect(existsSync(join(lib, 'src'))).toBe(false);
     expect(existsSync(join(lib, 'test'))).toBe(false);
   });

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LeaseView } from '../../../src/ipam/api-types';
 import { cniEnv, Sandbox, type PluginRun } from '../helpers/sandbox';
@@ -49,6 +49,8 @@ test('200 concurrent ADDs start the daemon once and get 200 distinct addresses',
   const pid = sb.lockHolder();
   expect(pid).toBeDefined();
   sb.adopt(pid as number);
+  // It opens daemon.logFile by name, so that it can reopen it after newsyslog(8) rotated it.
+  expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['--log-file', sb.logFile]));
   expect((await leases('crowd')).length).toBe(200);
 });
 
