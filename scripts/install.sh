@@ -6,8 +6,8 @@
 #   make install DESTDIR=/tmp/stage PREFIX=/usr/local        (the Makefile runs this script)
 #   DESTDIR=/tmp/stage PREFIX=/usr/local NODE=/usr/local/bin/node sh scripts/install.sh
 #
-#   PREFIX/libexec/jailnet/      the built tree as it is (bin/, cni/, lib/): the executables load
-#                                lib/ relative to their own real path, so the tree stays together
+#   PREFIX/libexec/jailnet/      the shipped executables (bin/, cni/), each one whole (it loads
+#                                no other file), built without the test switches
 #   PREFIX/bin/jailnet           symbolic links into it
 #   PREFIX/sbin/jailnetd
 #   PREFIX/libexec/cni/PLUGIN    (every CNI plugin)
@@ -23,7 +23,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # The built files that are installed: the one place to change if the installed build moves.
-BUILD_DIR=dist
+# dist/release/ is the build without the test switches (docs/security.md "Test switches").
+BUILD_DIR=dist/release
 
 DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
@@ -72,17 +73,13 @@ executable() {
   chmod 0555 "$2"
 }
 
-# The built tree: executables of bin/ and cni/, libraries of lib/ (no source maps).
+# The built tree: executables of bin/ and cni/ (no source maps).
 for sub in bin cni; do
   install -d -m 0755 "$tree/$sub"
   for f in "$BUILD_DIR/$sub"/*; do
     case $f in *.map) continue ;; esac
     executable "$f" "$tree/$sub/${f##*/}"
   done
-done
-install -d -m 0755 "$tree/lib"
-for f in "$BUILD_DIR/lib"/*.js; do
-  install -m 0444 "$f" "$tree/lib/${f##*/}"
 done
 
 install -d -m 0755 "$root/bin" "$root/sbin" "$root/libexec/cni"

@@ -43,8 +43,11 @@ const FREEBSD_PAGES = new Set(['curl(1)', 'epair(4)', 'if_bridge(4)', 'pf(4)', '
 
 /** Variables read by the executables that are not for installed systems. */
 const TEST_ONLY_ENV = new Set([
-  // The emulated FreeBSD host's tool root (docs/emulated-host.md); to leave the installed build.
+  // The test switches, which the installed build does not have (src/util/test-switches.ts,
+  // docs/security.md): the emulated host's tool root and the lock directory, and the build flag.
   'JAILNET_FREEBSD_ROOT',
+  'JAILNET_RUN_DIR',
+  'JAILNET_TEST_SWITCHES',
 ]);
 
 const page = (name: string): string => readFileSync(join(MAN, name), 'utf8');

@@ -51,7 +51,7 @@ function tree(base: string): string[] {
 }
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cni/bridge'))) throw new Error('dist/ is missing: run `npm run build` first (scripts/test.sh does)');
+  if (!existsSync(join(root, 'dist/release/cni/bridge'))) throw new Error('dist/release/ is missing: run `npm run build` first (scripts/test.sh does)');
   dir = mkdtempSync(join(tmpdir(), 'jailnet-stage-'));
   const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })) as { filename: string }[];
   execFileSync('tar', ['-xzf', join(dir, (packed[0] as { filename: string }).filename), '-C', dir]);
@@ -150,7 +150,7 @@ describe('make install with another PREFIX and NODE', () => {
     expect(rc).not.toContain('/usr/local/');
   });
 
-  test.each(PLUGINS)('the installed %s runs from its link through its own #! line; its log loads the library beside it', (plugin) => {
+  test.each(PLUGINS)('the installed %s runs from its link through its own #! line, and logs', (plugin) => {
     const exe = join(prefix, 'libexec/cni', plugin);
     expect(readFileSync(exe, 'utf8').split('\n', 1)[0]).toBe(`#!${process.execPath}`);
     const version = spawnSync(exe, [], { env: { PATH: '/usr/bin:/bin', CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.1.0"}', encoding: 'utf8', cwd: dir });
@@ -159,7 +159,6 @@ describe('make install with another PREFIX and NODE', () => {
     const missing = spawnSync(exe, [], { env: { PATH: '/usr/bin:/bin' }, input: '', encoding: 'utf8', cwd: dir });
     expect(missing.status).toBe(1);
     expect(JSON.parse(missing.stdout)).toMatchObject({ code: 4, msg: 'required environment variable CNI_COMMAND is missing' });
-    // The error is logged through winston, which lives in libexec/jailnet/lib/.
     expect(missing.stderr).toMatch(new RegExp(`${plugin}\\[\\d+\\] error: required environment variable CNI_COMMAND is missing`));
   });
 

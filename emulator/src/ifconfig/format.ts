@@ -5,10 +5,17 @@ import { toFreeBSD } from './names';
 /** ifconfig(8) status output in the FreeBSD 14 layout (tab-indented lines). */
 
 export interface FormatOptions {
-  /** -f inet:cidr|dotted|hex, inet6:cidr, ether:dash. */
+  /** -f inet:cidr|dotted|hex, inet6:cidr, ether:dash, addr:host|fqdn. */
   inet?: 'cidr' | 'dotted' | 'hex' | 'dotted';
   inet6?: 'cidr';
   ether?: 'dash';
+  /**
+   * addr:fqdn and addr:host print addresses as names (sbin/ifconfig/af_inet.c print_addr:
+   * getnameinfo(3), NI_NOFQDN for host, the number when there is no name). Names come from
+   * `hostNames`, the emulated host's /etc/hosts: the emulator never asks DNS.
+   */
+  addr?: 'host' | 'fqdn';
+  hostNames?: ReadonlyMap<string, string>;
   /** Only this address family's addresses (ifconfig -a inet). */
   family?: 'inet' | 'inet6' | 'link';
 }
@@ -101,18 +108,26 @@ export function broadcastOf(addr: string, prefix: number): string {
   return dotted((ipv4ToInt(addr) | (~prefixToMask(prefix) >>> 0)) >>> 0);
 }
 
+/** The address as print_addr shows it: a name under addr:fqdn/host (the first label for host: libc getnameinfo's NI_NOFQDN), else the number. */
+function shownAddress(address: string, opts: FormatOptions): string {
+  const name = opts.addr ? opts.hostNames?.get(address) : undefined;
+  if (!name) return address;
+  return opts.addr === 'host' ? (name.split('.')[0] as string) : name;
+}
+
 function inetLine(a: AddrInfo, meta: IfMeta, opts: FormatOptions): string {
   const bcast = meta.kind === 'lo' ? '' : ` broadcast ${a.broadcast ?? broadcastOf(a.local, a.prefixlen)}`;
-  if (opts.inet === 'cidr') return `\tinet ${a.local}/${a.prefixlen}${bcast}`;
+  const local = shownAddress(a.local, opts);
+  if (opts.inet === 'cidr') return `\tinet ${local}/${a.prefixlen}${bcast}`;
   const mask = prefixToMask(a.prefixlen);
   // af_inet.c in_status_nl: " netmask 0x%lx", no leading zeros.
   const shown = opts.inet === 'dotted' ? dotted(mask) : `0x${mask.toString(16)}`;
-  return `\tinet ${a.local} netmask ${shown}${bcast}`;
+  return `\tinet ${local} netmask ${shown}${bcast}`;
 }
 
 function inet6Line(a: AddrInfo, name: string, ifindex: number, opts: FormatOptions): string {
   const ll = a.local.toLowerCase().startsWith('fe80:');
-  const addr = ll ? `${a.local}%${name}` : a.local;
+  const addr = ll ? `${a.local}%${name}` : shownAddress(a.local, opts);
   const flags = `${a.tentative ? ' tentative' : ''}${a.deprecated ? ' deprecated' : ''}`;
   if (opts.inet6 === 'cidr') return `\tinet6 ${addr}/${a.prefixlen}${flags}${ll ? ` scopeid 0x${ifindex.toString(16)}` : ''}`;
   return `\tinet6 ${addr} prefixlen ${a.prefixlen}${flags}${ll ? ` scopeid 0x${ifindex.toString(16)}` : ''}`;

@@ -158,7 +158,7 @@ describe('STATUS and VERSION', () => {
     expectError(off, 50, new RegExp(`jailnetd is not running \\(nothing listens on ${nowhere}\\)`));
     expect(String(off.json?.details)).toMatch(/service jailnetd start.*"autostart": true/);
     const broken = await sb.runPlugin({ CNI_COMMAND: 'STATUS' }, { ...conf('s', [[{ subnet: '10.79.0.0/24' }]], {}, { socket: nowhere, daemon: { path: '/nonexistent/jailnetd', logFile: join(sb.dir, 'x.log') } }), cniVersion: '1.1.0' });
-    expectError(broken, 50, /jailnetd is not running at .* and could not be started: command `\/nonexistent\/jailnetd .*` could not be started \(ENOENT\)/);
+    expectError(broken, 50, /jailnetd is not running at .* and could not be started: field "ipam.daemon.path": \/nonexistent\/jailnetd: \/nonexistent does not exist/);
     const add2 = await add(conf('s', [[{ subnet: '10.79.0.0/24' }]], {}, { socket: nowhere, autostart: false }), 'z');
     expectError(add2, 50, /jailnetd is not running/);
   });

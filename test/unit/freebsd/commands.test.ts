@@ -1,5 +1,5 @@
 import { CniCode, CniError } from '../../../src/cni/errors';
-import { CommandError, execCommand, setCommandRunner, type CommandRunner, type ExecResult } from '../../../src/freebsd/exec';
+import { CommandError, COMMAND_ENV, execCommand, setCommandRunner, type CommandRunner, type ExecResult } from '../../../src/freebsd/exec';
 import { resetJailFlagProbe } from '../../../src/freebsd/jail-exec';
 import { configureInterface, createEpair, destroyInterface, ifconfigArgs, ifw, moveToJail, showInterface } from '../../../src/freebsd/ifconfig';
 import { findJail, removeJail } from '../../../src/freebsd/jail';
@@ -199,6 +199,16 @@ describe('the real runner', () => {
 
   test('stdin input reaches the program', async () => {
     expect((await execCommand('/bin/cat', [], { input: 'rules\n' })).stdout).toBe('rules\n');
+  });
+
+  test("a command gets the fixed environment, nothing of the caller's", async () => {
+    process.env.IFCONFIG_FORMAT = 'addr:host';
+    try {
+      const printed = (await execCommand('/usr/bin/env', [])).stdout.trim().split('\n').sort();
+      expect(printed).toEqual(Object.entries(COMMAND_ENV).map(([k, v]) => `${k}=${v}`).sort());
+    } finally {
+      delete process.env.IFCONFIG_FORMAT;
+    }
   });
 });
 

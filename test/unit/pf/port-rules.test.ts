@@ -177,7 +177,14 @@ describe('configuration', () => {
   test('defaults: snat and setFilterLocal on, jailnetd as jailnet-ipam finds it', () => {
     const c = loadPortmapConfig({ ...base, runtimeConfig: { portMappings: [{ hostPort: 80, containerPort: 80, protocol: 'tcp' }] } });
     expect(c).toMatchObject({ snat: true, setFilterLocal: true, mappings: [{ protocol: 'tcp', hostPort: 80, hostPortEnd: 80, containerPort: 80 }] });
-    expect(c.jailnetd).toEqual({ socket: '/var/run/jailnet/jailnetd.sock', autostart: true, daemonPath: '/usr/local/sbin/jailnetd', daemonArgs: ['--socket', '/var/run/jailnet/jailnetd.sock', '--log-file', '/var/log/jailnetd.log'], daemonLog: '/var/log/jailnetd.log', timeoutMs: 30_000 });
+    expect(c.jailnetd).toEqual({ socket: '/var/run/jailnet/jailnetd.sock', autostart: true, daemonPath: '/usr/local/sbin/jailnetd', daemonArgs: ['--socket', '/var/run/jailnet/jailnetd.sock', '--log-file', '/var/log/jailnetd.log'], daemonLog: '/var/log/jailnetd.log', timeoutMs: 30_000,
+      // Checked before use (docs/security.md); portmap's fields sit at the top of its configuration.
+      paths: [
+        { field: 'socket (default)', path: '/var/run/jailnet/jailnetd.sock', use: 'socket' },
+        { field: 'daemon.path (default)', path: '/usr/local/sbin/jailnetd', use: 'program' },
+        { field: 'daemon.logFile (default)', path: '/var/log/jailnetd.log', use: 'log' },
+      ],
+    });
     expect(loadPortmapConfig({ ...base, socket: '/tmp/s', autostart: false, daemon: { stateDir: '/tmp/st' } }).jailnetd).toMatchObject({ socket: '/tmp/s', autostart: false, daemonArgs: ['--socket', '/tmp/s', '--state-dir', '/tmp/st', '--log-file', '/var/log/jailnetd.log'] });
   });
 
