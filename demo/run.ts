@@ -5,7 +5,8 @@
  * which address it saw), pf enabled with jailnet's hooks, jailnetd, one network, two vnet jails
  * attached with the `jailnet` command, a web service in one of them published on port 8080.
  * Then: the jails talk, reach the Internet through NAT, the published port answers from the
- * outside, from the host and from the other jail; and detaching leaves nothing behind.
+ * outside and from the other jail (from the host itself once jailnetd proxies it, issue 9.1);
+ * and detaching leaves nothing behind.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -41,7 +41,7 @@ export function linkJailnetd(conf: LinkConf): JailnetdSettings {
   if (conf.autostart !== undefined) own.autostart = conf.autostart;
   if (conf.daemon !== undefined) own.daemon = conf.daemon;
   if (conf.timeout !== undefined) own.timeout = conf.timeout;
-  if (Object.keys(own).length > 0 || conf.ipam?.type !== 'jailnet-ipam') return jailnetdSettings(own);
+  if (Object.keys(own).length > 0 || conf.ipam?.type !== 'jailnet-ipam') return jailnetdSettings(own, '');
   return jailnetdSettings(conf.ipam as JailnetdSection);
 }
 

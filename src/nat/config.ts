@@ -19,5 +19,5 @@ export function loadNatConfig(raw: Record<string, unknown>): NatConf {
   const conf = validateWith<NatConf>(validateNatConfig, raw, 'network configuration');
   networkName(conf.name);
   if (conf.egressInterface !== undefined) checkField('egressInterface', () => interfaceName(conf.egressInterface));
-  return { ...conf, jailnetd: jailnetdSettings(conf) };
+  return { ...conf, jailnetd: jailnetdSettings(conf, '') };
 }

@@ -55,6 +55,6 @@ export function loadPortmapConfig(raw: Record<string, unknown>): PortmapConf {
     snat: conf.snat ?? true,
     userlandProxy: conf.userlandProxy ?? true,
     mappings: parsePortMappings(conf.runtimeConfig?.portMappings),
-    jailnetd: jailnetdSettings(conf),
+    jailnetd: jailnetdSettings(conf, ''),
   };
 }

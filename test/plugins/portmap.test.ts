@@ -93,11 +93,11 @@ describe('published ports', () => {
     const web = firstIpv4(prev.web);
     expect(await natRules(portmapAnchor(NET, 'web', 'eth0'))).toEqual(
       expect.arrayContaining([
-        `rdr pass inet proto tcp from any to (em0) port = 8080 -> ${web} port 80`,
-        `rdr pass inet proto tcp from any to (jailnet0) port = 8080 -> ${web} port 80`,
-        `nat on jailnet0 inet proto tcp from 10.66.0.0/24 to ${web} port = 80 -> (jailnet0) round-robin`,
-        `rdr pass inet proto tcp from any to (em0) port 9000:9002 -> ${web} port 7000:7002`,
-        `rdr pass inet proto tcp from any to (em0) port 9100:9101 -> ${web} port 7100:7101`,
+        `rdr pass on ! lo0 inet proto tcp from any to (em0) port = 8080 tag jailnet_rdr -> ${web} port 80`,
+        `rdr pass on ! lo0 inet proto tcp from any to (jailnet0) port = 8080 tag jailnet_rdr -> ${web} port 80`,
+        `nat on jailnet0 inet proto tcp from 10.66.0.0/24 to ${web} port = 80 tagged jailnet_rdr -> (jailnet0:0)`,
+        `rdr pass on ! lo0 inet proto tcp from any to (em0) port 9000:9002 tag jailnet_rdr -> ${web} port 7000:7002`,
+        `rdr pass on ! lo0 inet proto tcp from any to (em0) port 9100:9101 tag jailnet_rdr -> ${web} port 7100:7101`,
       ]),
     );
     expect(await reservations()).toEqual([
@@ -134,6 +134,11 @@ describe('published ports', () => {
     expect(await tcp('client', GW, 8080)).toMatchObject({ ok: true, reply: { peer: GW, localPort: 80 } });
     // The jail itself, through the host's address.
     expect(await tcp('web', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { localPort: 80 } });
+  });
+
+  test('a jail talking to the other jail directly keeps its own address (pf sees bridged frames; the hairpin nat takes only redirected connections)', async () => {
+    expect(await tcp('client', firstIpv4(prev.web), 80)).toMatchObject({ ok: true, reply: { peer: firstIpv4(prev.client), localPort: 80 } });
+    expect(await tcp('client', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: GW, localPort: 80 } });
   });
 
   test('the host itself reaches it through the userland proxy (TCP, UDP, IPv6, ranges); the jail sees the gateway', async () => {
@@ -208,7 +213,7 @@ describe('published ports', () => {
     const r = await check();
     expect(r.json).toMatchObject({ code: 103 });
     // Four rules: IPv4 and IPv6, on em0's and on the bridge's addresses.
-    expect(String(r.json?.msg)).toBe(`anchor ${anchor} lacks 4 rules, first \`rdr pass inet proto udp from any to (em0) port = mdns -> ${web} port 53\``);
+    expect(String(r.json?.msg)).toBe(`anchor ${anchor} lacks 4 rules, first \`rdr pass on ! lo0 inet proto udp from any to (em0) port = mdns tag jailnet_rdr -> ${web} port 53\``);
     // ADD again restores it.
     expect((await cni('portmap', 'ADD', pmConf(WEB_PORTS, prev.web), att('web'))).code).toBe(0);
     expect((await check()).code).toBe(0);
@@ -236,7 +241,7 @@ describe('chained after epair (no bridge)', () => {
   const epairConf = () => ({ cniVersion: '1.0.0', name: EP, type: 'epair', ipam: ipamd.ipam([[{ subnet: '10.68.0.0/24' }]]) });
   const conf = (portMappings: Mapping[] | undefined, prevResult?: unknown) => ({ ...pmConf(portMappings, prevResult), name: EP });
 
-  test('the world, another epair jail (routed through the host: no hairpin NAT) and the host reach it', async () => {
+  test('the world and another epair jail (routed through the host: no hairpin NAT) reach it; the host does not (issue 9.1)', async () => {
     const ep: Record<string, Record<string, unknown>> = {};
     for (const j of ['e1', 'e2']) {
       await host.createJail(j);
@@ -247,7 +252,7 @@ describe('chained after epair (no bridge)', () => {
     await host.startJailServer('e1', { proto: 'tcp', port: 80 });
     expect((await cni('portmap', 'ADD', conf([{ hostPort: 8090, containerPort: 80, protocol: 'tcp' }], ep.e1), att('e1'))).code).toBe(0);
     const rules = await natRules(portmapAnchor(EP, 'e1', 'eth0'));
-    expect(rules).toEqual([`rdr pass inet proto tcp from any to (em0) port = 8090 -> ${firstIpv4(ep.e1)} port 80`]);
+    expect(rules).toEqual([`rdr pass on ! lo0 inet proto tcp from any to (em0) port = 8090 tag jailnet_rdr -> ${firstIpv4(ep.e1)} port 80`]);
     expect(await tcp('world', host.em0Address, 8090)).toMatchObject({ ok: true, reply: { peer: host.worldAddress, localPort: 80 } });
     expect(await tcp('e2', host.em0Address, 8090)).toMatchObject({ ok: true, reply: { peer: firstIpv4(ep.e2), localPort: 80 } });
     // The host, through the proxy: the jail sees its gateway, the host end's address.

@@ -11,3 +11,11 @@ export function parseSysctlSet(output: string): { name: string; old: string; new
 export function parseSysctlValue(output: string): string {
   return output.trim();
 }
+
+/**
+ * True when sysctl(8) failed because the kernel has no such OID: sbin/sysctl/sysctl.c parse()
+ * prints `sysctl: unknown oid 'NAME'` (a kernel without VIMAGE, a pf without net.pf.filter_local).
+ */
+export function isUnknownOid(stderr: string): boolean {
+  return /: unknown oid '/.test(stderr);
+}
