@@ -5,7 +5,7 @@ import { firewallClient } from '../firewall/client';
 import { log } from '../log/logger';
 import { linkJailnetd, type LinkConf } from './config';
 import { staleHostEnds } from './host-ends';
-import { ipamCollect, JAILNET_IPAM } from './ipam';
+import { ipamCollect, IPAM_OF_JAILNETD } from './ipam';
 
 /**
  * GC. When jailnetd holds something of this network (its IPAM is jailnet-ipam, or ipMasq),
@@ -17,9 +17,9 @@ import { ipamCollect, JAILNET_IPAM } from './ipam';
  */
 export async function linkGc(ctx: GcContext<LinkConf>): Promise<void> {
   const conf = ctx.config;
-  const withDaemon = conf.ipMasq || conf.ipam?.type === JAILNET_IPAM;
+  const withDaemon = conf.ipMasq || conf.ipam?.type === IPAM_OF_JAILNETD;
   if (withDaemon) await firewallClient(linkJailnetd(conf), ctx.env).gc(conf.name, ctx.validAttachments);
-  if (conf.ipam?.type === JAILNET_IPAM) return;
+  if (conf.ipam?.type === IPAM_OF_JAILNETD) return;
   const stale = withDaemon ? [] : await staleHostEnds(conf.name, ctx.validAttachments);
   // One host end that cannot be destroyed does not keep the others, or IPAM's GC, from running.
   await runAll([

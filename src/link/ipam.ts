@@ -13,7 +13,7 @@ import type { LinkConf } from './config';
  * in CNI_PATH, src/cni/delegate.ts); its result cannot say whether the lease is new.
  */
 
-export const JAILNET_IPAM = 'jailnet-ipam';
+export const IPAM_OF_JAILNETD = 'jailnet-ipam';
 
 export interface IpamAllocation {
   /** The IPAM result; empty when the network has no IPAM. */
@@ -24,7 +24,7 @@ export interface IpamAllocation {
 
 /** The context jailnet-ipam's commands take, when the network's IPAM is jailnet-ipam. */
 function direct<C extends LinkConf>(ctx: CmdContext<C>): CmdContext<IpamPluginConfig> | undefined {
-  if (ctx.config.ipam?.type !== JAILNET_IPAM) return undefined;
+  if (ctx.config.ipam?.type !== IPAM_OF_JAILNETD) return undefined;
   // The plugin's configuration holds the ipam section, the name, runtimeConfig.ips and args.cni.ips.
   return { ...ctx, config: parseIpamConfig(ctx.config as unknown as Record<string, unknown>) };
 }
