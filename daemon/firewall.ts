@@ -98,6 +98,8 @@ export class FirewallOwner {
   readonly driver: FirewallDriver;
   readonly proxy: UserlandProxy;
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Per network, the NAT additions waiting for their turn (joinNatBatch). */
+  private readonly natBatches = new Map<string, { addresses: Set<string>; done: Promise<void> }>();
 
   constructor(opts: FirewallOwnerOptions) {
     this.state = opts.state;
@@ -150,25 +152,44 @@ export class FirewallOwner {
    * (and, for the network's first member, its rule). Says per address whether it is new to the
    * attachment; a failure takes back only those.
    */
-  addNat(id: AttachmentId & { jail?: string; egressInterface?: string }, addresses: string[]): Promise<{ nat: NatView; added: { address: string; created: boolean }[] }> {
-    return this.serial(id.network, async () => {
-      const change = this.state.natAdd(id, addresses, Date.now());
-      await this.commit(change.records);
-      try {
-        const egress = () => this.egress(id.egressInterface ?? change.value.holding.egressInterface);
-        if (await this.driver.addNatMembers(id.network, addresses, egress)) {
+  async addNat(id: AttachmentId & { jail?: string; egressInterface?: string }, addresses: string[]): Promise<{ nat: NatView; added: { address: string; created: boolean }[] }> {
+    const change = this.state.natAdd(id, addresses, Date.now());
+    await this.commit(change.records);
+    try {
+      await this.joinNatBatch(id.network, addresses, () => this.egress(id.egressInterface ?? change.value.holding.egressInterface));
+    } catch (err) {
+      const undo = this.state.natRemove(keyOf(id), change.value.created.filter((c) => c.created).map((c) => c.address));
+      await this.commit(undo.records);
+      throw hostFailure(err, `adding ${addresses.join(', ')} to the NAT of network ${id.network}`);
+    }
+    return { nat: natView(change.value.holding), added: change.value.created };
+  }
+
+  /**
+   * Table additions of one network are coalesced: the adds that arrive while the network's
+   * queue is busy join one batch, applied in one `pfctl -T add` when its turn comes (a burst of
+   * ADDs on a network costs a few pfctl calls, not one each). All of a batch succeed or fail.
+   */
+  private joinNatBatch(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<void> {
+    let batch = this.natBatches.get(network);
+    if (!batch) {
+      const pending = new Set<string>();
+      const done = this.serial(network, async () => {
+        // Closed from here on: later adds start the next batch.
+        this.natBatches.delete(network);
+        const list = [...pending];
+        if (await this.driver.addNatMembers(network, list, egress)) {
           // The table was not there: the NAT of the network was set up now. Members the records
           // say it has besides these (it was flushed behind jailnet's back) go back in.
-          const others = this.state.nat.members(id.network).filter((a) => !addresses.includes(a));
-          if (others.length > 0) await this.driver.addNatMembers(id.network, others, egress);
+          const others = this.state.nat.members(network).filter((a) => !pending.has(a));
+          if (others.length > 0) await this.driver.addNatMembers(network, others, egress);
         }
-      } catch (err) {
-        const undo = this.state.natRemove(keyOf(id), change.value.created.filter((c) => c.created).map((c) => c.address));
-        await this.commit(undo.records);
-        throw hostFailure(err, `adding ${addresses.join(', ')} to the NAT of network ${id.network}`);
-      }
-      return { nat: natView(change.value.holding), added: change.value.created };
-    });
+      });
+      batch = { addresses: pending, done };
+      this.natBatches.set(network, batch);
+    }
+    for (const a of addresses) batch.addresses.add(a);
+    return batch.done;
   }
 
   /** Takes addresses (all when absent) out of the attachment's NAT membership; never another's. */
