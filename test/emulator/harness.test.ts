@@ -133,7 +133,8 @@ d('emulated host harness', () => {
       const done = new Promise<number | null>((resolve) => tool.once('exit', resolve));
       const pid = tool.pid as number;
       const deadline = Date.now() + 30_000;
-      while (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ifconfig.js')) {
+      // Until nsenter has exec'd node, the process is the shell or nsenter (whose argv names the tool too).
+      while (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] !== process.execPath) {
         if (Date.now() > deadline) throw new Error('the tool did not start');
         await new Promise((r) => setTimeout(r, 10));
       }
