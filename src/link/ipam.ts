@@ -2,7 +2,7 @@ import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../cni/delegate
 import type { CmdContext, GcContext } from '../cni/skel';
 import type { Result } from '../cni/types';
 import * as jailnetIpam from '../ipam/plugin';
-import { parseIpamConfig, type IpamPluginConfig } from '../ipam/plugin-config';
+import { ipamConfigOf, type IpamPluginConfig } from '../ipam/plugin-config';
 import type { LinkConf } from './config';
 
 /**
@@ -26,7 +26,7 @@ export interface IpamAllocation {
 function direct<C extends LinkConf>(ctx: CmdContext<C>): CmdContext<IpamPluginConfig> | undefined {
   if (ctx.config.ipam?.type !== IPAM_OF_JAILNETD) return undefined;
   // The plugin's configuration holds the ipam section, the name, runtimeConfig.ips and args.cni.ips.
-  return { ...ctx, config: parseIpamConfig(ctx.config as unknown as Record<string, unknown>) };
+  return { ...ctx, config: ipamConfigOf(ctx.config) };
 }
 
 const hasIpam = (conf: LinkConf) => Boolean(conf.ipam?.type);

@@ -7,7 +7,7 @@ import { bridgeConfigSchema, epairConfigSchema } from './bridge';
 import { natConfigSchema, portmapConfigSchema } from './chained';
 import { legacyResultSchema, netConfSchema, resultSchema } from './cni';
 import { conflistSchema } from './conflist';
-import { ipamConfigSchema } from './ipam';
+import { ipamConfigSchema, ipamSectionSchema } from './ipam';
 import { allocateRequestSchema, attachmentRequestSchema, checkRequestSchema, gcRequestSchema, jailnetdConfigSchema, natAddRequestSchema, natCheckRequestSchema, natRemoveRequestSchema, portsReleaseRequestSchema, portsReserveRequestSchema, publishRequestSchema } from './ipam-api';
 
 export const schemas: Record<string, object> = {
@@ -18,6 +18,7 @@ export const schemas: Record<string, object> = {
   'bridge-config': bridgeConfigSchema,
   'epair-config': epairConfigSchema,
   'ipam-config': ipamConfigSchema,
+  'ipam-section': ipamSectionSchema,
   'ipam-allocate': allocateRequestSchema,
   'ipam-attachment': attachmentRequestSchema,
   'ipam-check': checkRequestSchema,
