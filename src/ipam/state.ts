@@ -249,7 +249,8 @@ export class IpamState {
   /**
    * Takes addresses (all when `only` is absent) out of the attachment's NAT membership. Only
    * addresses the attachment holds are taken: a stale DEL for an address now held by another
-   * attachment takes nothing. `previous` restores the membership if applying the removal fails.
+   * attachment takes nothing. `previous` is the membership before, to put back (apply its record)
+   * when removing it from the firewall fails.
    */
   natRemove(key: string, only?: readonly string[]): Change<{ removed: string[]; previous?: NatHolding }> {
     const current = this.nat.holdings.get(key);
@@ -269,22 +270,6 @@ export class IpamState {
     const current = this.forwards.get(key);
     if (!current) return { records: [], value: undefined };
     return { records: this.applyAll([{ t: 'unfwd', k: key }]), value: current };
-  }
-
-  /** Puts back what natRemove or a forward change replaced (an apply that failed is undone in memory). */
-  restore(previous: { nat?: NatHolding; natKey?: string; forward?: ForwardHolding; forwardKey?: string; ports?: PortReservation; portsKey?: string }): void {
-    if (previous.natKey !== undefined) {
-      if (previous.nat) this.nat.put(previous.nat);
-      else this.nat.delete(previous.natKey);
-    }
-    if (previous.forwardKey !== undefined) {
-      if (previous.forward) this.forwards.set(previous.forwardKey, previous.forward);
-      else this.forwards.delete(previous.forwardKey);
-    }
-    if (previous.portsKey !== undefined) {
-      if (previous.ports) this.ports.put(previous.ports);
-      else this.ports.delete(previous.portsKey);
-    }
   }
 
   /** Sets the attachment's reservation to exactly `entries` (none: removes it). */
