@@ -2,6 +2,7 @@ import type { IpamState } from '../src/ipam/state';
 import type { StateRecord } from '../src/ipam/records';
 import type { StateStore } from '../src/ipam/store/store';
 import type { DaemonConfig } from './config';
+import type { FirewallOwner } from './firewall';
 import type { Metrics } from './metrics';
 import type { ReclaimStatus } from './reclaim';
 
@@ -10,6 +11,8 @@ export interface DaemonContext {
   readonly state: IpamState;
   readonly store: StateStore;
   readonly metrics: Metrics;
+  /** NAT, port forwards, the userland proxy and the ordered teardown of attachments. */
+  readonly firewall: FirewallOwner;
   readonly config: DaemonConfig;
   readonly version: string;
   readonly startedAt: number;

@@ -2,6 +2,8 @@ import { mkdirSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { JailInfo } from '../src/freebsd/parse/jls';
 import type { StateRecord } from '../src/ipam/records';
+import type { FirewallDriver } from '../src/firewall/driver';
+import { firewallDriver } from '../src/firewall/pf';
 import { IpamState } from '../src/ipam/state';
 import { FileStore } from '../src/ipam/store/file-store';
 import { acquireStateLock, type StateLock } from '../src/ipam/store/state-lock';
@@ -9,8 +11,10 @@ import { IpamError } from '../src/ipam/errors';
 import { log } from '../src/log/logger';
 import type { DaemonConfig } from './config';
 import type { DaemonContext } from './context';
+import { FirewallOwner } from './firewall';
 import { collectGarbageOnce } from './heap';
 import { Metrics } from './metrics';
+import { UserlandProxy } from './proxy';
 import { ReclaimLoop } from './reclaim';
 import { createApiServer } from './server';
 import { listenOnSocket } from './socket';
@@ -26,6 +30,8 @@ export interface DaemonOptions {
   config: DaemonConfig;
   version: string;
   listJails: () => Promise<JailInfo[]>;
+  /** The firewall backend; the host's (pf) when absent. */
+  firewall?: FirewallDriver;
 }
 
 export class Daemon {
@@ -34,6 +40,7 @@ export class Daemon {
   private readonly store: FileStore;
   private readonly metrics = new Metrics();
   private readonly ctx: DaemonContext;
+  private readonly firewall: FirewallOwner;
   private readonly reclaim: ReclaimLoop;
   private server: Server | undefined;
   private lock: StateLock | undefined;
@@ -48,10 +55,12 @@ export class Daemon {
       snapshotSource: () => this.state.snapshotRecords(),
       warn: (m) => log.warn(m),
     });
+    this.firewall = new FirewallOwner({ state: this.state, commit: (records) => this.commit(records), driver: options.firewall ?? firewallDriver(), proxy: new UserlandProxy() });
     this.ctx = {
       state: this.state,
       store: this.store,
       metrics: this.metrics,
+      firewall: this.firewall,
       config: this.config,
       version: options.version,
       startedAt: Date.now(),
@@ -68,12 +77,15 @@ export class Daemon {
     const report = await this.store.open((r) => this.state.apply(r));
     for (const w of [...report.warnings, ...this.state.warnings]) log.warn(w);
     const readMs = Date.now() - started;
+    // The proxy's sockets are back before the first answer: a runtime that sees the daemon up
+    // finds its published ports served.
+    const listeners = await this.firewall.rebuildProxies();
     this.server = createApiServer(this.ctx, () => this.stopping || this.failed !== undefined);
     await listenOnSocket(this.server, this.config.socket);
     this.reclaim.start();
     // Both after the socket answers: loading the logger takes ~40 ms and a full collection of a
     // large state tens of ms, neither of which a runtime waiting for its first answer should pay.
-    const startedLine = `jailnetd ${this.options.version} started: listening on ${this.config.socket}; state read: ${this.state.leaseCount} leases in ${this.state.networks.size} networks, ${this.state.ports.reservations.size} port reservations (${report.records} records, ${readMs} ms)`;
+    const startedLine = `jailnetd ${this.options.version} started: listening on ${this.config.socket}; state read: ${this.state.leaseCount} leases in ${this.state.networks.size} networks, ${this.state.ports.reservations.size} port reservations, ${this.state.forwards.size} port forwards (${listeners} proxy sockets) (${report.records} records, ${readMs} ms)`;
     setImmediate(() => log.info(startedLine, { pid: process.pid, stateDir: this.config.stateDir, configFile: this.config.configFile, uptimeMs: Math.round(process.uptime() * 1000) }));
     if (report.records > 10_000) setTimeout(collectGarbageOnce, 1000).unref();
   }
@@ -118,6 +130,7 @@ export class Daemon {
         /* already gone */
       }
     }
+    await this.firewall.proxy.closeAll();
     await this.store.close();
     this.lock?.release();
     log.info('stopped');

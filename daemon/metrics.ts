@@ -32,7 +32,7 @@ export class Metrics {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 
-  render(state: IpamState, store: StoreStats): string {
+  render(state: IpamState, store: StoreStats, proxySockets = 0): string {
     const out: string[] = [];
     const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -46,6 +46,9 @@ export class Metrics {
     metric('jailnetd_pool_free_addresses', 'gauge', 'Addresses a range set can still hand out.', nets.flatMap((n) => n.sets.map((s, i): [Record<string, string>, number] => [{ network: n.name, range_set: String(i) }, Number(s.freeCount)])));
     metric('jailnetd_out_of_range_leases', 'gauge', 'Leases whose addresses the current ranges of their network cannot hand out.', nets.map((n) => [{ network: n.name }, n.outOfRangeLeases().length]));
     metric('jailnetd_port_reservations', 'gauge', 'Host-port reservation entries.', [[{}, state.ports.entryCount]]);
+    metric('jailnetd_nat_memberships', 'gauge', 'Attachments with addresses in a network\'s NAT.', [[{}, state.nat.holdings.size]]);
+    metric('jailnetd_port_forwards', 'gauge', 'Attachments with published ports.', [[{}, state.forwards.size]]);
+    metric('jailnetd_proxy_sockets', 'gauge', 'Listening sockets of the userland proxy.', [[{}, proxySockets]]);
     metric('jailnetd_allocations_total', 'counter', 'Leases created.', [[{}, this.allocations]]);
     metric('jailnetd_request_refusals_total', 'counter', 'Requests refused, by reason (the error reasons of the API).', [...this.refusals].map(([reason, v]) => [{ reason }, v]));
     metric('jailnetd_releases_total', 'counter', 'Leases released, by cause (del: CNI DEL, gc: CNI GC, reclaim: jail gone).', Object.entries(this.releases).map(([cause, v]) => [{ cause }, v]));

@@ -4,14 +4,17 @@ import { log } from '../src/log/logger';
 import type { DaemonContext } from './context';
 
 /**
- * Releases what vanished jails held. Every `intervalSeconds` the jails are listed (`jls`);
- * an attachment's jail is the CNI_NETNS it was made for (a name or a JID), or its container
- * ID when that is unknown (runj names the jail after the container). A jail seen missing is
- * remembered with the time that check got the list; its leases and host ports are released
- * at the first later check that still misses it once `graceSeconds` have passed since. So nothing is
- * released on one observation, a jail that comes back in time keeps everything, and when jls
- * fails nothing is released. The "missing since" times live in memory: after a restart the
- * grace period starts again.
+ * Cleans up after vanished jails. Every `intervalSeconds` the jails are listed (`jls`); an
+ * attachment's jail is the CNI_NETNS it was made for (a name or a JID), or its container ID
+ * when that is unknown (runj names the jail after the container). A jail seen missing is
+ * remembered with the time that check got the list; its attachments are torn down at the first
+ * later check that still misses it once `graceSeconds` have passed since, by the firewall owner
+ * and in its order (daemon/firewall.ts): pf rules and table entries and proxy sockets, then the
+ * host interface, then leases and host ports. An attachment whose teardown stops at a failed
+ * step keeps the rest until the next check. So nothing is released on one observation, a jail
+ * that comes back in time keeps everything, when jls fails nothing is released, and nothing is
+ * freed while something still points at it. The "missing since" times live in memory: after a
+ * restart the grace period starts again.
  */
 
 export interface ReclaimStatus {
@@ -97,6 +100,8 @@ export class ReclaimLoop {
       }
     }
     for (const [key, r] of this.ctx.state.ports.reservations) add(jailOf(r), key);
+    for (const [key, h] of this.ctx.state.nat.holdings) if (h.at < startedAt) add(jailOf(h), key);
+    for (const [key, f] of this.ctx.state.forwards) if (f.at < startedAt) add(jailOf(f), key);
 
     const { graceSeconds } = this.ctx.config.reclaim;
     const release: string[] = [];
@@ -119,13 +124,17 @@ export class ReclaimLoop {
     this.lastCounts = new Map([...byJail].map(([j, k]) => [j, k.length]));
     if (release.length === 0) return;
 
-    const change = this.ctx.state.releaseAttachments(release);
-    await this.ctx.commit(change.records);
-    for (const jail of releasedJails) this.missingSince.delete(jail);
-    this.ctx.metrics.releases.reclaim += change.value.leases.length;
-    for (const l of change.value.leases) {
+    const done = await this.ctx.firewall.teardown(release, { interfaces: true });
+    const unfinished = new Set(done.failures.map((f) => f.key));
+    for (const jail of releasedJails) if (!(byJail.get(jail) ?? []).some((k) => unfinished.has(k))) this.missingSince.delete(jail);
+    this.ctx.metrics.releases.reclaim += done.leases.length;
+    for (const f of done.forwards) log.info(`removed the port forwards of a vanished jail`, { ...f });
+    for (const n of done.nat) log.info(`removed the NAT of vanished jail ${jailOf(n)}`, { network: n.network, containerID: n.containerID, ifname: n.ifname, addresses: n.addresses });
+    for (const name of done.interfaces) log.info(`destroyed ${name}, the host interface of a vanished jail`);
+    for (const l of done.leases) {
       log.info(`released the lease of vanished jail ${jailOf(l)}`, { network: l.network, containerID: l.containerID, ifname: l.ifname, ips: l.ips.map((ip) => ip.address) });
     }
-    for (const p of change.value.ports) log.info(`released the host ports of vanished jail ${jailOf(p)}`, { network: p.network, containerID: p.containerID, ifname: p.ifname });
+    for (const p of done.ports) log.info(`released the host ports of vanished jail ${jailOf(p)}`, { network: p.network, containerID: p.containerID, ifname: p.ifname });
+    if (done.failures.length > 0) this.ctx.metrics.reclaimErrors++;
   }
 }

@@ -1,6 +1,7 @@
 import { API_PREFIX } from '../src/ipam/api-types';
 import { gc } from './api/gc';
 import * as leases from './api/leases';
+import * as nat from './api/nat';
 import * as ports from './api/ports';
 import { health, metrics, status } from './api/status';
 import type { Handler } from './context';
@@ -15,6 +16,14 @@ export const ROUTES: Record<string, Partial<Record<'GET' | 'POST', Handler>>> = 
   [`${API_PREFIX}/ports/reserve`]: { POST: ports.reserve },
   [`${API_PREFIX}/ports/release`]: { POST: ports.release },
   [`${API_PREFIX}/ports`]: { GET: ports.list },
+  [`${API_PREFIX}/ports/publish`]: { POST: ports.publish },
+  [`${API_PREFIX}/ports/unpublish`]: { POST: ports.unpublish },
+  [`${API_PREFIX}/ports/check`]: { POST: ports.check },
+  [`${API_PREFIX}/forwards`]: { GET: ports.forwards },
+  [`${API_PREFIX}/nat/add`]: { POST: nat.add },
+  [`${API_PREFIX}/nat/remove`]: { POST: nat.remove },
+  [`${API_PREFIX}/nat/check`]: { POST: nat.check },
+  [`${API_PREFIX}/nat`]: { GET: nat.list },
   [`${API_PREFIX}/status`]: { GET: status },
   [`${API_PREFIX}/health`]: { GET: health },
   [`${API_PREFIX}/metrics`]: { GET: metrics },

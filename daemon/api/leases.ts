@@ -2,6 +2,7 @@ import validateAllocate from '../../src/config/generated/ipam-allocate';
 import validateAttachment from '../../src/config/generated/ipam-attachment';
 import validateCheck from '../../src/config/generated/ipam-check';
 import type { AllocateRequest, AllocateResponse, CheckRequest, CheckResponse, ReleaseRequest, ReleaseResponse } from '../../src/ipam/api-types';
+import { attachmentKey } from '../../src/ipam/lease';
 import type { StateRecord } from '../../src/ipam/records';
 import { leaseView } from '../../src/ipam/views';
 import { log } from '../../src/log/logger';
@@ -45,6 +46,16 @@ export const allocate: Handler = async (ctx, req) => {
 
 export const release: Handler = async (ctx, req) => {
   const body = checkBody<ReleaseRequest>(validateAttachment, req.body, 'release');
+  if (ctx.firewall.holdsFirewallState(attachmentKey(body.network, body.containerID, body.ifname))) {
+    // What still points at the address (NAT, port forwards) goes first, then lease and ports.
+    const lease = ctx.state.lease(body.network, body.containerID, body.ifname);
+    const r = await ctx.firewall.teardown([attachmentKey(body.network, body.containerID, body.ifname)], { interfaces: false });
+    const failed = r.failures[0];
+    if (failed) throw failed.error;
+    if (lease) ctx.metrics.releases.del++;
+    const reply: ReleaseResponse = { released: lease ? leaseView(lease, ctx.state.isInRange(lease)) : null };
+    return { body: reply };
+  }
   const change = ctx.state.release(body.network, body.containerID, body.ifname);
   await ctx.commit(change.records);
   if (change.value) {

@@ -62,6 +62,6 @@ export const health: Handler = async (ctx) => {
 };
 
 export const metrics: Handler = async (ctx) => ({
-  body: ctx.metrics.render(ctx.state, ctx.store.stats()),
+  body: ctx.metrics.render(ctx.state, ctx.store.stats(), ctx.firewall.proxy.size),
   contentType: 'text/plain; version=0.0.4; charset=utf-8',
 });

@@ -77,10 +77,13 @@ export function writeState(ctx: EmuContext, name: string, value: unknown): void 
 // ---- lock ----------------------------------------------------------------------------------
 
 /**
- * Runs `fn` holding the host's lock `name`. The lock is an abstract unix socket bound in the
- * machine's root network namespace: binding is atomic and the kernel releases it when the
- * holder dies, so a killed command never leaves a stale lock. Every emulated tool process runs
- * in the root namespace (jail context is passed by environment, not by entering the netns).
+ * Runs `fn` holding the host's lock `name`. The lock is an abstract unix socket: binding is
+ * atomic and the kernel releases it when the holder dies, so a killed command never leaves a
+ * stale lock. Abstract names are per network namespace, so every emulated tool process runs in
+ * the emulated host's namespace whoever starts it (the harness's wrappers enter it with nsenter
+ * before starting node): a tool started by a test from the machine's namespace and one started
+ * by jailnetd inside the host contend for the same lock. Jail context is passed by environment,
+ * never by entering a jail's namespace.
  */
 export async function withLock<T>(ctx: EmuContext, name: string, fn: () => Promise<T>, timeoutMs = 600_000): Promise<T> {
   const id = createHash('sha256').update(`${ctx.dir}\0${name}`).digest('hex').slice(0, 32);

@@ -1,8 +1,9 @@
 import { run, runOk } from './exec';
 
 /**
- * iproute2 wrappers. Every emulated tool process runs in the machine's root network namespace
- * and reaches the emulated host and jails with `ip -n NS`.
+ * iproute2 wrappers. Every emulated tool process runs in the emulated host's network namespace
+ * (entered by the harness's wrapper, for the locks: context.ts withLock) and reaches the host and
+ * the jails with `ip -n NS`, naming each namespace explicitly.
  */
 
 export const IP = '/usr/sbin/ip';

@@ -6,7 +6,7 @@ import { beginAttachment } from '../link/attachment';
 import { moveIntoJail } from '../link/epair';
 import { describeHostEnd } from '../link/naming';
 import { linkResult } from '../link/result';
-import { masqueradeAdd } from '../nat/masquerade';
+import { joinNat } from '../link/nat';
 import { addressOf } from '../net/cidr';
 import { withRollback } from '../util/rollback';
 import type { BridgeConf } from './config';
@@ -38,7 +38,7 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
     await moveIntoJail(link.jailEnd, a.jail);
     await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses });
     plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
-    if (conf.ipMasq) await masqueradeAdd({ network: conf.name, egressInterface: conf.egressInterface }, addresses, rollback);
+    if (conf.ipMasq) await joinNat(ctx, a.jail, addresses, rollback);
     // Last, so that no failure comes after it: a failed ADD leaves lo0 as it found it.
     await configureLoopback(a.jail);
 

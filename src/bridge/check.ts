@@ -1,10 +1,10 @@
-import { ipamCheck } from '../cni/delegate';
+import { ipamVerify } from '../link/ipam';
 import type { CmdContext } from '../cni/skel';
 import { listInterfaces } from '../freebsd/ifconfig';
 import { jailFromNetns, jailIfname } from '../jail/target';
 import { checkFailed, checkJailDefaultRoutes, checkJailEnd, heldAddresses, requirePrevResult } from '../link/check';
 import { hostEndName } from '../link/naming';
-import { requireMasqueradeRule } from '../nat/masquerade';
+import { checkNat } from '../link/nat';
 import { canonicalAddress } from '../net/cidr';
 import type { BridgeConf } from './config';
 
@@ -18,7 +18,7 @@ export async function bridgeCheck(ctx: CmdContext<BridgeConf>): Promise<void> {
   const prev = requirePrevResult(ctx.prevResult);
   const jail = jailFromNetns(ctx.netns);
   jailIfname(ctx.ifname);
-  if (conf.ipam?.type) await ipamCheck(ctx);
+  await ipamVerify(ctx);
 
   const hostEnd = hostEndName(ctx.containerId, ctx.ifname);
   const all = await listInterfaces();
@@ -37,5 +37,5 @@ export async function bridgeCheck(ctx: CmdContext<BridgeConf>): Promise<void> {
   }
   await checkJailEnd(jail, ctx.ifname, prev);
   await checkJailDefaultRoutes(jail, prev);
-  if (conf.ipMasq) await requireMasqueradeRule(conf.name);
+  if (conf.ipMasq) await checkNat(ctx, (prev.ips ?? []).map((ip) => ip.address));
 }

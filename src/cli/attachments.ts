@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { CniCode, CniError, runAll } from '../cni/errors';
 import { listCache, type CachedAttachment } from '../cni/runtime/cache';
 import { addNetworkList, checkNetworkList, delNetworkList, gcNetworkList, type RuntimeConf, type RuntimeEnv } from '../cni/runtime/chain';
@@ -6,10 +7,11 @@ import type { Result } from '../cni/types';
 import { listJails } from '../freebsd/jail';
 import { jailName } from '../freebsd/names';
 import { log } from '../log/logger';
+import { inSubnet } from '../net/cidr';
 import { withFileLock } from '../util/file-lock';
-import { listNetworks, loadNetwork } from './networks';
+import { listNetworks, loadNetwork, subnetsOf } from './networks';
 import type { CliPaths } from './paths';
-import type { PortMapping } from './ports';
+import { capabilityMapping, formatPort, type PortMapping } from './ports';
 
 /**
  * Jails on networks: what `jailnet attach/detach/check/ps/gc` and the runj hooks do, through
@@ -20,10 +22,18 @@ import type { PortMapping } from './ports';
 export interface AttachRequest {
   jail: string;
   networks: string[];
+  /** Published once: on the mapping's `network`, else on the first network. */
   ports: PortMapping[];
-  /** Static addresses (capability `ips`), for every network. */
+  /** Static addresses (capability `ips`), each to the network whose subnet holds it. */
   ips?: string[];
   mac?: string;
+}
+
+/** What one network of an attach gets: its own share of the ports and addresses. */
+interface NetworkShare {
+  list: NetworkConfigList;
+  ports: PortMapping[];
+  ips: string[];
 }
 
 export interface Attached {
@@ -44,9 +54,40 @@ function exclusively<T>(paths: CliPaths, fn: () => Promise<T>): Promise<T> {
   return withFileLock('jailnet-runtime', fn, { timeoutMs: 600_000 });
 }
 
+/**
+ * Splits ports and addresses between the networks, refusing before anything changes what no
+ * network can take: a port goes to the network it names (one of the jail's) or to the first; an
+ * address to the one network whose subnets hold it.
+ */
+function shareOut(lists: NetworkConfigList[], req: AttachRequest): NetworkShare[] {
+  const shares = lists.map((list): NetworkShare => ({ list, ports: [], ips: [] }));
+  const names = lists.map((l) => l.name).join(', ');
+  for (const p of req.ports) {
+    const share = p.network === undefined ? shares[0] : shares.find((s) => s.list.name === p.network);
+    if (!share) throw new CniError(CniCode.InvalidNetworkConfig, `-p ${formatPort(p)}: network ${p.network} is not one jail ${req.jail} joins (${names})`, 'name one of the networks given with -n, or leave @NETWORK out to publish on the first');
+    share.ports.push(p);
+  }
+  for (const ip of req.ips ?? []) {
+    const address = ip.split('/')[0] as string;
+    if (isIP(address) === 0) throw new CniError(CniCode.InvalidNetworkConfig, `--ip ${ip} is not an IP address`);
+    const holders = shares.filter((s) => subnetsOf(s.list).some((subnet) => inSubnet(address, subnet)));
+    if (holders.length !== 1) {
+      const ranges = shares.map((s) => `${s.list.name} ${subnetsOf(s.list).join(' ') || '(no subnet)'}`).join('; ');
+      throw new CniError(
+        CniCode.InvalidNetworkConfig,
+        holders.length === 0 ? `--ip ${ip} is in no subnet of the networks jail ${req.jail} joins (${ranges})` : `--ip ${ip} is in the subnets of several networks (${holders.map((h) => h.list.name).join(', ')})`,
+        'give an address of one network\'s subnet; each --ip goes to the network whose subnet holds it',
+      );
+    }
+    holders[0]?.ips.push(ip);
+  }
+  return shares;
+}
+
 /** Refuses runtime arguments that no plugin of the network takes (they would be dropped silently). */
-function checkCapabilities(list: NetworkConfigList, req: AttachRequest): void {
-  const wanted = { portMappings: req.ports.length > 0, ips: Boolean(req.ips?.length), mac: Boolean(req.mac) };
+function checkCapabilities(share: NetworkShare, req: AttachRequest): void {
+  const list = share.list;
+  const wanted = { portMappings: share.ports.length > 0, ips: share.ips.length > 0, mac: Boolean(req.mac) };
   const flag = { portMappings: '-p', ips: '--ip', mac: '--mac' } as const;
   for (const [capability, asked] of Object.entries(wanted) as [keyof typeof flag, boolean][]) {
     if (asked && !list.plugins.some((p) => p.capabilities?.[capability])) {
@@ -59,24 +100,25 @@ function checkCapabilities(list: NetworkConfigList, req: AttachRequest): void {
 export function attach(paths: CliPaths, req: AttachRequest): Promise<Attached[]> {
   jailName(req.jail);
   const lists = req.networks.map((n) => loadNetwork(paths, n));
-  for (const list of lists) checkCapabilities(list, req);
-  return exclusively(paths, () => attachNetworks(paths, req, lists));
+  const shares = shareOut(lists, req);
+  for (const share of shares) checkCapabilities(share, req);
+  return exclusively(paths, () => attachNetworks(paths, req, shares));
 }
 
-async function attachNetworks(paths: CliPaths, req: AttachRequest, lists: NetworkConfigList[]): Promise<Attached[]> {
+async function attachNetworks(paths: CliPaths, req: AttachRequest, shares: NetworkShare[]): Promise<Attached[]> {
   const env = runtimeEnv(paths);
   const taken = new Set(listCache(paths.cacheDir).filter((c) => c.containerId === req.jail).map((c) => c.ifName));
-  const done: { rt: RuntimeConf; list: (typeof lists)[number]; result: Result }[] = [];
+  const done: { rt: RuntimeConf; list: NetworkConfigList; result: Result }[] = [];
   let next = 0;
   try {
-    for (const list of lists) {
+    for (const { list, ports, ips } of shares) {
       if (listCache(paths.cacheDir).some((c) => c.containerId === req.jail && c.networkName === list.name)) {
         throw new CniError(CniCode.ResourceConflict, `jail ${req.jail} is already attached to network ${list.name}`, `detach it first: jailnet detach ${req.jail} --network ${list.name}`);
       }
       while (taken.has(`eth${next}`)) next++;
       const ifname = `eth${next++}`;
-      const capabilityArgs: Record<string, unknown> = { portMappings: req.ports };
-      if (req.ips?.length) capabilityArgs.ips = req.ips;
+      const capabilityArgs: Record<string, unknown> = { portMappings: ports.map(capabilityMapping) };
+      if (ips.length) capabilityArgs.ips = ips;
       if (req.mac) capabilityArgs.mac = req.mac;
       const rt: RuntimeConf = { containerId: req.jail, netns: req.jail, ifname, capabilityArgs };
       try {

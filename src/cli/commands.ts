@@ -101,8 +101,8 @@ export async function runCommandLine(argv: string[]): Promise<void> {
         a
           .positional('jail', { type: 'string', demandOption: true })
           .option('network', { alias: 'n', type: 'string', array: true, default: ['default'] })
-          .option('publish', { alias: 'p', type: 'string', array: true, describe: '[IP:]HOSTPORT:PORT[/tcp|udp]' })
-          .option('ip', { type: 'string', array: true, describe: 'static address(es)' })
+          .option('publish', { alias: 'p', type: 'string', array: true, describe: '[IP:]HOSTPORT:PORT[/tcp|udp][@NETWORK] (published once: on NETWORK, else on the first network)' })
+          .option('ip', { type: 'string', array: true, describe: 'static address(es), each on the network whose subnet holds it' })
           .option('mac', { type: 'string' })
           .option('json', { type: 'boolean' }),
       async (a) => {
@@ -135,8 +135,8 @@ export async function runCommandLine(argv: string[]): Promise<void> {
       else print(findings.map((f) => `${f.verdict.padEnd(4)}  ${f.check}: ${f.detail}${f.fix ? `\n      fix: ${f.fix}` : ''}`).join('\n') + '\n');
       if (findings.some((f) => f.verdict === 'fail')) process.exitCode = 1;
     })
-    .command('hook <phase>', "runj OCI hook: create-runtime (attach) or poststop (detach); OCI state on stdin", (a) => a.positional('phase', { type: 'string', choices: ['create-runtime', 'createRuntime', 'poststop'], demandOption: true }).option('network', { alias: 'n', type: 'string', array: true }).option('publish', { alias: 'p', type: 'string', array: true }), async (a) => {
-      await runHook([a.phase, ...(a.network ?? []).flatMap((n) => ['-n', n]), ...(a.publish ?? []).flatMap((p) => ['-p', p])]);
+    .command('hook <phase>', "runj OCI hook: create-runtime (attach) or poststop (detach); OCI state on stdin", (a) => a.positional('phase', { type: 'string', choices: ['create-runtime', 'createRuntime', 'poststop'], demandOption: true }).option('network', { alias: 'n', type: 'string', array: true }).option('publish', { alias: 'p', type: 'string', array: true }).option('ip', { type: 'string', array: true }), async (a) => {
+      await runHook([a.phase, ...(a.network ?? []).flatMap((n) => ['-n', n]), ...(a.publish ?? []).flatMap((p) => ['-p', p]), ...(a.ip ?? []).flatMap((ip) => ['--ip', ip])]);
     })
     .command('plugins install', 'copy the CNI plugins where runtimes look for them', (a) => a.option('dir', { type: 'string', default: SYSTEM_CNI_DIR }), (a) => {
       const from = paths.cniPath.find((d) => readdirSafe(d).includes('bridge') && d !== a.dir);

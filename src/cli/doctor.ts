@@ -53,10 +53,6 @@ export async function doctor(paths: CliPaths): Promise<Finding[]> {
     if (missing.length === 0) add('pf hooks', 'ok', 'the main ruleset hooks "jailnet/*"');
     else add('pf hooks', 'fail', `the main ruleset lacks ${missing.join(', ')}`, 'add the lines of conf/pf.conf to /etc/pf.conf and reload it (pfctl -f /etc/pf.conf)');
   }
-  const filterLocal = await sysctlValue('net.pf.filter_local');
-  if (filterLocal === '1') add('ports from the host', 'ok', 'net.pf.filter_local=1');
-  else add('ports from the host', 'warn', `net.pf.filter_local=${filterLocal ?? '?'}: the host itself cannot reach published ports`, 'sysctl net.pf.filter_local=1 (and in /etc/sysctl.conf)');
-
   try {
     const health = await callDaemon<{ status?: string }>({ socket: paths.daemonSocket, timeoutMs: 5000 }, 'GET', '/v1/health');
     add('jailnetd', 'ok', `answers on ${paths.daemonSocket}${health.status ? ` (${health.status})` : ''}`);

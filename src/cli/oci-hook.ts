@@ -1,12 +1,13 @@
 import { CniCode, CniError } from '../cni/errors';
-import { jailName } from '../freebsd/names';
+import { jailName, networkName } from '../freebsd/names';
 import { parsePortSpec, type PortMapping } from './ports';
 
 /**
  * runj's OCI hooks: `createRuntime` attaches, `poststop` detaches (after runj removed the jail).
- * Each gets the OCI state on stdin; the jail's name is the state's `id`. Networks and ports come
- * from the hook's own arguments, else from annotations: jailnet's (`org.jailnet.networks`,
- * `org.jailnet.ports`) or nerdctl's (`nerdctl/networks`, `nerdctl/ports`).
+ * Each gets the OCI state on stdin; the jail's name is the state's `id`. Networks, ports and
+ * static addresses come from the hook's own arguments, else from annotations: jailnet's
+ * (`org.jailnet.networks`, `org.jailnet.ports`, `org.jailnet.ips`) or nerdctl's
+ * (`nerdctl/networks`, `nerdctl/ports`).
  */
 
 export interface OciState {
@@ -20,6 +21,7 @@ export interface OciState {
 
 export const ANNOTATION_NETWORKS = 'org.jailnet.networks';
 export const ANNOTATION_PORTS = 'org.jailnet.ports';
+export const ANNOTATION_IPS = 'org.jailnet.ips';
 export const NERDCTL_NETWORKS = 'nerdctl/networks';
 export const NERDCTL_PORTS = 'nerdctl/ports';
 export const DEFAULT_NETWORK = 'default';
@@ -38,18 +40,18 @@ export function parseOciState(text: string): OciState {
   return s as OciState;
 }
 
-/** A list annotation: a JSON array of strings, or names separated by commas. */
+/** A list annotation: a JSON array of strings, or items separated by commas. */
 function nameList(value: string, key: string): string[] {
   const text = value.trim();
   if (text.startsWith('[')) {
     const parsed = JSON.parse(text) as unknown;
-    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new CniError(CniCode.DecodingFailure, `annotation ${key} must be a JSON list of network names`);
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new CniError(CniCode.DecodingFailure, `annotation ${key} must be a JSON list of strings`);
     return parsed;
   }
   return text.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** Port annotations: jailnet's "8080:80/tcp,..." or a JSON list; nerdctl's JSON list (HostPort...). */
+/** Port annotations: jailnet's "8080:80/tcp@NETWORK,..." or a JSON list; nerdctl's JSON list (HostPort...). */
 function portList(value: string, key: string): PortMapping[] {
   const text = value.trim();
   if (!text.startsWith('[')) return text.split(',').filter((s) => s.trim()).flatMap((s) => parsePortSpec(s));
@@ -60,18 +62,29 @@ function portList(value: string, key: string): PortMapping[] {
     const containerPort = p.containerPort ?? p.ContainerPort;
     const protocol = String(p.protocol ?? p.Protocol ?? 'tcp').toLowerCase();
     const hostIP = p.hostIP ?? p.HostIP;
-    if (typeof hostPort !== 'number' || typeof containerPort !== 'number' || (protocol !== 'tcp' && protocol !== 'udp')) {
-      throw new CniError(CniCode.DecodingFailure, `annotation ${key}[${i}] needs numeric hostPort and containerPort and protocol tcp or udp`);
+    const network = p.network;
+    if (typeof hostPort !== 'number' || typeof containerPort !== 'number' || (protocol !== 'tcp' && protocol !== 'udp') || (network !== undefined && typeof network !== 'string')) {
+      throw new CniError(CniCode.DecodingFailure, `annotation ${key}[${i}] needs numeric hostPort and containerPort, protocol tcp or udp, and a network name if any`);
     }
-    return { hostPort, containerPort, protocol, ...(typeof hostIP === 'string' && hostIP !== '' ? { hostIP } : {}) };
+    if (typeof network === 'string') networkName(network);
+    return { hostPort, containerPort, protocol, ...(typeof hostIP === 'string' && hostIP !== '' ? { hostIP } : {}), ...(typeof network === 'string' ? { network } : {}) };
   });
 }
 
-export function hookRequest(state: OciState, argNetworks: string[], argPorts: PortMapping[]): { networks: string[]; ports: PortMapping[] } {
+export interface HookRequest {
+  networks: string[];
+  ports: PortMapping[];
+  /** Static addresses, each for the network whose subnet holds it. */
+  ips: string[];
+}
+
+export function hookRequest(state: OciState, argNetworks: string[], argPorts: PortMapping[], argIps: string[] = []): HookRequest {
   const a = state.annotations ?? {};
   const networksText = a[ANNOTATION_NETWORKS] ?? a[NERDCTL_NETWORKS];
   const portsText = a[ANNOTATION_PORTS] ?? a[NERDCTL_PORTS];
+  const ipsText = a[ANNOTATION_IPS];
   const networks = argNetworks.length ? argNetworks : networksText ? nameList(networksText, a[ANNOTATION_NETWORKS] ? ANNOTATION_NETWORKS : NERDCTL_NETWORKS) : [DEFAULT_NETWORK];
   const ports = argPorts.length ? argPorts : portsText ? portList(portsText, a[ANNOTATION_PORTS] ? ANNOTATION_PORTS : NERDCTL_PORTS) : [];
-  return { networks: networks.filter((n) => n !== 'none' && n !== 'host'), ports };
+  const ips = argIps.length ? argIps : ipsText ? nameList(ipsText, ANNOTATION_IPS) : [];
+  return { networks: networks.filter((n) => n !== 'none' && n !== 'host'), ports, ips };
 }

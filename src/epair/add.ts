@@ -10,7 +10,7 @@ import { moveIntoJail } from '../link/epair';
 import { enableForwarding } from '../link/forwarding';
 import { describeHostEnd } from '../link/naming';
 import { linkResult } from '../link/result';
-import { masqueradeAdd } from '../nat/masquerade';
+import { joinNat } from '../link/nat';
 import { addressOf, familyOf } from '../net/cidr';
 import { withRollback } from '../util/rollback';
 import type { EpairConf } from './config';
@@ -48,7 +48,7 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     const gatewayRoutes = Object.values(plan.gateways).map((gw) => ({ dst: hostCidr(gw) }));
     await addJailRoutes(a.jail, ctx.ifname, gatewayRoutes, {});
     plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
-    if (conf.ipMasq) await masqueradeAdd({ network: conf.name, egressInterface: conf.egressInterface }, jailHosts, rollback);
+    if (conf.ipMasq) await joinNat(ctx, a.jail, jailHosts, rollback);
     // Last, so that no failure comes after it: a failed ADD leaves lo0 as it found it.
     await configureLoopback(a.jail);
 

@@ -1,11 +1,11 @@
-import { ipamCheck } from '../cni/delegate';
+import { ipamVerify } from '../link/ipam';
 import type { CmdContext } from '../cni/skel';
 import { showInterface } from '../freebsd/ifconfig';
 import { getRoute } from '../freebsd/route';
 import { jailFromNetns, jailIfname } from '../jail/target';
 import { checkFailed, checkJailDefaultRoutes, checkJailEnd, heldAddresses, requirePrevResult } from '../link/check';
 import { hostEndName } from '../link/naming';
-import { requireMasqueradeRule } from '../nat/masquerade';
+import { checkNat } from '../link/nat';
 import { canonicalAddress, familyOf } from '../net/cidr';
 import type { EpairConf } from './config';
 
@@ -15,7 +15,7 @@ export async function epairCheck(ctx: CmdContext<EpairConf>): Promise<void> {
   const prev = requirePrevResult(ctx.prevResult);
   const jail = jailFromNetns(ctx.netns);
   jailIfname(ctx.ifname);
-  await ipamCheck(ctx);
+  await ipamVerify(ctx);
   const hostEnd = hostEndName(ctx.containerId, ctx.ifname);
   const host = await showInterface(hostEnd);
   if (!host) throw checkFailed(`host interface ${hostEnd} of ${ctx.containerId}/${ctx.ifname} does not exist`);
@@ -29,5 +29,5 @@ export async function epairCheck(ctx: CmdContext<EpairConf>): Promise<void> {
   }
   await checkJailEnd(jail, ctx.ifname, prev);
   await checkJailDefaultRoutes(jail, prev);
-  if (conf.ipMasq) await requireMasqueradeRule(conf.name);
+  if (conf.ipMasq) await checkNat(ctx, (prev.ips ?? []).map((ip) => ip.address));
 }

@@ -28,3 +28,12 @@ export function isUnknownFlag(err: unknown, flag: string): boolean {
 export function isPfObjectMissing(err: unknown): boolean {
   return /does not exist|Table does not exist|No such file or directory|Anchor does not exist/.test(text(err));
 }
+
+/**
+ * The program itself is not there (exec.ts: "could not be started (ENOENT)"). On FreeBSD the
+ * base tools always are; a host without them (jailnetd run alone for IPAM, on Linux in tests)
+ * has no pf anchors or epairs of jailnet's to clean up.
+ */
+export function isToolMissing(err: unknown): boolean {
+  return err instanceof CommandError && err.exitCode === null && /could not be started \(ENOENT\)/.test(err.message);
+}

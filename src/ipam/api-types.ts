@@ -2,6 +2,8 @@
  * The bodies of jailnetd's HTTP API (version 1), shared by the daemon and its client. The JSON
  * schemas that check requests are in src/config/schemas/ipam-api.ts.
  */
+import type { PortMapping } from '../portmap/mappings';
+import type { PublishTarget } from '../portmap/plan';
 import type { RangeConfig } from './range';
 import type { PortProtocol } from './ports';
 
@@ -63,6 +65,80 @@ export interface GcRequest {
 export interface GcResponse {
   released: LeaseView[];
   releasedPorts: PortReservationView[];
+  /** NAT memberships and port forwards removed (of attachments not valid), and host ends destroyed. */
+  removedNat: NatView[];
+  removedForwards: AttachmentRef[];
+  /** Installed state no recorded attachment owned: port-forward anchors and NAT table entries. */
+  removedStale: string[];
+  destroyedInterfaces: string[];
+}
+
+export interface NatAddRequest extends AttachmentRef {
+  jail?: string;
+  /** IPv4 addresses of the jail. */
+  addresses: string[];
+  egressInterface?: string;
+}
+
+export interface NatView extends AttachmentRef {
+  jail?: string;
+  addresses: string[];
+}
+
+export interface NatAddResponse {
+  nat: NatView;
+  /** Per requested address: false when the attachment already held it (an undo leaves those). */
+  added: { address: string; created: boolean }[];
+}
+
+export interface NatRemoveRequest extends AttachmentRef {
+  /** The addresses to take out; all of the attachment's when absent. */
+  addresses?: string[];
+}
+
+export interface NatRemoveResponse {
+  /** What the attachment held and no longer holds (never another attachment's). */
+  removed: string[];
+}
+
+export interface NatCheckRequest extends AttachmentRef {
+  addresses: string[];
+}
+
+export interface PublishRequest extends AttachmentRef {
+  jail?: string;
+  mappings: PortMapping[];
+  target: PublishTarget;
+  externalInterface?: string;
+  snat: boolean;
+  userlandProxy: boolean;
+}
+
+export interface ListenerView {
+  protocol: 'tcp' | 'udp';
+  address: string;
+  port: number;
+}
+
+export interface ForwardView extends AttachmentRef {
+  jail?: string;
+  mappings: PortMapping[];
+  target: PublishTarget;
+  externalInterface?: string;
+  snat: boolean;
+  userlandProxy: boolean;
+  /** The userland proxy's listening sockets for these forwards. */
+  listeners: ListenerView[];
+}
+
+export interface PublishResponse {
+  forward: ForwardView;
+  /** The host ports reserved, each false when the attachment already held it (a repeated ADD). */
+  ports: (PortEntryView & { created: boolean })[];
+}
+
+export interface UnpublishResponse {
+  released: PortEntryView[];
 }
 
 export interface PortRequestEntry {

@@ -23,6 +23,14 @@ export const IPAM_REASONS = {
   /** CHECK: no lease, or a lease outside the network's current ranges. */
   'no-lease': 404,
   'lease-out-of-range': 409,
+  /** Another program holds a host port the userland proxy must listen on. */
+  'port-in-use': 409,
+  /** A host port a port forward publishes cannot be released on its own (remove the forward). */
+  'port-published': 409,
+  /** CHECK of NAT or port forwards found a difference (the message says what). */
+  'check-failed': 409,
+  /** A host command (pfctl, ifconfig, route) failed; the message has the command line. */
+  'host-command-failed': 502,
   'not-found': 404,
   'method-not-allowed': 405,
   /** The state store failed; the daemon stops and is restarted with its state from disk. */

@@ -2,6 +2,7 @@ import { argsIps, type CniArgs } from '../cni/args';
 import { CniCode, CniError } from '../cni/errors';
 import type { Dns, NetConf, Route } from '../cni/types';
 import validateIpamConfig from '../config/generated/ipam-config';
+import validateIpamSection from '../config/generated/ipam-section';
 import { validateWith } from '../config/validate';
 import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from './connection';
 import type { RangeConfig } from './range';
@@ -44,7 +45,21 @@ export interface IpamSettings extends JailnetdSettings {
 
 export function parseIpamConfig(rawDoc: Record<string, unknown>): IpamPluginConfig {
   const raw = validateWith<NetConf & { ipam: RawIpam; runtimeConfig?: { ips?: string[] } }>(validateIpamConfig, rawDoc, 'network configuration');
-  const ipam = raw.ipam;
+  return { ...raw, settings: ipamSettings(raw.name, raw.ipam, [...(raw.args?.cni?.ips ?? []), ...(raw.runtimeConfig?.ips ?? [])]) };
+}
+
+/**
+ * The configuration of another plugin whose `ipam` section names jailnet-ipam (`bridge`,
+ * `epair`, which run its commands in process): the section is checked on its own, the rest
+ * already was, by that plugin's schema.
+ */
+export function ipamConfigOf(conf: NetConf & { runtimeConfig?: { ips?: string[] } & Record<string, unknown> }): IpamPluginConfig {
+  const { ipam } = validateWith<{ ipam: RawIpam }>(validateIpamSection, { ipam: conf.ipam }, 'network configuration');
+  return { ...conf, ipam, settings: ipamSettings(conf.name, ipam, [...(conf.args?.cni?.ips ?? []), ...(conf.runtimeConfig?.ips ?? [])]) };
+}
+
+/** What the plugin makes of a checked `ipam` section. */
+function ipamSettings(network: string, ipam: RawIpam, configuredIps: string[]): IpamSettings {
   let ranges = ipam.ranges;
   if (!ranges) {
     if (!ipam.subnet) {
@@ -59,15 +74,9 @@ export function parseIpamConfig(rawDoc: Record<string, unknown>): IpamPluginConf
   } else if (ipam.subnet) {
     throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration: fields "ipam.ranges" and "ipam.subnet" are both set', 'use "ranges" only ("subnet" is host-local\'s older form of a single range)');
   }
-  const settings: IpamSettings = {
-    network: raw.name,
-    configuredIps: [...(raw.args?.cni?.ips ?? []), ...(raw.runtimeConfig?.ips ?? [])],
-    ranges,
-    routes: ipam.routes ?? [],
-    ...jailnetdSettings(ipam),
-  };
+  const settings: IpamSettings = { network, configuredIps, ranges, routes: ipam.routes ?? [], ...jailnetdSettings(ipam) };
   if (ipam.dns) settings.dns = ipam.dns;
-  return { ...raw, settings };
+  return settings;
 }
 
 /** Static requests, as host-local gathers them: CNI_ARGS IP=, args.cni.ips, runtimeConfig.ips. */

@@ -1,10 +1,16 @@
 import { CniCode, CniError } from '../cni/errors';
-import type { CmdContext, PluginHandlers } from '../cni/skel';
+import type { CmdContext, GcContext, PluginHandlers } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { jailFromNetns } from '../jail/target';
 import type { AllocateResponse, CheckResponse, GcResponse, StatusResponse } from './api-types';
 import { callJailnetd } from './connection';
 import { parseIpamConfig, requestedIps, type IpamPluginConfig } from './plugin-config';
+
+/**
+ * The jailnet-ipam plugin: each CNI command is one request to jailnetd. The commands are also
+ * what the link plugins run in-process when their `ipam.type` is jailnet-ipam (src/link/ipam.ts),
+ * instead of starting this executable.
+ */
 
 type Ctx = CmdContext<IpamPluginConfig>;
 
@@ -15,42 +21,48 @@ function daemon<T>(ctx: Ctx, method: 'GET' | 'POST', path: string, body?: unknow
 
 const attachment = (ctx: Ctx) => ({ network: ctx.config.settings.network, containerID: ctx.containerId, ifname: ctx.ifname });
 
+/** ADD: the attachment's lease as an IPAM result, and whether it is new (false: a repeated ADD found it). */
+export async function allocate(ctx: Ctx): Promise<{ result: Result; created: boolean }> {
+  const { settings } = ctx.config;
+  const ips = requestedIps(settings, ctx.args);
+  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}) });
+  const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };
+  if (settings.routes.length > 0) result.routes = settings.routes.map((r) => ({ ...r }));
+  if (settings.dns) result.dns = settings.dns;
+  return { result, created: reply.created };
+}
+
+export async function release(ctx: Ctx): Promise<void> {
+  await daemon(ctx, 'POST', '/v1/release', attachment(ctx));
+}
+
+export async function check(ctx: Ctx): Promise<void> {
+  const { lease } = await daemon<CheckResponse>(ctx, 'POST', '/v1/check', { ...attachment(ctx), ranges: ctx.config.settings.ranges });
+  const reported = new Set((ctx.prevResult?.ips ?? []).map((ip) => ip.address));
+  const missing = ctx.prevResult ? lease.ips.filter((ip) => !reported.has(ip.address)) : [];
+  if (missing.length > 0) {
+    throw new CniError(CniCode.CheckFailed, `container ${ctx.containerId} interface ${ctx.ifname} holds ${missing.map((ip) => ip.address).join(', ')} on network ${ctx.config.settings.network}, which prevResult does not list`, 'the cached result is out of date; DEL and ADD the attachment');
+  }
+}
+
+export async function gc(ctx: GcContext<IpamPluginConfig>): Promise<void> {
+  await daemon<GcResponse>(ctx, 'POST', '/v1/gc', { network: ctx.config.settings.network, validAttachments: ctx.validAttachments });
+}
+
+export async function status(ctx: Ctx): Promise<void> {
+  const reply = await daemon<StatusResponse>(ctx, 'GET', `/v1/status?network=${encodeURIComponent(ctx.config.settings.network)}`);
+  const net = reply.networks[0];
+  if (net && net.attachmentsLeft === 0) {
+    throw new CniError(CniCode.NotAvailable, `network ${ctx.config.settings.network} has no free address left (${net.leases} leases)`, 'release attachments that are gone (CNI GC) or widen the ranges');
+  }
+}
+
 /** The jailnet-ipam plugin's handlers (loaded by plugins/jailnet-ipam.ts after VERSION and the environment checks). */
 export const handlers: PluginHandlers<IpamPluginConfig> = {
   parseConfig: parseIpamConfig,
-
-  async add(ctx) {
-    const { settings } = ctx.config;
-    const ips = requestedIps(settings, ctx.args);
-    const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}) });
-    const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };
-    if (settings.routes.length > 0) result.routes = settings.routes.map((r) => ({ ...r }));
-    if (settings.dns) result.dns = settings.dns;
-    return result;
-  },
-
-  async del(ctx) {
-    await daemon(ctx, 'POST', '/v1/release', attachment(ctx));
-  },
-
-  async check(ctx) {
-    const { lease } = await daemon<CheckResponse>(ctx, 'POST', '/v1/check', { ...attachment(ctx), ranges: ctx.config.settings.ranges });
-    const reported = new Set((ctx.prevResult?.ips ?? []).map((ip) => ip.address));
-    const missing = ctx.prevResult ? lease.ips.filter((ip) => !reported.has(ip.address)) : [];
-    if (missing.length > 0) {
-      throw new CniError(CniCode.CheckFailed, `container ${ctx.containerId} interface ${ctx.ifname} holds ${missing.map((ip) => ip.address).join(', ')} on network ${ctx.config.settings.network}, which prevResult does not list`, 'the cached result is out of date; DEL and ADD the attachment');
-    }
-  },
-
-  async gc(ctx) {
-    await daemon<GcResponse>(ctx, 'POST', '/v1/gc', { network: ctx.config.settings.network, validAttachments: ctx.validAttachments });
-  },
-
-  async status(ctx) {
-    const status = await daemon<StatusResponse>(ctx, 'GET', `/v1/status?network=${encodeURIComponent(ctx.config.settings.network)}`);
-    const net = status.networks[0];
-    if (net && net.attachmentsLeft === 0) {
-      throw new CniError(CniCode.NotAvailable, `network ${ctx.config.settings.network} has no free address left (${net.leases} leases)`, 'release attachments that are gone (CNI GC) or widen the ranges');
-    }
-  },
+  add: async (ctx) => (await allocate(ctx)).result,
+  del: release,
+  check,
+  gc,
+  status,
 };

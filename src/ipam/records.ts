@@ -1,3 +1,5 @@
+import type { ForwardHolding, NatHolding } from '../firewall/holdings';
+import type { PortMapping } from '../portmap/mappings';
 import type { Lease } from './lease';
 import type { PortEntry, PortProtocol, PortReservation } from './ports';
 import type { RangeConfig } from './range';
@@ -5,7 +7,7 @@ import type { RangeConfig } from './range';
 /**
  * The state changes jailnetd writes to its journal and snapshots. Every record sets or
  * deletes one thing by key (a network's configuration, an attachment's lease, its port
- * reservations, a cursor), so applying a record twice gives the same state as applying it
+ * reservations, its NAT membership, its port forwards, a cursor), so applying a record twice gives the same state as applying it
  * once: that is what lets a snapshot be taken while later changes are still being written
  * (store/file-store.ts). Short field names keep the journal of a full /16 small and fast to read.
  */
@@ -65,7 +67,49 @@ export interface CursorRecord {
   a: string;
 }
 
-export type StateRecord = NetRecord | LeaseRecord | UnleaseRecord | PortsRecord | UnportsRecord | CursorRecord;
+/** An attachment's NAT membership (src/firewall/holdings.ts), replacing any earlier one. */
+export interface NatRecord {
+  t: 'nat';
+  n: string;
+  c: string;
+  i: string;
+  j?: string;
+  /** IPv4 addresses in the network's NAT table. */
+  a: string[];
+  /** The configured egress interface, when one was. */
+  e?: string;
+  at: number;
+}
+
+export interface UnnatRecord {
+  t: 'unnat';
+  k: string;
+}
+
+/** An attachment's port forwards (the intent: mappings, jail addresses, options), replacing any earlier one. */
+export interface FwdRecord {
+  t: 'fwd';
+  n: string;
+  c: string;
+  i: string;
+  j?: string;
+  m: PortMapping[];
+  v4?: string;
+  v6?: string;
+  br?: string;
+  /** The configured external interface, when one was. */
+  x?: string;
+  snat: boolean;
+  proxy: boolean;
+  at: number;
+}
+
+export interface UnfwdRecord {
+  t: 'unfwd';
+  k: string;
+}
+
+export type StateRecord = NetRecord | LeaseRecord | UnleaseRecord | PortsRecord | UnportsRecord | CursorRecord | NatRecord | UnnatRecord | FwdRecord | UnfwdRecord;
 
 export function leaseToRecord(l: Lease): LeaseRecord {
   // No jail means the container ID (lease.ts jailOf), which is what runj passes: not written twice.
@@ -116,10 +160,44 @@ export function recordToPorts(r: PortsRecord): PortReservation {
   return p;
 }
 
+export function natToRecord(h: NatHolding): NatRecord {
+  const r: NatRecord = { t: 'nat', n: h.network, c: h.containerID, i: h.ifname, a: [...h.addresses], at: h.at };
+  if (h.jail) r.j = h.jail;
+  if (h.egressInterface) r.e = h.egressInterface;
+  return r;
+}
+
+export function recordToNat(r: NatRecord): NatHolding {
+  const h: NatHolding = { network: r.n, containerID: r.c, ifname: r.i, addresses: [...r.a], at: r.at };
+  if (r.j) h.jail = r.j;
+  if (r.e) h.egressInterface = r.e;
+  return h;
+}
+
+export function forwardToRecord(h: ForwardHolding): FwdRecord {
+  const r: FwdRecord = { t: 'fwd', n: h.network, c: h.containerID, i: h.ifname, m: h.mappings.map((m) => ({ ...m })), snat: h.snat, proxy: h.userlandProxy, at: h.at };
+  if (h.jail) r.j = h.jail;
+  if (h.target.v4) r.v4 = h.target.v4;
+  if (h.target.v6) r.v6 = h.target.v6;
+  if (h.target.bridge) r.br = h.target.bridge;
+  if (h.externalInterface) r.x = h.externalInterface;
+  return r;
+}
+
+export function recordToForward(r: FwdRecord): ForwardHolding {
+  const h: ForwardHolding = { network: r.n, containerID: r.c, ifname: r.i, mappings: r.m.map((m) => ({ ...m })), target: {}, snat: r.snat, userlandProxy: r.proxy, at: r.at };
+  if (r.j) h.jail = r.j;
+  if (r.v4) h.target.v4 = r.v4;
+  if (r.v6) h.target.v6 = r.v6;
+  if (r.br) h.target.bridge = r.br;
+  if (r.x) h.externalInterface = r.x;
+  return h;
+}
+
 /** A structural check of a decoded record (the journal's checksum already vouches for its bytes). */
 export function isStateRecord(v: unknown): v is StateRecord {
   if (Array.isArray(v)) return v[0] === 'L' && v.length === 7 && Array.isArray(v[5]);
   if (v === null || typeof v !== 'object') return false;
   const t = (v as { t?: unknown }).t;
-  return t === 'net' || t === 'unlease' || t === 'ports' || t === 'unports' || t === 'cursor';
+  return t === 'net' || t === 'unlease' || t === 'ports' || t === 'unports' || t === 'cursor' || t === 'nat' || t === 'unnat' || t === 'fwd' || t === 'unfwd';
 }

@@ -1,3 +1,5 @@
+import { NatTable, type ForwardHolding, type NatHolding } from '../firewall/holdings';
+import type { AttachmentId } from '../firewall/intent';
 import { parseAddress, parseAddressOrCidr, type Address } from '../net/address';
 import type { AllocateRequest, GcRequest, PortRequestEntry, PortsReserveRequest } from './api-types';
 import { IpamError } from './errors';
@@ -5,10 +7,11 @@ import { attachmentKey, leaseKey, type Lease } from './lease';
 import { NetworkPool, resolvePoolConfigCached } from './network-pool';
 import { normalizePortEntry, PortTable, type PortEntry, type PortReservation } from './ports';
 import { isAllocatableIn, resolvePoolConfig, type RangeConfig, type ResolvedPoolConfig } from './range';
-import { isLeaseRecord, leaseToRecord, portsToRecord, recordToLease, recordToPorts, type LeaseRecord, type StateRecord } from './records';
+import { forwardToRecord, isLeaseRecord, leaseToRecord, natToRecord, portsToRecord, recordToForward, recordToLease, recordToNat, recordToPorts, type LeaseRecord, type StateRecord } from './records';
 
 /**
- * Everything jailnetd knows: networks with their pools and leases, and host-port reservations.
+ * Everything jailnetd knows: networks with their pools and leases, host-port reservations, and
+ * the firewall state each attachment holds (NAT membership, port forwards).
  *
  * Operations check a request against the state, then describe the change as records and apply
  * them through apply(), the only method that changes anything; replaying the journal calls
@@ -26,6 +29,8 @@ export interface Change<T> {
 export class IpamState {
   readonly networks = new Map<string, NetworkPool>();
   readonly ports = new PortTable();
+  readonly nat = new NatTable();
+  readonly forwards = new Map<string, ForwardHolding>();
   private readonly configCache = new Map<string, ResolvedPoolConfig>();
   /** Problems met while applying records (replay), reported by the daemon at start-up. */
   readonly warnings: string[] = [];
@@ -64,6 +69,20 @@ export class IpamState {
         break;
       case 'unports':
         this.ports.delete(rec.k);
+        break;
+      case 'nat':
+        this.nat.put(recordToNat(rec));
+        break;
+      case 'unnat':
+        this.nat.delete(rec.k);
+        break;
+      case 'fwd': {
+        const f = recordToForward(rec);
+        this.forwards.set(attachmentKey(f.network, f.containerID, f.ifname), f);
+        break;
+      }
+      case 'unfwd':
+        this.forwards.delete(rec.k);
         break;
       case 'cursor': {
         const set = this.networks.get(rec.net)?.sets[rec.set];
@@ -209,6 +228,57 @@ export class IpamState {
     return { records: this.applyAll(records), value: { leases, ports } };
   }
 
+  /**
+   * NAT membership for an attachment: its addresses after adding `addresses`, and for each
+   * requested address whether it is new to the attachment (an undo takes back only those).
+   */
+  natAdd(id: AttachmentId & { jail?: string; egressInterface?: string }, addresses: readonly string[], now: number): Change<{ holding: NatHolding; created: { address: string; created: boolean }[] }> {
+    const key = attachmentKey(id.network, id.containerID, id.ifname);
+    const current = this.nat.holdings.get(key);
+    const held = new Set(current?.addresses ?? []);
+    const created = addresses.map((address) => ({ address, created: !held.has(address) }));
+    const jail = id.jail ?? current?.jail;
+    const egressInterface = id.egressInterface ?? current?.egressInterface;
+    if (current && created.every((c) => !c.created) && jail === current.jail && egressInterface === current.egressInterface) return { records: [], value: { holding: current, created } };
+    const holding: NatHolding = { network: id.network, containerID: id.containerID, ifname: id.ifname, addresses: [...held, ...created.filter((c) => c.created).map((c) => c.address)], at: now };
+    if (jail) holding.jail = jail;
+    if (egressInterface) holding.egressInterface = egressInterface;
+    return { records: this.applyAll([natToRecord(holding)]), value: { holding, created } };
+  }
+
+  /**
+   * Takes addresses (all when `only` is absent) out of the attachment's NAT membership. Only
+   * addresses the attachment holds are taken: a stale DEL for an address now held by another
+   * attachment takes nothing. `previous` is the membership before, to put back (apply its record)
+   * when removing it from the firewall fails.
+   */
+  natRemove(key: string, only?: readonly string[]): Change<{ removed: string[]; previous?: NatHolding }> {
+    const current = this.nat.holdings.get(key);
+    if (!current) return { records: [], value: { removed: [] } };
+    const removed = only ? current.addresses.filter((a) => only.includes(a)) : [...current.addresses];
+    if (removed.length === 0) return { records: [], value: { removed, previous: current } };
+    const kept = current.addresses.filter((a) => !removed.includes(a));
+    const rec: StateRecord = kept.length > 0 ? natToRecord({ ...current, addresses: kept }) : { t: 'unnat', k: key };
+    return { records: this.applyAll([rec]), value: { removed, previous: current } };
+  }
+
+  putForward(h: ForwardHolding): StateRecord[] {
+    return this.applyAll([forwardToRecord(h)]);
+  }
+
+  deleteForward(key: string): Change<ForwardHolding | undefined> {
+    const current = this.forwards.get(key);
+    if (!current) return { records: [], value: undefined };
+    return { records: this.applyAll([{ t: 'unfwd', k: key }]), value: current };
+  }
+
+  /** Sets the attachment's reservation to exactly `entries` (none: removes it). */
+  setPorts(who: Omit<PortReservation, 'entries'>, entries: PortEntry[]): StateRecord[] {
+    const key = attachmentKey(who.network, who.containerID, who.ifname);
+    if (entries.length === 0) return this.ports.reservations.has(key) ? this.applyAll([{ t: 'unports', k: key }]) : [];
+    return this.applyAll([portsToRecord({ ...who, entries })]);
+  }
+
   reservePorts(req: PortsReserveRequest): Change<PortReservation> {
     const entries = req.ports.map((p, i) => normalizePortEntry(p, `ports[${i}]`));
     const who: Omit<PortReservation, 'entries'> = { network: req.network, containerID: req.containerID, ifname: req.ifname };
@@ -250,6 +320,8 @@ export class IpamState {
       });
     }
     for (const r of this.ports.reservations.values()) out.push(portsToRecord(r));
+    for (const h of this.nat.holdings.values()) out.push(natToRecord(h));
+    for (const f of this.forwards.values()) out.push(forwardToRecord(f));
     return out;
   }
 }

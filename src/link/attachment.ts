@@ -1,4 +1,3 @@
-import { ipamAdd, ipamDel } from '../cni/delegate';
 import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
@@ -6,6 +5,7 @@ import { jailFromNetns, jailIfname } from '../jail/target';
 import type { Rollback } from '../util/rollback';
 import { requestedMac, type LinkConf } from './config';
 import { createEpairLink, type Epair, type HostEndSpec } from './epair';
+import { ipamAllocate, ipamRelease } from './ipam';
 import { attachmentMacs, hostEndName, HOST_END_GROUP } from './naming';
 
 /**
@@ -31,19 +31,20 @@ export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollb
   const macs = attachmentMacs(ctx.containerId, ctx.ifname);
   const jailMac = requestedMac(ctx.config, ctx.args) ?? macs.jail;
 
-  const withIpam = Boolean(ctx.config.ipam?.type);
-  const ipam: Result = withIpam ? await ipamAdd(ctx) : { cniVersion: ctx.cniVersion };
-  // A repeated ADD finds the host end's name taken; the lease IPAM returned is then that
-  // attachment's own and must stay.
+  const lease = await ipamAllocate(ctx);
+  // Undo only a lease this ADD created: a repeated ADD (same container and ifname) gets the
+  // lease of the attachment that is running, which must stay. jailnetd says whether the lease is
+  // new; a delegated IPAM plugin cannot, so then the host end's name being taken is the sign.
   let attachmentExists = false;
-  if (withIpam) rollback.push('IPAM lease', () => (attachmentExists ? Promise.resolve() : ipamDel(ctx)));
+  if (lease.created === true) rollback.push('IPAM lease', () => ipamRelease(ctx));
+  else if (lease.created === undefined) rollback.push('IPAM lease', () => (attachmentExists ? Promise.resolve() : ipamRelease(ctx)));
 
   return {
     jail,
     hostEnd,
     hostMac: macs.host,
     jailMac,
-    ipam,
+    ipam: lease.result,
     createLink: (spec) =>
       createEpairLink({ ...spec, name: hostEnd, mac: macs.host, group: HOST_END_GROUP }, rollback).catch((err: unknown) => {
         attachmentExists = err instanceof CniError && err.code === CniCode.ResourceConflict;

@@ -3,11 +3,14 @@ import { CniCode, CniError } from '../cni/errors';
 import type { NetConf } from '../cni/types';
 import { interfaceName, networkName } from '../freebsd/names';
 import { macAddress } from '../freebsd/values';
+import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from '../ipam/connection';
 
 /**
- * What the bridge and epair plugins share in their configuration: MTU, the MAC request, NAT.
+ * What the bridge and epair plugins share in their configuration: MTU, the MAC request, NAT
+ * (owned by jailnetd: where it listens is the `ipam` section's when that is jailnet-ipam, else
+ * the plugin's own `socket`, `autostart`, `daemon`, `timeout`, as in portmap).
  */
-export interface LinkConf extends NetConf {
+export interface LinkConf extends NetConf, JailnetdSection {
   mtu?: number;
   ipMasq: boolean;
   egressInterface?: string;
@@ -29,6 +32,17 @@ export function checkLinkConf(conf: LinkConf): void {
   if (conf.egressInterface !== undefined) checkField('egressInterface', () => interfaceName(conf.egressInterface));
   if (conf.runtimeConfig?.mac !== undefined) checkField('runtimeConfig.mac', () => macAddress(conf.runtimeConfig?.mac));
   if (conf.args?.cni?.mac !== undefined) checkField('args.cni.mac', () => macAddress(conf.args?.cni?.mac));
+}
+
+/** How the plugin reaches jailnetd: its own fields when it has any, else jailnet-ipam's section. */
+export function linkJailnetd(conf: LinkConf): JailnetdSettings {
+  const own: JailnetdSection = {};
+  if (conf.socket !== undefined) own.socket = conf.socket;
+  if (conf.autostart !== undefined) own.autostart = conf.autostart;
+  if (conf.daemon !== undefined) own.daemon = conf.daemon;
+  if (conf.timeout !== undefined) own.timeout = conf.timeout;
+  if (Object.keys(own).length > 0 || conf.ipam?.type !== 'jailnet-ipam') return jailnetdSettings(own, '');
+  return jailnetdSettings(conf.ipam as JailnetdSection);
 }
 
 /**

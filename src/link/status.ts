@@ -1,15 +1,17 @@
-import { ipamStatus } from '../cni/delegate';
 import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext } from '../cni/skel';
 import { CommandError } from '../freebsd/exec';
 import { isUnknownOid } from '../freebsd/parse/sysctl';
 import { isPfEnabled } from '../freebsd/pfctl';
 import { getSysctl } from '../freebsd/sysctl';
-import type { LinkConf } from './config';
+import { firewallClient } from '../firewall/client';
+import { linkJailnetd, type LinkConf } from './config';
+import { ipamReady, IPAM_OF_JAILNETD } from './ipam';
 
 /**
  * STATUS: can this host serve ADD? The kernel has VIMAGE (vnet jails), pf is enabled when the
- * network masquerades, `extra` checks the plugin's own needs, and IPAM is ready.
+ * network masquerades, `extra` checks the plugin's own needs, IPAM is ready, and jailnetd
+ * (which owns the NAT) answers when the network masquerades.
  */
 export async function linkStatus(ctx: CmdContext<LinkConf>, extra?: () => Promise<void>): Promise<void> {
   const conf = ctx.config;
@@ -28,5 +30,14 @@ export async function linkStatus(ctx: CmdContext<LinkConf>, extra?: () => Promis
     throw new CniError(CniCode.NotAvailable, `network ${conf.name} masquerades but pf is not enabled`, 'sysrc pf_enable=YES && service pf start (see conf/pf.conf for the anchor hooks)');
   }
   if (extra) await extra();
-  if (conf.ipam?.type) await ipamStatus(ctx);
+  await ipamReady(ctx);
+  // ipMasq's NAT is jailnetd's; with jailnet-ipam, ipamReady has asked it already.
+  if (conf.ipMasq && conf.ipam?.type !== IPAM_OF_JAILNETD) {
+    try {
+      await firewallClient(linkJailnetd(conf), ctx.env).health();
+    } catch (err) {
+      const e = CniError.from(err);
+      throw new CniError(CniCode.NotAvailable, `network ${conf.name} masquerades but ${e.message}`, e.details);
+    }
+  }
 }

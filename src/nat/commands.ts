@@ -1,36 +1,37 @@
 import { requirePrevResult, sandboxAddresses } from '../cni/chained';
 import { CniCode, CniError } from '../cni/errors';
-import type { CmdContext } from '../cni/skel';
+import type { CmdContext, GcContext } from '../cni/skel';
 import type { Result } from '../cni/types';
+import { firewallClient } from '../firewall/client';
 import { cidr } from '../freebsd/values';
 import { jailFromNetns, jailIfname } from '../jail/target';
-import { checkFailed } from '../link/check';
 import { log } from '../log/logger';
-import { addressOf, canonicalAddress, familyOf } from '../net/cidr';
+import { addressOf, familyOf } from '../net/cidr';
 import { natAnchor } from '../pf/anchors';
 import { requirePfWithHooks } from '../pf/status';
-import { withRollback } from '../util/rollback';
 import type { NatConf } from './config';
-import { masqueradeAdd, masqueradeMembers, masqueradeRemove, requireMasqueradeRule } from './masquerade';
 
 /**
  * The nat plugin (chained after bridge or epair): outbound NAT for the jail's IPv4 addresses,
- * exactly what bridge's ipMasq does (src/nat/masquerade.ts: the network's anchor
- * `jailnet/nat-NETWORK`, one rule over the table `masq`). IPv6 addresses are routed, not
- * translated. The result is prevResult, unchanged.
+ * exactly what bridge's ipMasq does. jailnetd owns the NAT (daemon/firewall.ts): it records
+ * which attachment holds which address, runs pfctl (the network's anchor `jailnet/nat-NETWORK`,
+ * one rule over the table `masq`) and answers; each command is one request. IPv6 addresses are
+ * routed, not translated. The result is prevResult, unchanged.
  */
 
 type Ctx = CmdContext<NatConf>;
 
-/** The jail's addresses in prevResult, each checked before it becomes a pfctl argument. */
-function jailAddresses(prev: Result): string[] {
-  return sandboxAddresses(prev).map((a) => {
-    try {
-      return addressOf(cidr(a));
-    } catch (err) {
-      throw new CniError(CniCode.InvalidNetworkConfig, `prevResult: ${(err as Error).message}`);
-    }
-  });
+/** The jail's IPv4 addresses in prevResult, each checked. */
+function jailIpv4(prev: Result): string[] {
+  return sandboxAddresses(prev)
+    .map((a) => {
+      try {
+        return addressOf(cidr(a));
+      } catch (err) {
+        throw new CniError(CniCode.InvalidNetworkConfig, `prevResult: ${(err as Error).message}`);
+      }
+    })
+    .filter((a) => familyOf(a) === 4);
 }
 
 /** CNI_NETNS and CNI_IFNAME are not used, but a hostile one fails like in every jailnet plugin. */
@@ -39,40 +40,47 @@ function checkNames(ctx: Ctx): void {
   jailIfname(ctx.ifname);
 }
 
-const target = (conf: NatConf) => ({ network: conf.name, egressInterface: conf.egressInterface });
+const client = (ctx: Ctx) => firewallClient(ctx.config.jailnetd, ctx.env);
+const attachment = (ctx: Ctx) => ({ network: ctx.config.name, containerID: ctx.containerId, ifname: ctx.ifname });
 
 export async function natAdd(ctx: Ctx): Promise<Result> {
   const prev = requirePrevResult(ctx.prevResult, 'nat', 'ADD');
   checkNames(ctx);
-  const addresses = jailAddresses(prev);
-  if (!addresses.some((a) => familyOf(a) === 4)) log.info('nat: prevResult has no IPv4 address; nothing to translate (IPv6 is routed)');
-  await withRollback((rollback) => masqueradeAdd(target(ctx.config), addresses, rollback));
+  const addresses = jailIpv4(prev);
+  if (addresses.length === 0) {
+    log.info('nat: prevResult has no IPv4 address; nothing to translate (IPv6 is routed)');
+    return prev;
+  }
+  const { egressInterface } = ctx.config;
+  await client(ctx).addNat({ ...attachment(ctx), jail: jailFromNetns(ctx.netns), addresses, ...(egressInterface ? { egressInterface } : {}) });
   return prev;
 }
 
+/** Takes out what this attachment holds (jailnetd knows it: no prevResult needed), never another's. */
 export async function natDel(ctx: Ctx): Promise<void> {
   checkNames(ctx);
-  if (!ctx.prevResult) {
-    // The addresses are only in prevResult; a stale table entry translates nothing once the
-    // jail is gone, and the address's next ADD puts it back anyway.
-    log.info(`nat DEL without prevResult: no address to take out of ${natAnchor(ctx.config.name)}`);
-    return;
-  }
-  await masqueradeRemove(target(ctx.config), jailAddresses(ctx.prevResult));
+  await client(ctx).removeNat(attachment(ctx));
 }
 
 export async function natCheck(ctx: Ctx): Promise<void> {
   const prev = requirePrevResult(ctx.prevResult, 'nat', 'CHECK');
   checkNames(ctx);
-  const v4 = jailAddresses(prev).filter((a) => familyOf(a) === 4);
-  if (v4.length === 0) return;
-  const anchor = natAnchor(ctx.config.name);
-  await requireMasqueradeRule(ctx.config.name);
-  const members = new Set((await masqueradeMembers(ctx.config.name)).map(canonicalAddress));
-  const missing = v4.filter((a) => !members.has(canonicalAddress(a)));
-  if (missing.length > 0) throw checkFailed(`the NAT table <masq> of ${anchor} lacks ${missing.join(', ')}`);
+  const addresses = jailIpv4(prev);
+  if (addresses.length === 0) return;
+  await client(ctx).checkNat({ ...attachment(ctx), addresses });
 }
 
-export async function natStatus(): Promise<void> {
+/** GC: jailnetd tears down the network's attachments that are not valid, in order. */
+export async function natGc(ctx: GcContext<NatConf>): Promise<void> {
+  await client(ctx).gc(ctx.config.name, ctx.validAttachments);
+}
+
+export async function natStatus(ctx: Ctx): Promise<void> {
   await requirePfWithHooks('nat', ['nat-anchor']);
+  try {
+    await client(ctx).health();
+  } catch (err) {
+    const e = CniError.from(err);
+    throw new CniError(CniCode.NotAvailable, `nat: ${e.message} (jailnetd owns ${natAnchor(ctx.config.name)})`, e.details);
+  }
 }

@@ -1,5 +1,5 @@
 import type { PluginHandlers } from '../cni/skel';
-import { natAdd, natCheck, natDel, natStatus } from './commands';
+import { natAdd, natCheck, natDel, natGc, natStatus } from './commands';
 import { loadNatConfig, type NatConf } from './config';
 
 /** The nat plugin's handlers (loaded by plugins/nat.ts after VERSION and the environment checks). */
@@ -8,7 +8,6 @@ export const handlers: PluginHandlers<NatConf> = {
   add: natAdd,
   del: natDel,
   check: natCheck,
-  // GC: nothing per attachment. The table holds addresses, not attachments; DEL takes them out.
-  gc: async () => {},
+  gc: natGc,
   status: natStatus,
 };

@@ -1,54 +1,38 @@
 import { requirePrevResult } from '../cni/chained';
 import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
-import { flushAnchor, loadAnchor } from '../freebsd/pfctl';
+import { firewallClient } from '../firewall/client';
+import type { PublishRequest } from '../ipam/api-types';
 import { jailFromNetns, jailIfname } from '../jail/target';
 import { log } from '../log/logger';
-import { portmapAnchor } from '../pf/anchors';
-import { renderPortmapRules } from '../pf/port-rules';
-import { withRollback } from '../util/rollback';
 import type { PortmapConf } from './config';
-import { ensureFilterLocal } from './filter-local';
-import { externalInterface } from './external';
-import { portsClient } from './jailnetd';
-import { earlierEntries, reservationEntries } from './mappings';
-import { checkPublishable, needsExternalInterface, planRedirects, publishTarget } from './plan';
+import { checkPublishable, publishTarget } from './plan';
+
+/** The request that publishes (and CHECKs) this attachment's mappings to the jail of prevResult. */
+export function publishRequest(ctx: CmdContext<PortmapConf>, prev: Result): PublishRequest {
+  const conf = ctx.config;
+  const target = publishTarget(prev, conf.bridge);
+  // Refused here (code 7), before jailnetd is asked for anything.
+  checkPublishable(conf.mappings, target);
+  const req: PublishRequest = { network: conf.name, containerID: ctx.containerId, ifname: ctx.ifname, mappings: conf.mappings, target, snat: conf.snat, userlandProxy: conf.userlandProxy };
+  if (conf.externalInterface !== undefined) req.externalInterface = conf.externalInterface;
+  return req;
+}
 
 /**
- * ADD: publish the mappings of runtimeConfig.portMappings to the jail's address. Everything is
- * checked and rendered first; then jailnetd reserves the host ports (the arbiter between
- * attachments: a port another attachment holds is refused, naming it, before anything changes),
- * net.pf.filter_local is set, and the attachment's anchor is loaded in one pfctl call. A failure
- * releases the reservation. The result is prevResult, unchanged.
+ * ADD: publish the mappings of runtimeConfig.portMappings to the jail's address, in one request
+ * to jailnetd, which reserves the host ports (refusing, naming the holder, a port another
+ * attachment has), opens the userland proxy's sockets (refusing a port another program holds),
+ * and loads the attachment's pf anchor in one pfctl call; a failure there takes back what that
+ * request did and nothing else. The result is prevResult, unchanged.
  */
 export async function portmapAdd(ctx: CmdContext<PortmapConf>): Promise<Result> {
-  const conf = ctx.config;
   const prev = requirePrevResult(ctx.prevResult, 'portmap', 'ADD');
   const jail = jailFromNetns(ctx.netns);
   jailIfname(ctx.ifname);
-  if (conf.mappings.length === 0) return prev;
-  const target = publishTarget(prev, conf.bridge);
-  const anchor = portmapAnchor(conf.name, ctx.containerId, ctx.ifname);
-  checkPublishable(conf.mappings, target);
-  const ext = needsExternalInterface(conf.mappings) ? await externalInterface(conf.externalInterface, target) : undefined;
-  const rules = renderPortmapRules(planRedirects(conf.mappings, target, { externalInterface: ext, snat: conf.snat }));
-
-  const ports = portsClient(conf.jailnetd, ctx.env);
-  const who = { network: conf.name, containerID: ctx.containerId, ifname: ctx.ifname };
-  const entries = reservationEntries(conf.mappings);
-  return withRollback(async (rollback) => {
-    const held = await ports.reserve({ ...who, jail }, entries);
-    rollback.push(`reservation of host ports for ${ctx.containerId}/${ctx.ifname}`, () => ports.release(who, entries));
-    if (conf.setFilterLocal) await ensureFilterLocal();
-    await loadAnchor(anchor, rules);
-    rollback.push(`anchor ${anchor}`, () => flushAnchor(anchor));
-    const earlier = earlierEntries(held.ports, entries);
-    if (earlier.length > 0) {
-      // A repeated ADD with other mappings: the anchor now holds only these, so the ports of the
-      // earlier ADD are given back (best effort: the next DEL releases everything anyway).
-      await ports.release(who, earlier).catch((err: unknown) => log.warn(`could not release the earlier host ports of ${ctx.containerId}/${ctx.ifname}: ${(err as Error).message}`));
-    }
-    log.info(`published ${conf.mappings.length} mapping(s) in ${anchor}`, { network: conf.name, containerId: ctx.containerId });
-    return prev;
-  });
+  if (ctx.config.mappings.length === 0) return prev;
+  const req = publishRequest(ctx, prev);
+  await firewallClient(ctx.config.jailnetd, ctx.env, 'runtimeConfig.').publish({ ...req, jail });
+  log.info(`published ${ctx.config.mappings.length} mapping(s)`, { network: ctx.config.name, containerId: ctx.containerId });
+  return prev;
 }

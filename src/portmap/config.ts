@@ -5,7 +5,7 @@ import { validateWith } from '../config/validate';
 import { interfaceName, networkName } from '../freebsd/names';
 import { checkField } from '../link/config';
 import { log } from '../log/logger';
-import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from './jailnetd';
+import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from '../ipam/connection';
 import { parsePortMappings, type PortMapping, type RawPortMapping } from './mappings';
 
 /**
@@ -19,8 +19,8 @@ export interface PortmapConf extends NetConf {
   snat: boolean;
   externalInterface?: string;
   bridge?: string;
-  /** Set net.pf.filter_local=1 at ADD (the host reaches published ports). */
-  setFilterLocal: boolean;
+  /** jailnetd listens on each published port for the host's own connections (default true). */
+  userlandProxy: boolean;
   /** jailnetd: where it listens and how to start it, as in jailnet-ipam's `ipam` section. */
   socket?: string;
   autostart?: boolean;
@@ -46,12 +46,14 @@ export function loadPortmapConfig(raw: Record<string, unknown>): PortmapConf {
   }
   const ignored = IGNORED_REFERENCE_FIELDS.filter((f) => raw[f] !== undefined);
   if (ignored.length) log.info(`ignoring ${ignored.map((f) => `"${f}"`).join(', ')}: iptables settings of the reference portmap, no meaning with pf`);
+  // Earlier releases set net.pf.filter_local; it never made rdr serve the host (the proxy does).
+  if (raw.setFilterLocal !== undefined) log.info('ignoring "setFilterLocal": the userland proxy serves the host\'s own connections ("userlandProxy")');
   if (conf.externalInterface !== undefined) checkField('externalInterface', () => interfaceName(conf.externalInterface));
   if (conf.bridge !== undefined) checkField('bridge', () => interfaceName(conf.bridge));
   return {
     ...conf,
     snat: conf.snat ?? true,
-    setFilterLocal: conf.setFilterLocal ?? true,
+    userlandProxy: conf.userlandProxy ?? true,
     mappings: parsePortMappings(conf.runtimeConfig?.portMappings),
     jailnetd: jailnetdSettings(conf, ''),
   };

@@ -1,5 +1,5 @@
 import { CniCode, CniError } from '../cni/errors';
-import type { PortEntryView, PortRequestEntry } from '../ipam/api-types';
+import type { PortRequestEntry } from '../ipam/api-types';
 import { canonicalAddress } from '../net/cidr';
 import type { PortProtocol } from '../pf/port-rules';
 
@@ -131,16 +131,4 @@ export function reservationEntries(mappings: readonly PortMapping[]): PortReques
     if (m.hostIP !== undefined) e.hostIP = m.hostIP;
     return e;
   });
-}
-
-/** Entries the daemon holds for the attachment besides `wanted` (what an earlier ADD reserved). */
-export function earlierEntries(held: readonly PortEntryView[], wanted: readonly PortRequestEntry[]): PortRequestEntry[] {
-  const same = (h: PortEntryView, w: PortRequestEntry) => h.protocol === w.protocol && h.hostPort === w.hostPort && h.hostPortEnd === (w.hostPortEnd ?? w.hostPort) && h.hostIP === (w.hostIP ?? '');
-  return held
-    .filter((h) => !wanted.some((w) => same(h, w)))
-    .map((h) => {
-      const e: PortRequestEntry = { protocol: h.protocol, hostPort: h.hostPort, hostPortEnd: h.hostPortEnd };
-      if (h.hostIP !== '') e.hostIP = h.hostIP;
-      return e;
-    });
 }

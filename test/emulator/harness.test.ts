@@ -1,6 +1,7 @@
 /** The harness itself: unique names, teardown, cleanup on exit, leftovers of dead runs. */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { canRunEmulator, cleanupStaleHosts, createEmulatedHost } from '../harness/emulated-host';
 
@@ -112,6 +113,42 @@ d('emulated host harness', () => {
     },
     90_000,
   );
+
+  test('every tool runs in the host namespace, whoever starts it, so its locks exclude a holder inside the host', async () => {
+    const host = await createEmulatedHost();
+    const hostNsLink = `net:[${statSync(`/run/netns/${host.hostNs}`).ino}]`;
+    // Hold the tools' "state" lock from inside the host namespace, as a tool started there by
+    // jailnetd would (the name is emulator/src/context.ts withLock's).
+    const id = createHash('sha256').update(`${host.dir}\0state`).digest('hex').slice(0, 32);
+    const holder = spawn('/usr/sbin/ip', ['netns', 'exec', host.hostNs, process.execPath, '-e', `require('net').createServer().listen('\\0jailnet-emu-${id}', () => console.log('held')); process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout?.once('data', () => resolve());
+        holder.once('exit', (c) => reject(new Error(`lock holder exited with ${c}`)));
+      });
+      // A tool started from the machine's namespace (the wrapper execs nsenter, then node: one PID).
+      const tool = spawn(host.toolPath('ifconfig'), ['epair', 'create'], { env: host.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      tool.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+      const done = new Promise<number | null>((resolve) => tool.once('exit', resolve));
+      const pid = tool.pid as number;
+      const deadline = Date.now() + 30_000;
+      // Until nsenter has exec'd node, the process is the shell or nsenter (whose argv names the tool too).
+      while (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] !== process.execPath) {
+        if (Date.now() > deadline) throw new Error('the tool did not start');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(readlinkSync(`/proc/${pid}/ns/net`)).toBe(hostNsLink);
+      // Blocked on the lock: nothing created until the holder lets go.
+      expect(tool.exitCode).toBeNull();
+      holder.stdin?.end();
+      expect(await done).toBe(0);
+      expect(out.trim()).toBe('epair0a');
+    } finally {
+      holder.kill('SIGKILL');
+      await host.destroy();
+    }
+  });
 
   test('cleanupStaleHosts removes namespaces of runs whose process is gone, and only those', async () => {
     // A pid that is not running: the harness's naming scheme with a dead creator.

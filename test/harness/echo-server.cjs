@@ -9,6 +9,11 @@ const dgram = require('node:dgram');
 
 const [proto, portArg, bind = '::'] = process.argv.slice(2);
 const port = Number(portArg);
+/** A socket that cannot listen (EADDRINUSE...): its code on stderr, exit 1. */
+const fail = (e) => {
+  process.stderr.write(`${e.code || e.message}\n`);
+  process.exit(1);
+};
 const plain = (a) => (typeof a === 'string' && a.startsWith('::ffff:') ? a.slice(7) : a);
 
 if (proto === 'tcp') {
@@ -27,6 +32,7 @@ if (proto === 'tcp') {
     });
     sock.on('error', () => {});
   });
+  server.on('error', (e) => fail(e));
   server.listen({ port, host: bind, ipv6Only: false }, () => process.stdout.write(`ready ${server.address().port}\n`));
 } else if (proto === 'udp') {
   const sock = dgram.createSocket({ type: bind.includes(':') ? 'udp6' : 'udp4', ipv6Only: false });
@@ -34,6 +40,7 @@ if (proto === 'tcp') {
     const local = sock.address();
     sock.send(`${JSON.stringify({ proto, peer: plain(rinfo.address), peerPort: rinfo.port, local: plain(local.address), localPort: local.port, data: msg.toString() })}\n`, rinfo.port, rinfo.address);
   });
+  sock.on('error', (e) => fail(e));
   sock.bind(port, bind, () => process.stdout.write(`ready ${sock.address().port}\n`));
 } else {
   process.stderr.write('usage: echo-server.cjs tcp|udp PORT [BIND]\n');

@@ -27,6 +27,7 @@ export type { Fault, TraceEntry };
 
 const IP = '/usr/sbin/ip';
 const SYSCTL = '/usr/sbin/sysctl';
+const NSENTER = '/usr/bin/nsenter';
 const ROOT = resolve(__dirname, '..', '..');
 const TOOLS_DIR = join(ROOT, 'dist', 'emulator');
 const ECHO_SERVER = join(__dirname, 'echo-server.cjs');
@@ -125,6 +126,8 @@ export interface EmulatedHost {
   startWorldServer(opts: { proto: 'tcp' | 'udp'; port: number }): Promise<ServerHandle>;
   /** The same server inside a jail. */
   startJailServer(jail: string, opts: { proto: 'tcp' | 'udp'; port: number }): Promise<ServerHandle>;
+  /** The same server on the host itself (a program of the host that listens on a port). */
+  startHostServer(opts: { proto: 'tcp' | 'udp'; port: number }): Promise<ServerHandle>;
   /** Connects from a jail, 'host' or 'world' to an echo server; the reply, or an error text. */
   request(from: string, opts: { proto: 'tcp' | 'udp'; address: string; port: number; message?: string; timeoutMs?: number }): Promise<{ ok: true; reply: EchoReply } | { ok: false; code: number; error: string }>;
   /** Every trace entry so far. */
@@ -342,7 +345,10 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
     for (const [tool, path] of Object.entries(TOOL_PATHS)) {
       const file = join(dir, path);
       mkdirSync(join(file, '..'), { recursive: true });
-      writeFileSync(file, `#!/bin/sh\nJAILNET_EMU_DIR='${dir}'\nexport JAILNET_EMU_DIR\nexec '${process.execPath}' '${join(TOOLS_DIR, `${tool}.js`)}' "$@"\n`);
+      // Every tool runs in the host's namespace, whoever starts it (a test in the machine's
+      // namespace, jailnetd inside the emulated host): the tools' locks are abstract unix
+      // sockets, which are per network namespace (emulator/src/context.ts withLock).
+      writeFileSync(file, `#!/bin/sh\nJAILNET_EMU_DIR='${dir}'\nexport JAILNET_EMU_DIR\nexec ${NSENTER} --net=${RUN_DIR}/${hostNs} '${process.execPath}' '${join(TOOLS_DIR, `${tool}.js`)}' "$@"\n`);
       chmodSync(file, 0o755);
     }
 
@@ -451,6 +457,7 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
     hostExec: (argv, opts = {}) => runProcess(IP, ['netns', 'exec', hostNs, ...argv], { ...opts, env }),
     startWorldServer: (opts) => startServer([IP, 'netns', 'exec', worldNs], `world ${opts.proto} server`, opts),
     startJailServer: (jail, opts) => startServer([toolPath('jexec'), jail], `${opts.proto} server in ${jail}`, opts),
+    startHostServer: (opts) => startServer([IP, 'netns', 'exec', hostNs], `host ${opts.proto} server`, opts),
     async request(from, opts) {
       const args = [process.execPath, NET_CLIENT, opts.proto, opts.address, String(opts.port), opts.message ?? 'hello', String(opts.timeoutMs ?? 3000)];
       const r =
@@ -496,4 +503,4 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
 }
 
 /** True when the process can create network namespaces (root). Suites skip themselves otherwise. */
-export const canRunEmulator: boolean = typeof process.getuid === 'function' && process.getuid() === 0 && existsSync(IP);
+export const canRunEmulator: boolean = typeof process.getuid === 'function' && process.getuid() === 0 && existsSync(IP) && existsSync(NSENTER);

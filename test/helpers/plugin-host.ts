@@ -12,16 +12,17 @@ export interface PluginHost {
 export type CniRunner = ReturnType<typeof cniRunner>;
 
 /**
- * Makes the suite's emulated host with jailnetd before its tests, then runs `setup` with them
+ * Makes the suite's emulated host with jailnetd (inside the host's namespace, with `daemonArgs`)
+ * before its tests, then runs `setup` with them
  * (which keeps them and adds the suite's own jails, servers or pf rules); stops jailnetd and
  * removes the host after the tests, whatever happened.
  */
-export function withPluginHost(setup: (s: PluginHost) => Promise<void> | void, timeoutMs = 60_000): void {
+export function withPluginHost(setup: (s: PluginHost) => Promise<void> | void, timeoutMs = 60_000, daemonArgs: string[] = []): void {
   let made: Partial<PluginHost> = {};
   beforeAll(async () => {
     const host = await createEmulatedHost();
     made = { host };
-    const ipamd = await startJailnetd(host.env);
+    const ipamd = await startJailnetd(host.env, { netns: host.hostNs, args: daemonArgs });
     made = { host, ipamd, cni: cniRunner(host) };
     await setup(made as PluginHost);
   }, timeoutMs);

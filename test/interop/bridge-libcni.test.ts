@@ -20,7 +20,7 @@ let dir: string;
 beforeAll(async () => {
   client = libcniClient();
   host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
+  ipamd = await startJailnetd(host.env, { netns: host.hostNs });
   dir = mkdtempSync(join(tmpdir(), 'jailnet-interop-bridge-'));
   for (const j of ['web', 'db']) await host.createJail(j);
 }, 60_000);

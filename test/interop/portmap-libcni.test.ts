@@ -24,7 +24,7 @@ const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 beforeAll(async () => {
   client = libcniClient();
   host = await createEmulatedHost();
-  ipamd = await startJailnetd(host.env);
+  ipamd = await startJailnetd(host.env, { netns: host.hostNs });
   dir = mkdtempSync(join(tmpdir(), 'jailnet-interop-portmap-'));
   await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
   await host.runOk('pfctl', ['-e']);
@@ -50,7 +50,7 @@ function conflist(): string {
       plugins: [
         { type: 'bridge', bridge: 'jailnet0', isDefaultGateway: true, ipam: ipamd.ipam([[{ subnet: '10.52.0.0/24' }]]) },
         { type: 'portmap', capabilities: { portMappings: true }, socket: ipamd.socket, autostart: false },
-        { type: 'nat' },
+        { type: 'nat', socket: ipamd.socket, autostart: false },
       ],
     }),
   );

@@ -45,7 +45,7 @@ test('a second jail is NATed through the same table; DEL takes its address out',
   expect(await table()).toHaveLength(2);
   expect(await host.request('m2', { proto: 'tcp', address: host.worldAddress, port: 8080 })).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
   expect((await cni('bridge', 'CHECK', { ...conf(), prevResult: r.json }, { containerId: 'm2', netns: 'm2' })).code).toBe(0);
-  // DEL without prevResult still finds the address to take out (from the host end's description).
+  // DEL without prevResult still takes the address out: jailnetd knows what m2 holds.
   expect((await cni('bridge', 'DEL', conf(), { containerId: 'm2', netns: 'm2' })).code).toBe(0);
   expect(await table()).not.toContain(firstIpv4(r.json));
   expect(await table()).toHaveLength(1);

@@ -3,7 +3,7 @@ import { cniRunner } from '../helpers/cni-on-host';
 
 // Hostile values in every field and variable of the chained plugins nat and portmap: a clear
 // error with a code, and not one host command run (the emulated host's trace stays empty) and
-// no daemon contacted (the portmap configuration names a socket nobody listens on).
+// no daemon contacted (the configurations name a socket nobody listens on).
 
 let host: EmulatedHost;
 let cni: ReturnType<typeof cniRunner>;
@@ -23,7 +23,7 @@ const prevResult = {
 const att = { containerId: 'c1', netns: 'victim' };
 const mapping = { hostPort: 8080, containerPort: 80, protocol: 'tcp' };
 const good = {
-  nat: { cniVersion: '1.0.0', name: 'hostile', type: 'nat', prevResult },
+  nat: { cniVersion: '1.0.0', name: 'hostile', type: 'nat', socket: '/nonexistent/jailnetd.sock', autostart: false, prevResult },
   portmap: { cniVersion: '1.0.0', name: 'hostile', type: 'portmap', runtimeConfig: { portMappings: [mapping] }, socket: '/nonexistent/jailnetd.sock', autostart: false, prevResult },
 };
 const withMapping = (m: object) => ({ runtimeConfig: { portMappings: [{ ...mapping, ...m }] } });
@@ -42,6 +42,7 @@ const natCases: [string, object][] = [
   ['egressInterface with a space', { egressInterface: 'em0 up' }],
   ['egressInterface with a brace', { egressInterface: 'em0}' }],
   ['egressInterface as an option', { egressInterface: '-a' }],
+  ['socket relative', { socket: 'x.sock' }],
 ];
 const portmapCases: [string, object][] = [
   ['externalInterface with a parenthesis', { externalInterface: 'em0)' }],
@@ -49,7 +50,7 @@ const portmapCases: [string, object][] = [
   ['bridge with a shell command', { bridge: 'br0;reboot' }],
   ['bridge name from prevResult', { prevResult: { ...prevResult, interfaces: [{ name: 'br0 }' }, ...prevResult.interfaces.slice(1)] } }],
   ['snat as a string', { snat: 'true' }],
-  ['setFilterLocal as a number', { setFilterLocal: 1 }],
+  ['userlandProxy as a number', { userlandProxy: 1 }],
   ['conditionsV4 (iptables)', { conditionsV4: ['-j', 'ACCEPT'] }],
   ['socket relative', { socket: 'x.sock' }],
   ['daemon.path relative', { daemon: { path: '../jailnetd' } }],

@@ -6,7 +6,8 @@ import type { TestDaemon } from '../helpers/jailnetd';
 import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 
 // nat chained after bridge (no ipMasq): the jails reach the world from em0's address through
-// the network's anchor jailnet/nat-NETWORK, exactly as ipMasq does it.
+// the network's anchor jailnet/nat-NETWORK, exactly as ipMasq does it. jailnetd (inside the
+// emulated host) owns the NAT: it records who holds which address and runs pfctl.
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
@@ -17,7 +18,7 @@ const ANCHOR = `jailnet/nat-${NET}`;
 const prev: Record<string, Record<string, unknown>> = {};
 
 const bridgeConf = (name = NET, subnet = '10.67.0.0/24') => ({ cniVersion: '1.0.0', name, type: 'bridge', bridge: 'jailnet0', isDefaultGateway: true, ipam: ipamd.ipam([[{ subnet }], [{ subnet: 'fd00:67::/64' }]]) });
-const natConf = (prevResult?: unknown, extra: object = {}) => ({ cniVersion: '1.0.0', name: NET, type: 'nat', ...(prevResult ? { prevResult } : {}), ...extra });
+const natConf = (prevResult?: unknown, extra: object = {}) => ({ cniVersion: '1.0.0', name: NET, type: 'nat', socket: ipamd.socket, autostart: false, ...(prevResult ? { prevResult } : {}), ...extra });
 const att = (jail: string) => ({ containerId: jail, netns: jail });
 const table = async () => (await host.run('pfctl', ['-a', ANCHOR, '-t', 'masq', '-T', 'show'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
 const tcpOut = (jail: string, timeoutMs = 3000) => host.request(jail, { proto: 'tcp', address: host.worldAddress, port: 8080, timeoutMs });
@@ -89,16 +90,24 @@ test('a second jail costs one pfctl call; CHECK passes, then names a missing add
   expect((await check()).code).toBe(0);
 });
 
-test('DEL takes the jail out of the table; again succeeds; without prevResult there is nothing to find', async () => {
+test('DEL takes the jail out of the table; again succeeds; without prevResult too (jailnetd knows); the last one takes the NAT down', async () => {
+  let mark = host.traceMark();
   expect((await cni('nat', 'DEL', natConf(prev.n2), att('n2'))).code).toBe(0);
+  expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`)).toEqual([`pfctl -a ${ANCHOR} -t masq -T delete ${firstIpv4(prev.n2)}`]);
   expect(await table()).toEqual([firstIpv4(prev.n1)]);
   expect((await tcpOut('n2', 1500)).ok).toBe(false);
   expect(await tcpOut('n1')).toMatchObject({ ok: true });
+  mark = host.traceMark();
   expect((await cni('nat', 'DEL', natConf(prev.n2), att('n2'))).code).toBe(0);
-  const mark = host.traceMark();
-  expect((await cni('nat', 'DEL', natConf(), { containerId: 'n1', netns: '' })).code).toBe(0);
   expect(host.traceSince(mark)).toEqual([]);
-  expect(await table()).toEqual([firstIpv4(prev.n1)]);
+  // No prevResult, no CNI_NETNS: jailnetd knows what n1 holds. It was the network's last member.
+  mark = host.traceMark();
+  expect((await cni('nat', 'DEL', natConf(), { containerId: 'n1', netns: '' })).code).toBe(0);
+  expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`)).toEqual([`pfctl -a ${ANCHOR} -F all`]);
+  expect(await table()).toEqual([]);
+  expect((await tcpOut('n1', 1500)).ok).toBe(false);
+  expect((await cni('nat', 'ADD', natConf(prev.n1), att('n1'))).code).toBe(0);
+  expect(await tcpOut('n1')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
 });
 
 test('ADD needs prevResult; a 0.4.0 prevResult comes back in 0.4.0', async () => {
@@ -122,12 +131,15 @@ test('a failing anchor load on a new network leaves no table behind', async () =
   expect((await host.runOk('pfctl', ['-s', 'Anchors'])).split('\n').map((l) => l.trim())).not.toContain('jailnet/nat-natfresh');
 });
 
-test('GC does nothing; STATUS answers 50 with pf disabled or without the nat-anchor hook', async () => {
-  const status = () => cni('nat', 'STATUS', { ...natConf(), cniVersion: '1.1.0' });
+test('GC with every attachment valid changes nothing (it only looks); STATUS answers 50 with pf disabled, without the nat-anchor hook, or without jailnetd', async () => {
+  const status = (extra: object = {}) => cni('nat', 'STATUS', { ...natConf(), cniVersion: '1.1.0', ...extra });
+  const before = await table();
   const mark = host.traceMark();
-  expect((await cni('nat', 'GC', { ...natConf(), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] })).code).toBe(0);
-  expect(host.traceSince(mark)).toEqual([]);
+  expect((await cni('nat', 'GC', { ...natConf(), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'n1', ifname: 'eth0' }, { containerID: 'n2', ifname: 'eth0' }] })).code).toBe(0);
+  expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`.trim())).toEqual(['pfctl -a jailnet -s Anchors', `pfctl -a ${ANCHOR} -t masq -T show`, 'ifconfig']);
+  expect(await table()).toEqual(before);
   expect((await status()).code).toBe(0);
+  expect((await status({ socket: join(host.dir, 'nothing.sock') })).json).toMatchObject({ code: 50 });
   await host.runOk('pfctl', ['-f', '-'], { input: 'rdr-anchor "jailnet/*"\nanchor "jailnet/*"\n' });
   try {
     expect((await status()).json).toMatchObject({ code: 50, msg: 'nat: the main pf ruleset lacks `nat-anchor "jailnet/*"`, so jailnet\'s anchors are never evaluated' });

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import type { EmulatedHost, Fault } from '../harness/emulated-host';
 import { firstIpv4 } from '../helpers/cni-on-host';
 import type { TestDaemon } from '../helpers/jailnetd';
 import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
+import { hostEndName } from '../../src/link/naming';
 import { portmapAnchor } from '../../src/pf/anchors';
 
 // portmap chained after bridge on the emulated host, with the hooks of conf/pf.conf: published
-// ports answer the world and the other jails (through the host's address); the host itself
-// not yet (issue 9.1: its connections arrive on lo0, where an rdr cannot work on FreeBSD).
+// ports answer the world and the other jails (through the host's address) through pf, and the
+// host itself through jailnetd's userland proxy (jailnetd runs inside the emulated host).
+// net.pf.filter_local stays 0: nothing sets it any more.
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
@@ -56,15 +57,12 @@ const API_PORTS = (hostIP: string): Mapping[] => [{ hostPort: 8443, containerPor
 const tcp = (from: string, address: string, port: number, timeoutMs = 3000) => host.request(from, { proto: 'tcp', address, port, timeoutMs });
 const anchors = async () => (await host.runOk('pfctl', ['-s', 'Anchors'])).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('jailnet/pm-'));
 const reservations = async () => (JSON.parse((await ipamd.get(`/v1/ports?network=${NET}`)).body) as { reservations: { containerID: string; ports: unknown[] }[] }).reservations;
-const releaseBehindTheBack = (body: object) =>
-  new Promise<void>((resolve, reject) => {
-    const req = request({ socketPath: ipamd.socket, path: '/v1/ports/release', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
+type Listener = { protocol: string; address: string; port: number };
+const listeners = async (containerID: string) =>
+  (JSON.parse((await ipamd.get(`/v1/forwards?network=${NET}&container=${containerID}`)).body) as { forwards: { listeners: Listener[] }[] }).forwards.flatMap((f) => f.listeners);
+/** Listening sockets in the host's namespace on a port (ss), whoever holds them. */
+const listening = async (proto: 'tcp' | 'udp', port: number) =>
+  (await host.hostExec(['/usr/bin/ss', '-Hn', proto === 'tcp' ? '-lt' : '-lu', 'sport', '=', `:${port}`])).stdout.split('\n').filter(Boolean).length;
 const natRules = async (anchor: string) => (await host.runOk('pfctl', ['-a', anchor, '-s', 'nat', '-P'])).trim().split('\n').filter(Boolean);
 
 withPluginHost(async (s) => {
@@ -85,13 +83,13 @@ withPluginHost(async (s) => {
 }, 120_000);
 
 describe('published ports', () => {
-  test('ADD passes prevResult through, loads one anchor, reserves the ports: route + sysctl + pfctl', async () => {
+  test('ADD passes prevResult through, loads one anchor, reserves the ports, listens: route + pfctl', async () => {
     const mark = host.traceMark();
     const r = await cni('portmap', 'ADD', pmConf(WEB_PORTS, prev.web), att('web'));
     expect(r.code).toBe(0);
     expect(r.json).toEqual(prev.web);
     const commands = host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`);
-    expect(commands).toEqual(['route -n get -inet default', 'sysctl net.pf.filter_local=1', `pfctl -a ${portmapAnchor(NET, 'web', 'eth0')} -f -`]);
+    expect(commands).toEqual(['route -n get -inet default', `pfctl -a ${portmapAnchor(NET, 'web', 'eth0')} -f -`]);
     const web = firstIpv4(prev.web);
     expect(await natRules(portmapAnchor(NET, 'web', 'eth0'))).toEqual(
       expect.arrayContaining([
@@ -143,14 +141,35 @@ describe('published ports', () => {
     expect(await tcp('client', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: GW, localPort: 80 } });
   });
 
-  test('the host itself does not reach it through pf (issue 9.1): its connection arrives on lo0, which the rdr rules leave alone', async () => {
-    // A redirect on lo0 cannot work on FreeBSD: the jail's reply would come back on the bridge
-    // with a local source address and be dropped (source address validation). Until jailnetd's
-    // userland proxy for host connections lands, nothing listens on the host's 8080: refused.
-    expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
-    expect(await tcp('host', GW, 8080)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
-    // Positive control: the same port answers the world and the jails.
-    expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { localPort: 80 } });
+  test('the host itself reaches it through the userland proxy (TCP, UDP, IPv6, ranges); the jail sees the gateway', async () => {
+    expect(await host.runOk('sysctl', ['net.pf.filter_local'])).toBe('net.pf.filter_local: 0\n');
+    const web = firstIpv4(prev.web);
+    expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: GW, local: web, localPort: 80 } });
+    // Every address of the host: the proxy listens on the wildcard of each family the jail has.
+    expect(await tcp('host', EM0_ALIAS, 8080)).toMatchObject({ ok: true, reply: { peer: GW, localPort: 80 } });
+    expect(await tcp('host', GW, 8080)).toMatchObject({ ok: true, reply: { peer: GW, localPort: 80 } });
+    expect(await tcp('host', host.em0Address6, 8080)).toMatchObject({ ok: true, reply: { peer: 'fd00:66::1', localPort: 80 } });
+    expect(await host.request('host', { proto: 'udp', address: host.em0Address, port: 5353 })).toMatchObject({ ok: true, reply: { peer: GW, localPort: 53 } });
+    expect(await tcp('host', host.em0Address, 9002)).toMatchObject({ ok: true, reply: { localPort: 7002 } });
+    expect(await tcp('host', host.em0Address, 9101)).toMatchObject({ ok: true, reply: { localPort: 7101 } });
+    // One socket per host port and family, held by jailnetd.
+    expect(await listeners('web')).toEqual(
+      expect.arrayContaining([
+        { protocol: 'tcp', address: '0.0.0.0', port: 8080 },
+        { protocol: 'tcp', address: '::', port: 8080 },
+        { protocol: 'udp', address: '0.0.0.0', port: 5353 },
+        { protocol: 'tcp', address: '0.0.0.0', port: 9002 },
+      ]),
+    );
+    expect(await listeners('web')).toHaveLength(2 * (1 + 1 + 3 + 2));
+    // A port nothing publishes is refused: the positive answers above came from the proxy.
+    expect(await tcp('host', host.em0Address, 8081, 1500)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+  });
+
+  test('another program cannot take a published port', async () => {
+    expect(await listening('tcp', 8080)).toBe(2);
+    await expect(host.startHostServer({ proto: 'tcp', port: 8080 })).rejects.toThrow(/EADDRINUSE/);
+    await expect(host.startHostServer({ proto: 'udp', port: 5353 })).rejects.toThrow(/EADDRINUSE/);
   });
 
   test('hostIP: only that address publishes the port', async () => {
@@ -161,6 +180,10 @@ describe('published ports', () => {
     expect(await tcp('client', host.em0Address, 8443)).toMatchObject({ ok: true, reply: { peer: GW } });
     // An IPv4 hostIP publishes IPv4 only.
     expect((await tcp('world', host.em0Address6, 8443, 1500)).ok).toBe(false);
+    // The host: the proxy listens on that address only.
+    expect(await listeners('api')).toEqual([{ protocol: 'tcp', address: host.em0Address, port: 8443 }]);
+    expect(await tcp('host', host.em0Address, 8443)).toMatchObject({ ok: true, reply: { peer: GW, localPort: 443 } });
+    expect(await tcp('host', EM0_ALIAS, 8443, 1500)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
   });
 
   test('a second attachment asking for a held host port is refused, naming the holder, and nothing changes', async () => {
@@ -194,12 +217,22 @@ describe('published ports', () => {
     // ADD again restores it.
     expect((await cni('portmap', 'ADD', pmConf(WEB_PORTS, prev.web), att('web'))).code).toBe(0);
     expect((await check()).code).toBe(0);
-    // The reservation gone behind the plugin's back.
-    await releaseBehindTheBack({ network: NET, containerID: 'web', ifname: 'eth0', ports: [{ protocol: 'udp', hostPort: 5353 }] });
-    const r2 = await check();
-    expect(r2.json).toMatchObject({ code: 103, msg: 'host port *:5353->53/udp is not reserved for web/eth0 in jailnetd' });
-    expect((await cni('portmap', 'ADD', pmConf(WEB_PORTS, prev.web), att('web'))).code).toBe(0);
+    // A published port cannot be released on its own, behind the forward's back.
+    const refused = await ipamd.post('/v1/ports/release', { network: NET, containerID: 'web', ifname: 'eth0', ports: [{ protocol: 'udp', hostPort: 5353 }] });
+    expect(refused.status).toBe(409);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { reason: 'port-published' } });
     expect((await check()).code).toBe(0);
+    // Other mappings than those published: CHECK names what differs.
+    const other = await cni('portmap', 'CHECK', pmConf([...WEB_PORTS, { hostPort: 8089, containerPort: 89, protocol: 'tcp' }], prev.web), att('web'));
+    expect(other.json).toMatchObject({ code: 103 });
+    expect(String(other.json?.msg)).toContain('lacks');
+  });
+
+  test('CHECK without portMappings succeeds on an attachment that publishes ports (as the reference portmap)', async () => {
+    const r = await cni('portmap', 'CHECK', pmConf(undefined, prev.web), att('web'));
+    expect(r).toMatchObject({ code: 0, stdout: '' });
+    const empty = await cni('portmap', 'CHECK', pmConf([], prev.web), att('web'));
+    expect(empty.code).toBe(0);
   });
 });
 
@@ -222,23 +255,26 @@ describe('chained after epair (no bridge)', () => {
     expect(rules).toEqual([`rdr pass on ! lo0 inet proto tcp from any to (em0) port = 8090 tag jailnet_rdr -> ${firstIpv4(ep.e1)} port 80`]);
     expect(await tcp('world', host.em0Address, 8090)).toMatchObject({ ok: true, reply: { peer: host.worldAddress, localPort: 80 } });
     expect(await tcp('e2', host.em0Address, 8090)).toMatchObject({ ok: true, reply: { peer: firstIpv4(ep.e2), localPort: 80 } });
-    // The host's own connection is not redirected (no rdr on lo0) until jailnetd proxies it.
-    expect(await tcp('host', host.em0Address, 8090)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+    // The host, through the proxy: the jail sees its gateway, the host end's address.
+    expect(await tcp('host', host.em0Address, 8090)).toMatchObject({ ok: true, reply: { peer: '10.68.0.1', localPort: 80 } });
     expect((await cni('portmap', 'DEL', conf(undefined), att('e1'))).code).toBe(0);
     expect((await tcp('world', host.em0Address, 8090, 1500)).ok).toBe(false);
   });
 });
 
 describe('DEL', () => {
-  test('removes the anchor and the reservation; again succeeds', async () => {
+  test('removes the anchor, closes the proxy sockets, releases the reservation; again succeeds', async () => {
     const anchor = portmapAnchor(NET, 'api', 'eth0');
     expect(await anchors()).toContain(anchor);
+    expect(await listening('tcp', 8443)).toBe(1);
     const mark = host.traceMark();
     expect((await cni('portmap', 'DEL', pmConf(API_PORTS(host.em0Address), prev.api), att('api'))).code).toBe(0);
     expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`)).toEqual([`pfctl -a ${anchor} -F all`]);
     expect(await anchors()).not.toContain(anchor);
     expect((await reservations()).map((r) => r.containerID)).not.toContain('api');
     expect((await tcp('world', host.em0Address, 8443, 1500)).ok).toBe(false);
+    expect(await listening('tcp', 8443)).toBe(0);
+    expect(await tcp('host', host.em0Address, 8443, 1500)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
     expect((await cni('portmap', 'DEL', pmConf(API_PORTS(host.em0Address), prev.api), att('api'))).code).toBe(0);
   });
 
@@ -254,28 +290,50 @@ describe('DEL', () => {
 });
 
 describe('GC', () => {
-  test('flushes the anchors and releases the ports of attachments that are not valid, on this network only', async () => {
-    for (const j of ['api', 'client']) expect((await cni('portmap', 'ADD', pmConf([{ hostPort: j === 'api' ? 8443 : 8444, containerPort: 443, protocol: 'tcp' }], prev[j]), att(j))).code).toBe(0);
-    // An anchor of another network with the same container: GC of this network leaves it.
+  test('tears down the attachments that are not valid (anchor, proxy, host end, then lease and ports), on this network only', async () => {
+    await host.createJail('gone');
+    const bridge = await cni('bridge', 'ADD', bridgeConf(), att('gone'));
+    expect(bridge.code).toBe(0);
+    for (const [j, result] of [['api', prev.api], ['gone', bridge.json]] as const) {
+      expect((await cni('portmap', 'ADD', pmConf([{ hostPort: j === 'api' ? 8443 : 8444, containerPort: 443, protocol: 'tcp' }], result), att(j))).code).toBe(0);
+    }
+    expect(await listening('tcp', 8444)).toBe(2);
+    // An anchor of another network with the same container, and one of this network that no
+    // attachment recorded (left by hand): GC of this network removes the second only.
     await host.runOk('pfctl', ['-a', portmapAnchor('othernet', 'api', 'eth0'), '-f', '-'], { input: 'rdr pass inet proto tcp from any to (em0) port 1234 -> 10.9.9.9 port 1\n' });
-    const gc = await cni('portmap', 'GC', { ...pmConf(undefined), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'web', ifname: 'eth0' }, { containerID: 'api', ifname: 'eth0' }] });
+    await host.runOk('pfctl', ['-a', portmapAnchor(NET, 'stray', 'eth0'), '-f', '-'], { input: 'rdr pass inet proto tcp from any to (em0) port 1235 -> 10.9.9.9 port 1\n' });
+    const valid = ['web', 'api', 'client'].map((containerID) => ({ containerID, ifname: 'eth0' }));
+    const mark = host.traceMark();
+    const gc = await cni('portmap', 'GC', { ...pmConf(undefined), cniVersion: '1.1.0', 'cni.dev/valid-attachments': valid });
     expect(gc.code).toBe(0);
     expect((await anchors()).sort()).toEqual([portmapAnchor(NET, 'web', 'eth0'), portmapAnchor(NET, 'api', 'eth0'), portmapAnchor('othernet', 'api', 'eth0')].sort());
     expect((await reservations()).map((r) => r.containerID).sort()).toEqual(['api', 'web']);
+    expect(await listening('tcp', 8444)).toBe(0);
+    // gone's host end and lease went too; other's (its jail was removed above) as well.
+    expect((await ipamd.leases(NET)).map((l) => l.containerID).sort()).toEqual(['api', 'client', 'web']);
+    expect(await host.run('ifconfig', [hostEndName('gone', 'eth0')])).toMatchObject({ code: 1 });
+    // In that order: the stray anchor; then, per attachment, its anchor, then its host end.
+    const steps = host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`);
+    const at = (command: string) => steps.indexOf(command);
+    const goneFlush = `pfctl -a ${portmapAnchor(NET, 'gone', 'eth0')} -F all`;
+    expect(at(`pfctl -a ${portmapAnchor(NET, 'stray', 'eth0')} -F all`)).toBeGreaterThanOrEqual(0);
+    expect(at(goneFlush)).toBeGreaterThan(at(`pfctl -a ${portmapAnchor(NET, 'stray', 'eth0')} -F all`));
+    expect(steps.filter((c) => c === goneFlush)).toHaveLength(1);
+    expect(at(`ifconfig ${hostEndName('gone', 'eth0')} destroy`)).toBeGreaterThan(at(goneFlush));
     expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true });
     await host.run('pfctl', ['-a', portmapAnchor('othernet', 'api', 'eth0'), '-F', 'all']);
     expect((await cni('portmap', 'DEL', pmConf(undefined), att('api'))).code).toBe(0);
   });
 });
 
-describe('a failing step of ADD leaves no anchor and no reservation behind', () => {
+describe('a failing step of ADD leaves no anchor, no reservation and no proxy socket behind', () => {
+  const state = async () => ({ anchors: await anchors(), reservations: await reservations(), listening: [await listening('tcp', 8555), await listening('tcp', 8557)] });
   const faults: [string, Fault][] = [
     ['the default route lookup', { tool: 'route', words: ['get', 'default'] }],
-    ['setting net.pf.filter_local', { tool: 'sysctl', words: ['net.pf.filter_local=1'] }],
     ['loading the anchor', { tool: 'pfctl', words: ['-f', '-'] }],
   ];
   test.each(faults)('%s', async (_step, fault) => {
-    const before = { anchors: await anchors(), reservations: await reservations() };
+    const before = await state();
     host.setFaults([{ ...fault, stderr: 'injected failure' }]);
     try {
       const r = await cni('portmap', 'ADD', pmConf([{ hostPort: 8555, containerPort: 80, protocol: 'tcp' }], prev.client), att('client'));
@@ -285,8 +343,43 @@ describe('a failing step of ADD leaves no anchor and no reservation behind', () 
     } finally {
       host.clearFaults();
     }
-    expect({ anchors: await anchors(), reservations: await reservations() }).toEqual(before);
+    expect(await state()).toEqual(before);
     expect((await tcp('world', host.em0Address, 8555, 1500)).ok).toBe(false);
+  });
+
+  test('a host port another program holds: refused (102) naming the port, and nothing is left', async () => {
+    const squatter = await host.startHostServer({ proto: 'tcp', port: 8556 });
+    try {
+      const before = await state();
+      const r = await cni('portmap', 'ADD', pmConf([{ hostPort: 8557, containerPort: 80, protocol: 'tcp' }, { hostPort: 8556, containerPort: 81, protocol: 'tcp' }], prev.client), att('client'));
+      expect(r.json).toMatchObject({ code: 102 });
+      expect(String(r.json?.msg)).toMatch(/host port 0\.0\.0\.0:8556\/tcp is in use by another program/);
+      expect(await state()).toEqual(before);
+      // The program keeps its port.
+      expect(await tcp('host', host.em0Address, 8556)).toMatchObject({ ok: true, reply: { localPort: 8556 } });
+    } finally {
+      await squatter.stop();
+    }
+  });
+});
+
+describe('userland proxy', () => {
+  test('"userlandProxy": false publishes through pf only: the world reaches it, the host does not, no socket', async () => {
+    const r = await cni('portmap', 'ADD', pmConf([{ hostPort: 8558, containerPort: 443, protocol: 'tcp' }], prev.api, { userlandProxy: false }), att('api'));
+    expect(r.code).toBe(0);
+    expect(await tcp('world', host.em0Address, 8558)).toMatchObject({ ok: true, reply: { localPort: 443 } });
+    expect(await listeners('api')).toEqual([]);
+    expect(await listening('tcp', 8558)).toBe(0);
+    expect(await tcp('host', host.em0Address, 8558, 1500)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+    expect((await cni('portmap', 'DEL', pmConf(undefined), att('api'))).code).toBe(0);
+  });
+
+  test('after jailnetd is killed and restarted, the sockets are back before it answers', async () => {
+    await ipamd.restart();
+    expect(await listening('tcp', 8080)).toBe(2);
+    expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: GW, localPort: 80 } });
+    expect(await host.request('host', { proto: 'udp', address: host.em0Address, port: 5353 })).toMatchObject({ ok: true, reply: { localPort: 53 } });
+    expect((await cni('portmap', 'CHECK', pmConf(WEB_PORTS, prev.web), att('web'))).code).toBe(0);
   });
 });
 

@@ -2,6 +2,7 @@
  * Configuration of the `bridge` and `epair` plugins. Field names are the reference plugins'
  * JSON keys; the FreeBSD meaning of each is in docs/plugins.md.
  */
+import { jailnetdFields } from './chained';
 import { netConfProperties } from './cni';
 
 const mac = { type: 'string', pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$' } as const;
@@ -30,6 +31,8 @@ const linkCommon = {
   ipMasq: { type: 'boolean' },
   /** jailnet: egress interface for ipMasq; the default route's interface when absent. */
   egressInterface: { type: 'string', minLength: 1 },
+  /** jailnet: the jailnetd that owns ipMasq's NAT, when ipam is not jailnet-ipam (whose section says it otherwise). */
+  ...jailnetdFields,
 } as const;
 
 export const bridgeConfigSchema = {

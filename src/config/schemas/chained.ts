@@ -23,7 +23,7 @@ const portMapping = {
 } as const;
 
 /** Where jailnetd listens and how to start it: the fields of jailnet-ipam's `ipam` section, same names. */
-const jailnetdFields = {
+export const jailnetdFields = {
   socket: ipamFieldsSchema.properties.socket,
   autostart: ipamFieldsSchema.properties.autostart,
   daemon: ipamFieldsSchema.properties.daemon,
@@ -49,9 +49,9 @@ export const portmapConfigSchema = {
     externalInterface: { type: 'string', minLength: 1 },
     /** jailnet: the bridge of the jail's network; prevResult's first host interface when absent. */
     bridge: { type: 'string', minLength: 1 },
-    /** jailnet: set net.pf.filter_local=1 so that the host itself reaches published ports. Default true. */
-    setFilterLocal: { type: 'boolean' },
-    /** jailnet: the daemon holding host-port reservations (socket, autostart, daemon, timeout). */
+    /** jailnet: jailnetd listens on each published port for connections from the host itself. Default true. */
+    userlandProxy: { type: 'boolean' },
+    /** jailnet: the daemon that publishes the ports (socket, autostart, daemon, timeout). */
     ...jailnetdFields,
   },
 } as const;
@@ -64,5 +64,7 @@ export const natConfigSchema = {
     ...netConfProperties,
     /** The interface translated to; the IPv4 default route's when absent (as bridge's ipMasq). */
     egressInterface: { type: 'string', minLength: 1 },
+    /** jailnet: the daemon that owns the NAT (socket, autostart, daemon, timeout). */
+    ...jailnetdFields,
   },
 } as const;

@@ -7,8 +7,8 @@ import { bridgeConfigSchema, epairConfigSchema } from './bridge';
 import { natConfigSchema, portmapConfigSchema } from './chained';
 import { legacyResultSchema, netConfSchema, resultSchema } from './cni';
 import { conflistSchema } from './conflist';
-import { ipamConfigSchema } from './ipam';
-import { allocateRequestSchema, attachmentRequestSchema, checkRequestSchema, gcRequestSchema, jailnetdConfigSchema, portsReleaseRequestSchema, portsReserveRequestSchema } from './ipam-api';
+import { ipamConfigSchema, ipamSectionSchema } from './ipam';
+import { allocateRequestSchema, attachmentRequestSchema, checkRequestSchema, gcRequestSchema, jailnetdConfigSchema, natAddRequestSchema, natCheckRequestSchema, natRemoveRequestSchema, portsReleaseRequestSchema, portsReserveRequestSchema, publishRequestSchema } from './ipam-api';
 
 export const schemas: Record<string, object> = {
   netconf: netConfSchema,
@@ -18,12 +18,17 @@ export const schemas: Record<string, object> = {
   'bridge-config': bridgeConfigSchema,
   'epair-config': epairConfigSchema,
   'ipam-config': ipamConfigSchema,
+  'ipam-section': ipamSectionSchema,
   'ipam-allocate': allocateRequestSchema,
   'ipam-attachment': attachmentRequestSchema,
   'ipam-check': checkRequestSchema,
   'ipam-gc': gcRequestSchema,
   'ipam-ports-reserve': portsReserveRequestSchema,
   'ipam-ports-release': portsReleaseRequestSchema,
+  'ipam-ports-publish': publishRequestSchema,
+  'ipam-nat-add': natAddRequestSchema,
+  'ipam-nat-remove': natRemoveRequestSchema,
+  'ipam-nat-check': natCheckRequestSchema,
   'jailnetd-config': jailnetdConfigSchema,
   'portmap-config': portmapConfigSchema,
   'nat-config': natConfigSchema,

@@ -84,6 +84,68 @@ export const portsReleaseRequestSchema = {
   properties: { ...attachment, ports: { type: 'array', maxItems: 1024, items: portEntry } },
 } as const;
 
+const ipv4 = { type: 'string', minLength: 7, maxLength: 15 } as const;
+const interfaceField = { type: 'string', minLength: 1, maxLength: 15 } as const;
+
+export const natAddRequestSchema = {
+  $id: 'ipam-nat-add',
+  type: 'object',
+  additionalProperties: false,
+  required: [...attachmentRequired, 'addresses'],
+  properties: { ...attachment, jail, addresses: { type: 'array', minItems: 1, maxItems: 64, items: ipv4 }, egressInterface: interfaceField },
+} as const;
+
+export const natRemoveRequestSchema = {
+  $id: 'ipam-nat-remove',
+  type: 'object',
+  additionalProperties: false,
+  required: attachmentRequired,
+  properties: { ...attachment, addresses: { type: 'array', maxItems: 64, items: ipv4 } },
+} as const;
+
+export const natCheckRequestSchema = {
+  $id: 'ipam-nat-check',
+  type: 'object',
+  additionalProperties: false,
+  required: [...attachmentRequired, 'addresses'],
+  properties: { ...attachment, addresses: { type: 'array', maxItems: 64, items: ipv4 } },
+} as const;
+
+/** One published mapping (src/portmap/mappings.ts PortMapping); the daemon checks it again. */
+const forwardMapping = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['protocol', 'hostPort', 'hostPortEnd', 'containerPort'],
+  properties: {
+    protocol: { enum: ['tcp', 'udp'] },
+    hostPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    hostPortEnd: { type: 'integer', minimum: 1, maximum: 65535 },
+    containerPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    hostIP: { type: 'string', minLength: 2, maxLength: 64 },
+  },
+} as const;
+
+/** POST /v1/ports/publish and /v1/ports/check: an attachment's port forwards (src/firewall/intent.ts PortForward). */
+export const publishRequestSchema = {
+  $id: 'ipam-ports-publish',
+  type: 'object',
+  additionalProperties: false,
+  required: [...attachmentRequired, 'mappings', 'target', 'snat', 'userlandProxy'],
+  properties: {
+    ...attachment,
+    jail,
+    mappings: { type: 'array', minItems: 1, maxItems: 1024, items: forwardMapping },
+    target: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { v4: { type: 'string', maxLength: 18 }, v6: { type: 'string', maxLength: 64 }, bridge: interfaceField },
+    },
+    externalInterface: interfaceField,
+    snat: { type: 'boolean' },
+    userlandProxy: { type: 'boolean' },
+  },
+} as const;
+
 /** /usr/local/etc/jailnet/jailnetd.json */
 export const jailnetdConfigSchema = {
   $id: 'jailnetd-config',

@@ -73,3 +73,15 @@ export const ipamConfigSchema = {
     ipam: ipamFieldsSchema,
   },
 } as const;
+
+/**
+ * The `ipam` section alone, as `bridge` and `epair` check it when they run jailnet-ipam's
+ * commands in process (the rest of their configuration has their own schema): a much smaller
+ * validator than the whole plugin configuration's, bundled into every start of theirs.
+ */
+export const ipamSectionSchema = {
+  $id: 'ipam-section',
+  type: 'object',
+  required: ['ipam'],
+  properties: { ipam: ipamFieldsSchema },
+} as const;

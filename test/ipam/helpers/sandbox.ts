@@ -71,9 +71,22 @@ export class Sandbox {
     return this.startDaemonWith(this.daemonArgs(extra), env);
   }
 
+  /**
+   * Where jailnetd looks for FreeBSD's tools when the caller gives no emulated host: an empty
+   * directory. GC and teardown look for pf anchors and host interfaces; without this they would
+   * run this machine's own /sbin/ifconfig. A tool that does not exist means nothing to clean.
+   */
+  get noHostTools(): string {
+    return join(this.dir, 'no-freebsd-tools');
+  }
+
+  private withToolRoot(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    return env.JAILNET_FREEBSD_ROOT ? env : { ...env, JAILNET_FREEBSD_ROOT: this.noHostTools };
+  }
+
   /** Starts jailnetd with exactly these arguments; this.socket must be where it will listen. */
   async startDaemonWith(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<DaemonProcess> {
-    const child = spawn(this.jailnetd, args, { env: { ...env, JAILNET_LOG_FILE: this.logFile }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(this.jailnetd, args, { env: { ...this.withToolRoot(env), JAILNET_LOG_FILE: this.logFile }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const pid = child.pid as number;
@@ -160,7 +173,8 @@ export class Sandbox {
   }
 
   runPlugin(env: Record<string, string>, stdin: unknown): Promise<PluginRun> {
-    return runPluginExecutable(this.plugin, { CNI_PATH: dirname(this.plugin), ...env }, typeof stdin === 'string' ? stdin : (stdin as object));
+    // A daemon the plugin starts inherits this environment (see noHostTools).
+    return runPluginExecutable(this.plugin, { CNI_PATH: dirname(this.plugin), JAILNET_FREEBSD_ROOT: this.noHostTools, ...env }, typeof stdin === 'string' ? stdin : (stdin as object));
   }
 
   log(): string {

@@ -84,7 +84,8 @@ test("jailnetd started by the plugin gets an allow-listed environment, none of t
   const pid = Number.parseInt(readFileSync(join(sb.dir, 'state5', 'lock'), 'utf8'), 10);
   sb.adopt(pid);
   const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).sort();
-  expect(environ).toEqual([`NODE_OPTIONS=${DAEMON_NODE_OPTIONS}`, `PATH=${dirname(process.execPath)}:/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin`, 'TZ=UTC']);
+  // JAILNET_FREEBSD_ROOT is the test build's switch, set by the sandbox (its empty tool root).
+  expect(environ).toEqual([`JAILNET_FREEBSD_ROOT=${sb.noHostTools}`, `NODE_OPTIONS=${DAEMON_NODE_OPTIONS}`, `PATH=${dirname(process.execPath)}:/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin`, 'TZ=UTC']);
   // Started by the plugin's own node, not through a PATH look-up of the #! line.
   expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe(process.execPath);
 });

@@ -69,27 +69,35 @@ describe('-p specs', () => {
     ['127.0.0.1:8080:80', [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }]],
     ['[::1]:8080:80', [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '::1' }]],
     ['8000-8001:9000-9001', [{ hostPort: 8000, containerPort: 9000, protocol: 'tcp' }, { hostPort: 8001, containerPort: 9001, protocol: 'tcp' }]],
+    ['8443:443@web', [{ hostPort: 8443, containerPort: 443, protocol: 'tcp', network: 'web' }]],
+    ['192.0.2.10:5353:53/udp@back-net', [{ hostPort: 5353, containerPort: 53, protocol: 'udp', hostIP: '192.0.2.10', network: 'back-net' }]],
   ])('%s', (spec, want) => {
     expect(parsePortSpec(spec)).toEqual(want);
   });
-  test.each(['80', '8080:80/sctp', '0:80', '8080:70000', '8000-8002:9000-9001', '1.2.3:80:80', '8080:80;id'])('%s is refused', (spec) => {
+  test.each(['80', '8080:80/sctp', '0:80', '8080:70000', '8000-8002:9000-9001', '1.2.3:80:80', '8080:80;id', '8080:80@', '8080:80@a;b', '8080:80@web@x'])('%s is refused', (spec) => {
     expect(() => parsePortSpec(spec)).toThrow(CniError);
   });
   test('formatted like docker ps', () => {
     expect(formatPort({ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' })).toBe('127.0.0.1:8080->80/tcp');
+    expect(formatPort({ hostPort: 8080, containerPort: 80, protocol: 'tcp', network: 'web' })).toBe('8080->80/tcp@web');
   });
 });
 
 describe('runj hook state', () => {
   test('networks and ports from the hook arguments win', () => {
     const s = parseOciState('{"ociVersion":"1.0.2","id":"web","status":"creating","pid":1,"bundle":"/b","annotations":{"nerdctl/networks":"[\\"x\\"]"}}');
-    expect(hookRequest(s, ['front'], parsePortSpec('8080:80'))).toEqual({ networks: ['front'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
+    expect(hookRequest(s, ['front'], parsePortSpec('8080:80'), ['10.0.0.5'])).toEqual({ networks: ['front'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], ips: ['10.0.0.5'] });
   });
   test("jailnet's annotations, then nerdctl's, then the default network", () => {
     const ann = (a: Record<string, string>) => parseOciState(JSON.stringify({ id: 'web', annotations: a }));
-    expect(hookRequest(ann({ 'org.jailnet.networks': 'a,b', 'org.jailnet.ports': '8080:80/tcp' }), [], [])).toEqual({ networks: ['a', 'b'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
-    expect(hookRequest(ann({ 'nerdctl/networks': '["bridge"]', 'nerdctl/ports': '[{"HostPort":8080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]' }), [], [])).toEqual({ networks: ['bridge'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
-    expect(hookRequest(ann({}), [], [])).toEqual({ networks: ['default'], ports: [] });
+    expect(hookRequest(ann({ 'org.jailnet.networks': 'a,b', 'org.jailnet.ports': '8080:80/tcp,8443:443@b', 'org.jailnet.ips': '10.0.0.5, fd00::5' }), [], [])).toEqual({
+      networks: ['a', 'b'],
+      ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostPort: 8443, containerPort: 443, protocol: 'tcp', network: 'b' }],
+      ips: ['10.0.0.5', 'fd00::5'],
+    });
+    expect(hookRequest(ann({ 'org.jailnet.ports': '[{"hostPort":8080,"containerPort":80,"protocol":"tcp","network":"b"}]' }), [], []).ports).toEqual([{ hostPort: 8080, containerPort: 80, protocol: 'tcp', network: 'b' }]);
+    expect(hookRequest(ann({ 'nerdctl/networks': '["bridge"]', 'nerdctl/ports': '[{"HostPort":8080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]' }), [], [])).toEqual({ networks: ['bridge'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], ips: [] });
+    expect(hookRequest(ann({}), [], [])).toEqual({ networks: ['default'], ports: [], ips: [] });
     expect(hookRequest(ann({ 'nerdctl/networks': '["none"]' }), [], []).networks).toEqual([]);
   });
   test.each(['', 'nope', '{}', '{"id":"../x"}', '{"id":"a","annotations":"x"}'])('state %p is refused', (text) => {

@@ -3,7 +3,7 @@ import type { Result } from '../../../src/cni/types';
 import { portmapAnchor, portmapAnchorNetwork } from '../../../src/pf/anchors';
 import { renderPortmapRules, type PortRedirect } from '../../../src/pf/port-rules';
 import { loadPortmapConfig } from '../../../src/portmap/config';
-import { earlierEntries, parsePortMappings, reservationEntries } from '../../../src/portmap/mappings';
+import { parsePortMappings, reservationEntries } from '../../../src/portmap/mappings';
 import { planRedirects, publishTarget } from '../../../src/portmap/plan';
 import { loadNatConfig } from '../../../src/nat/config';
 
@@ -97,18 +97,6 @@ describe('port mappings', () => {
       ]),
     ).toHaveLength(3);
   });
-
-  test('earlierEntries: what the daemon holds beyond this ADD', () => {
-    expect(
-      earlierEntries(
-        [
-          { hostIP: '', protocol: 'tcp', hostPort: 80, hostPortEnd: 80 },
-          { hostIP: '10.0.0.1', protocol: 'udp', hostPort: 53, hostPortEnd: 54 },
-        ],
-        [{ protocol: 'tcp', hostPort: 80 }],
-      ),
-    ).toEqual([{ hostIP: '10.0.0.1', protocol: 'udp', hostPort: 53, hostPortEnd: 54 }]);
-  });
 });
 
 describe('plan and rules', () => {
@@ -174,9 +162,9 @@ describe('plan and rules', () => {
 describe('configuration', () => {
   const base = { cniVersion: '1.0.0', name: 'net1', type: 'portmap' };
 
-  test('defaults: snat and setFilterLocal on, jailnetd as jailnet-ipam finds it', () => {
+  test('defaults: snat and userlandProxy on, jailnetd as jailnet-ipam finds it', () => {
     const c = loadPortmapConfig({ ...base, runtimeConfig: { portMappings: [{ hostPort: 80, containerPort: 80, protocol: 'tcp' }] } });
-    expect(c).toMatchObject({ snat: true, setFilterLocal: true, mappings: [{ protocol: 'tcp', hostPort: 80, hostPortEnd: 80, containerPort: 80 }] });
+    expect(c).toMatchObject({ snat: true, userlandProxy: true, mappings: [{ protocol: 'tcp', hostPort: 80, hostPortEnd: 80, containerPort: 80 }] });
     expect(c.jailnetd).toEqual({ socket: '/var/run/jailnet/jailnetd.sock', autostart: true, daemonPath: '/usr/local/sbin/jailnetd', daemonArgs: ['--socket', '/var/run/jailnet/jailnetd.sock', '--log-file', '/var/log/jailnetd.log'], daemonLog: '/var/log/jailnetd.log', timeoutMs: 30_000,
       // Checked before use (docs/security.md); portmap's fields sit at the top of its configuration.
       paths: [

@@ -1,0 +1,36 @@
+import type { AttachmentId, PortForward } from './intent';
+
+/**
+ * The firewall boundary (netavark's firewall driver): set up and tear down a network's NAT, add
+ * and remove an attachment's NAT membership and port forwards, and list what is installed, so
+ * that what belongs to attachments that are gone can be removed. jailnetd is its only caller
+ * (daemon/firewall.ts): it records who holds what, serialises the changes of one network, and
+ * decides the order; a driver only renders and applies. pf is the one backend (pf.ts).
+ */
+export interface FirewallDriver {
+  readonly name: string;
+
+  /**
+   * Adds addresses to the network's NAT table. When the table was not there (the network's
+   * first member, or the NAT was flushed behind jailnet's back) the network's NAT rule is loaded
+   * with `egress()`'s interface and `true` is returned; if that fails, the table is removed again.
+   */
+  addNatMembers(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<boolean>;
+  removeNatMembers(network: string, addresses: readonly string[]): Promise<void>;
+  /** Removes the network's NAT rule and table. */
+  teardownNetworkNat(network: string): Promise<void>;
+  /** The addresses in the network's NAT table (installed, whoever put them there). */
+  natMembers(network: string): Promise<string[]>;
+  /** What is missing for `addresses` to be translated (the rule, table entries), or undefined. */
+  natDifference(network: string, addresses: readonly string[]): Promise<{ message: string; fix: string } | undefined>;
+
+  /** Installs (or replaces, atomically) an attachment's port forwards. */
+  setPortForward(fwd: PortForward, externalInterface: string | undefined): Promise<void>;
+  /** Removes an attachment's port forwards; succeeds when there are none. */
+  removePortForward(id: AttachmentId): Promise<void>;
+  /** What differs between the installed forwards and `fwd` (undefined when they match). */
+  portForwardDifference(fwd: PortForward, externalInterface: string | undefined): Promise<string | undefined>;
+  /** The network's installed forwards that belong to none of `keep` (by handle, for removeForwardHandle). */
+  staleForwards(network: string, keep: readonly AttachmentId[]): Promise<string[]>;
+  removeForwardHandle(handle: string): Promise<void>;
+}

@@ -1,0 +1,147 @@
+import { FirewallOwner } from '../../../daemon/firewall';
+import { UserlandProxy } from '../../../daemon/proxy';
+import type { FirewallDriver } from '../../../src/firewall/driver';
+import { CommandError, setCommandRunner, type CommandRunner } from '../../../src/freebsd/exec';
+import { attachmentKey } from '../../../src/ipam/lease';
+import type { StateRecord } from '../../../src/ipam/records';
+import { IpamState } from '../../../src/ipam/state';
+
+// jailnetd's firewall owner with a recording driver (the host boundary; the pf driver runs on the
+// emulated host in test/plugins/*): who holds what, what an undo takes back, the order of a
+// teardown, and NAT additions of one network coalesced into one table change.
+
+type Call = { op: string; network?: string; addresses?: string[]; id?: string };
+
+function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c: Call) => boolean } = {}): FirewallDriver {
+  const step = async (c: Call) => {
+    calls.push(c);
+    if (gate.wait) await gate.wait;
+    if (gate.fail?.(c)) throw new CommandError(['/sbin/pfctl', c.op], 1, null, '', 'pfctl: injected', false);
+  };
+  return {
+    name: 'recording',
+    addNatMembers: async (network, addresses) => {
+      await step({ op: 'nat-add', network, addresses: [...addresses] });
+      return false;
+    },
+    removeNatMembers: (network, addresses) => step({ op: 'nat-delete', network, addresses: [...addresses] }),
+    teardownNetworkNat: (network) => step({ op: 'nat-teardown', network }),
+    natMembers: async () => [],
+    natDifference: async () => undefined,
+    setPortForward: (fwd) => step({ op: 'forward-set', id: `${fwd.containerID}/${fwd.ifname}` }),
+    removePortForward: (id) => step({ op: 'forward-remove', id: `${id.containerID}/${id.ifname}` }),
+    portForwardDifference: async () => undefined,
+    staleForwards: async () => [],
+    removeForwardHandle: (handle) => step({ op: 'forward-remove-handle', id: handle }),
+  };
+}
+
+const RANGES = [[{ subnet: '10.60.0.0/24' }]];
+let state: IpamState;
+let committed: StateRecord[];
+let calls: Call[];
+let commands: string[];
+let previousRunner: CommandRunner;
+
+function owner(driver: FirewallDriver): FirewallOwner {
+  return new FirewallOwner({ state, commit: async (r) => void committed.push(...r), driver, proxy: new UserlandProxy() });
+}
+const id = (containerID: string) => ({ network: 'n', containerID, ifname: 'eth0' });
+const lease = (containerID: string, ips?: string[]) => {
+  state.ensureNetwork('n', RANGES, 0);
+  return state.allocate({ network: 'n', containerID, ifname: 'eth0', ranges: RANGES, ...(ips ? { ips } : {}) }, 0).value.lease;
+};
+
+beforeEach(() => {
+  state = new IpamState();
+  committed = [];
+  calls = [];
+  commands = [];
+  // ifconfig for the host-end step of a teardown: no such interface.
+  previousRunner = setCommandRunner(async (file, args) => {
+    commands.push([file, ...args].join(' '));
+    throw new CommandError([file, ...args], 1, null, '', `ifconfig: interface ${args[0]} does not exist`, false);
+  });
+});
+afterEach(() => setCommandRunner(previousRunner));
+
+describe('NAT', () => {
+  test('adds waiting for the network join one table change; each request says what was new to it', async () => {
+    let open!: () => void;
+    const gate = { wait: new Promise<void>((r) => (open = r)) };
+    const fw = owner(recordingDriver(calls, gate));
+    const first = fw.addNat(id('a'), ['10.60.0.2']);
+    await new Promise((r) => setImmediate(r));
+    const rest = [fw.addNat(id('b'), ['10.60.0.3']), fw.addNat(id('c'), ['10.60.0.4']), fw.addNat(id('a'), ['10.60.0.2'])];
+    await new Promise((r) => setImmediate(r));
+    open();
+    const [r1, ...others] = await Promise.all([first, ...rest]);
+    expect(calls).toEqual([
+      { op: 'nat-add', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-add', network: 'n', addresses: ['10.60.0.3', '10.60.0.4', '10.60.0.2'] },
+    ]);
+    expect(r1.added).toEqual([{ address: '10.60.0.2', created: true }]);
+    // a's second add: the address is not new to it.
+    expect(others.map((o) => o.added)).toEqual([[{ address: '10.60.0.3', created: true }], [{ address: '10.60.0.4', created: true }], [{ address: '10.60.0.2', created: false }]]);
+  });
+
+  test("a failed table change takes back only what each request created: a retried add keeps the attachment's address", async () => {
+    const fw = owner(recordingDriver(calls));
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    const failing = owner(recordingDriver(calls, { fail: (c) => c.op === 'nat-add' }));
+    await expect(failing.addNat(id('a'), ['10.60.0.2', '10.60.0.9'])).rejects.toMatchObject({ reason: 'host-command-failed' });
+    expect(state.nat.holdings.get(attachmentKey('n', 'a', 'eth0'))?.addresses).toEqual(['10.60.0.2']);
+  });
+
+  test('a remove takes only what that attachment holds, and an address leaves the table when nobody holds it', async () => {
+    const fw = owner(recordingDriver(calls));
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    await fw.addNat(id('b'), ['10.60.0.3']);
+    calls.length = 0;
+    // A stale remove for an attachment that holds nothing, naming b's address: nothing happens.
+    expect(await fw.removeNat(id('gone'), ['10.60.0.3'])).toEqual([]);
+    expect(await fw.removeNat(id('a'), ['10.60.0.3'])).toEqual([]);
+    expect(calls).toEqual([]);
+    expect(await fw.removeNat(id('a'))).toEqual(['10.60.0.2']);
+    expect(calls).toEqual([{ op: 'nat-delete', network: 'n', addresses: ['10.60.0.2'] }]);
+    // The last member takes the network's NAT down.
+    expect(await fw.removeNat(id('b'))).toEqual(['10.60.0.3']);
+    expect(calls.at(-1)).toEqual({ op: 'nat-teardown', network: 'n' });
+    expect(state.nat.hasMembers('n')).toBe(false);
+  });
+});
+
+describe('teardown', () => {
+  const forward = (containerID: string) => ({ ...id(containerID), mappings: [{ protocol: 'tcp' as const, hostPort: 8080, hostPortEnd: 8080, containerPort: 80 }], target: { v4: '10.60.0.2/24' }, externalInterface: 'em0', snat: false, userlandProxy: false });
+
+  test('rules and table entries, then the host end, then lease and ports', async () => {
+    const fw = owner(recordingDriver(calls));
+    lease('a');
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    await fw.addNat(id('keep'), ['10.60.0.7']);
+    await fw.publish(forward('a'), 'a');
+    calls.length = 0;
+    const r = await fw.teardown([attachmentKey('n', 'a', 'eth0')], { interfaces: true });
+    expect(r.failures).toEqual([]);
+    expect(calls.map((c) => c.op)).toEqual(['forward-remove', 'nat-delete']);
+    expect(commands).toEqual([expect.stringMatching(/ifconfig jn[0-9a-f]{13}$/)]);
+    expect(r.leases.map((l) => l.containerID)).toEqual(['a']);
+    expect(r.ports.map((p) => p.containerID)).toEqual(['a']);
+    expect(state.ports.reservations.size).toBe(0);
+    // The order in the journal too: the forward and NAT records go before the lease.
+    const kinds = committed.slice(-4).map((rec) => (Array.isArray(rec) ? rec[0] : rec.t));
+    expect(kinds).toEqual(['unfwd', 'unnat', 'unlease', 'unports']);
+  });
+
+  test('a failed step stops the later ones for that attachment: its lease and ports stay for the next try', async () => {
+    const fw = owner(recordingDriver(calls, { fail: (c) => c.op === 'forward-remove' }));
+    lease('a');
+    await fw.publish(forward('a'), 'a');
+    const r = await fw.teardown([attachmentKey('n', 'a', 'eth0')], { interfaces: true });
+    expect(r.failures.map((f) => f.key)).toEqual(['n/a/eth0']);
+    expect(commands).toEqual([]);
+    expect(state.lease('n', 'a', 'eth0')).toBeDefined();
+    expect(state.ports.reservations.size).toBe(1);
+    expect(state.forwards.size).toBe(1);
+  });
+});
