@@ -6,7 +6,7 @@ import { loadConflist, parseConflist, type NetworkConfigList } from '../cni/runt
 import { pluginConfig } from '../cni/runtime/chain';
 import { loadEpairConfig } from '../epair/config';
 import { networkName } from '../freebsd/names';
-import { parseIpamConfig } from '../ipam/plugin-config';
+import { ipamOfJailnetd, parseIpamConfig } from '../ipam/plugin-config';
 import { networkCidr, parseCidr } from '../net/cidr';
 import type { CliPaths } from './paths';
 
@@ -52,8 +52,7 @@ export function validateNetwork(list: NetworkConfigList): void {
     try {
       if (plugin.type === 'bridge') loadBridgeConfig(conf);
       if (plugin.type === 'epair') loadEpairConfig(conf);
-      const ipam = conf.ipam as { type?: string } | undefined;
-      if (ipam?.type === 'jailnet-ipam') parseIpamConfig(conf);
+      if (ipamOfJailnetd(conf as { ipam?: { type?: string } })) parseIpamConfig(conf);
     } catch (err) {
       throw where(err);
     }
