@@ -1,8 +1,10 @@
+import type { NetworkIngress } from './holdings';
 import type { AttachmentId, PortForward } from './intent';
 
 /**
  * The firewall boundary (netavark's firewall driver): set up and tear down a network's NAT, add
- * and remove an attachment's NAT membership and port forwards, and list what is installed, so
+ * and remove an attachment's NAT membership and port forwards, set up and tear down a network's
+ * ingress rules (the firewall plugin's ingressPolicy), and list what is installed, so
  * that what belongs to attachments that are gone can be removed. jailnetd is its only caller
  * (daemon/firewall.ts): it records who holds what, serialises the changes of one network, and
  * decides the order; a driver only renders and applies. pf is the one backend (pf.ts).
@@ -33,4 +35,11 @@ export interface FirewallDriver {
   /** The network's installed forwards that belong to none of `keep` (by handle, for removeForwardHandle). */
   staleForwards(network: string, keep: readonly AttachmentId[]): Promise<string[]>;
   removeForwardHandle(handle: string): Promise<void>;
+
+  /** Loads (or replaces, atomically) a network's ingress rules. */
+  setupIngress(network: string, rules: NetworkIngress): Promise<void>;
+  /** Removes a network's ingress rules; succeeds when there are none. */
+  teardownIngress(network: string): Promise<void>;
+  /** What differs between the installed ingress rules and `rules` (undefined when they match). */
+  ingressDifference(network: string, rules: NetworkIngress): Promise<string | undefined>;
 }

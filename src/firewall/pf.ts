@@ -1,6 +1,7 @@
 import { isPfObjectMissing, isToolMissing } from '../freebsd/errors';
 import { changeTable, flushAnchor, killTable, listAnchors, loadAnchor, parseAnchorRules, showRules, showTable } from '../freebsd/pfctl';
-import { ANCHOR_ROOT, MASQ_TABLE, natAnchor, portmapAnchor, portmapAnchorNetwork } from '../pf/anchors';
+import { ANCHOR_ROOT, ingressAnchor, MASQ_TABLE, natAnchor, portmapAnchor, portmapAnchorNetwork } from '../pf/anchors';
+import { renderIngressRules } from '../pf/ingress-rules';
 import { renderMasqueradeRules } from '../pf/nat-rules';
 import { renderPortmapRules } from '../pf/port-rules';
 import { canonicalAddress } from '../net/cidr';
@@ -109,6 +110,24 @@ export const pfDriver: FirewallDriver = {
   async removeForwardHandle(handle) {
     if (portmapAnchorNetwork(handle) === undefined) throw new Error(`${handle} is not a port-forward anchor`);
     await flushAnchor(handle);
+  },
+
+  async setupIngress(network, rules) {
+    await loadAnchor(ingressAnchor(network), renderIngressRules(rules));
+  },
+
+  teardownIngress: (network) => orNothing(flushAnchor(ingressAnchor(network)), undefined),
+
+  async ingressDifference(network, rules) {
+    const anchor = ingressAnchor(network);
+    // `-s rules` prints no tables: the rules that use them are compared.
+    const expected = (await parseAnchorRules(anchor, renderIngressRules(rules))).filter((r) => !r.startsWith('table <'));
+    const loaded = await showRules('rules', anchor);
+    const missing = expected.filter((r) => !loaded.includes(r));
+    if (missing.length > 0) return `anchor ${anchor} lacks ${missing.length === 1 ? 'the rule' : `${missing.length} rules, first`} \`${missing[0]}\``;
+    const extra = loaded.filter((r) => !expected.includes(r));
+    if (extra.length > 0) return `anchor ${anchor} has a rule ADD would not load: \`${extra[0]}\``;
+    return undefined;
   },
 };
 

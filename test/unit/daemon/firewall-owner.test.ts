@@ -33,6 +33,9 @@ function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c:
     portForwardDifference: async () => undefined,
     staleForwards: async () => [],
     removeForwardHandle: (handle) => step({ op: 'forward-remove-handle', id: handle }),
+    setupIngress: (network, rules) => step({ op: 'ingress-set', network, addresses: rules.subnets.map((s) => s.cidr) }),
+    teardownIngress: (network) => step({ op: 'ingress-teardown', network }),
+    ingressDifference: async () => undefined,
   };
 }
 
