@@ -190,7 +190,7 @@ test('bad PREFIX, NODE or DESTDIR: a clear error, and nothing installed', () => 
 describe('what the install ships', () => {
   test('the sample network is what `jailnet network create default --subnet 10.88.0.0/16` writes', () => {
     const paths = { confDir: '/nonexistent', cacheDir: '/nonexistent', cniPath: [], daemonSocket: DEFAULT_SOCKET };
-    const written = `${JSON.stringify(networkTemplate(paths, [], { name: 'default', subnet: '10.88.0.0/16', internal: false }, true), null, 2)}\n`;
+    const written = `${JSON.stringify(networkTemplate(paths, [], { name: 'default', subnet: '10.88.0.0/16', internal: false, isolated: true }, true), null, 2)}\n`;
     expect(readFileSync(join(root, 'conf/networks/default.conflist'), 'utf8')).toBe(written);
   });
 
