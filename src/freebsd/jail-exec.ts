@@ -12,18 +12,19 @@ import { runTool, TOOL_PATHS } from './tools';
  * per call at most.
  */
 
-let jailFlag: boolean | undefined;
+/** Per tool: whether it takes -j (sysctl has it only from 15.0, ifconfig and route earlier). */
+const jailFlag = new Map<string, boolean>();
 
-export async function runInJail(tool: 'ifconfig' | 'route', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export async function runInJail(tool: 'ifconfig' | 'route' | 'sysctl', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   jailName(jail);
-  if (jailFlag !== false) {
+  if (jailFlag.get(tool) !== false) {
     try {
       const r = await runTool(tool, ['-j', jail, ...args], options);
-      jailFlag = true;
+      jailFlag.set(tool, true);
       return r;
     } catch (err) {
-      if (jailFlag === true || !isUnknownFlag(err, 'j')) throw err;
-      jailFlag = false;
+      if (jailFlag.get(tool) === true || !isUnknownFlag(err, 'j')) throw err;
+      jailFlag.set(tool, false);
     }
   }
   // Inside the jail the program is found at its FreeBSD path.
@@ -50,5 +51,5 @@ export function isToolMissingInJail(err: unknown, program: string): boolean {
 
 /** For tests: forget what was learnt about `-j`. */
 export function resetJailFlagProbe(): void {
-  jailFlag = undefined;
+  jailFlag.clear();
 }
