@@ -32,9 +32,7 @@ d('emulated ifconfig', () => {
   });
 
   test('20 concurrent creates get 20 distinct units', async () => {
-    const started = Date.now();
     const names = await Promise.all(Array.from({ length: 20 }, () => ok(['epair', 'create'])));
-    const ms = Date.now() - started;
     const set = new Set(names.map((n) => n.trim()));
     expect(set.size).toBe(20);
     for (const n of set) expect(n).toMatch(/^epair\d+a$/);
@@ -43,7 +41,6 @@ d('emulated ifconfig', () => {
       expect(list).toContain(n);
       expect(list).toContain(n.replace(/a$/, 'b'));
     }
-    console.log(`20 concurrent epair creates: ${ms} ms`);
     await Promise.all([...set].map((n) => ok([n, 'destroy'])));
     expect(parseInterfaceList(await ok(['-l'])).filter((n) => n.startsWith('epair'))).toEqual([]);
   });
@@ -58,7 +55,6 @@ d('emulated ifconfig', () => {
       const entries = host.traceSince(mark);
       expect(entries.map((e) => ({ tool: e.tool, argv: e.argv }))).toEqual([{ tool: 'ifconfig', argv: args }]);
       const entry = entries[0]!;
-      process.stdout.write(`ifconfig ${args.join(' ')}: ${entry.ms} ms, helpers: ${entry.helpers.join(' ')}\n`);
       return { out, helpers: entry.helpers };
     };
     const create = await one(['epair', 'create']);

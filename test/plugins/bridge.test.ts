@@ -146,8 +146,6 @@ test('one ADD onto an existing bridge runs 9 host commands', async () => {
   expect(commands.map((c) => c.split(' ')[0])).toEqual(['ifconfig', 'ifconfig', 'ifconfig', 'ifconfig', 'ifconfig', 'ifconfig', 'ifconfig', 'route', 'ifconfig']);
   // lo0 is the last command: nothing that can fail comes after it.
   expect(commands[8]).toBe('ifconfig -j count2 lo0 inet 127.0.0.1/8 up');
-  // For the note: the exact commands.
-  console.log(`bridge ADD onto an existing bridge:\n  ${commands.join('\n  ')}`);
   for (const j of ['count1', 'count2']) await cni('bridge', 'DEL', conf, { containerId: j, netns: j });
 });
 
