@@ -89,6 +89,8 @@ export interface NatAddResponse {
   nat: NatView;
   /** Per requested address: false when the attachment already held it (an undo leaves those). */
   added: { address: string; created: boolean }[];
+  /** Why the NAT may not work now (pf disabled, hooks missing), for the plugin's log. */
+  warnings?: string[];
 }
 
 export interface NatRemoveRequest extends AttachmentRef {

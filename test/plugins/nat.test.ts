@@ -49,11 +49,14 @@ test('ADD: the jail reaches the world from em0\'s address (TCP, UDP); the result
   const r = await cni('nat', 'ADD', natConf(prev.n1), att('n1'));
   expect(r.code).toBe(0);
   expect(r.json).toEqual(prev.n1);
-  // First jail of the network: table add (creates it), the default route, the anchor's rule.
+  // First jail of the network: table add (creates it), the default route, the anchor's rule,
+  // then whether pf will apply it (two reads; a warning in the plugin's log if not).
   expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`)).toEqual([
     `pfctl -a ${ANCHOR} -t masq -T add ${firstIpv4(prev.n1)}`,
     'route -n get -inet default',
     `pfctl -a ${ANCHOR} -f -`,
+    'pfctl -s info',
+    'pfctl -s nat',
   ]);
   expect(await host.runOk('pfctl', ['-a', ANCHOR, '-s', 'nat'])).toBe('nat on em0 inet from <masq> to any -> (em0:0)\n');
   expect(await tcpOut('n1')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });

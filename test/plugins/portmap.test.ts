@@ -90,7 +90,8 @@ describe('published ports', () => {
     expect(r.code).toBe(0);
     expect(r.json).toEqual(prev.web);
     const commands = host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`);
-    expect(commands).toEqual(['route -n get -inet default', `pfctl -a ${portmapAnchor(NET, 'web', 'eth0')} -f -`]);
+    // pf's readiness (two reads, trusted for a few seconds), the external interface, the anchor.
+    expect(commands).toEqual(['pfctl -s info', 'pfctl -s nat', 'route -n get -inet default', `pfctl -a ${portmapAnchor(NET, 'web', 'eth0')} -f -`]);
     const web = firstIpv4(prev.web);
     expect(await natRules(portmapAnchor(NET, 'web', 'eth0'))).toEqual(
       expect.arrayContaining([
