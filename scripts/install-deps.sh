@@ -2,7 +2,7 @@
 # Installs what the tests and the demo need on a Debian machine, when missing:
 # Debian packages (iproute2 for namespaces and links, nftables for the emulated pf,
 # iputils-ping for ICMP tests, util-linux for nsenter, conntrack for the emulated pfctl -k,
-# Go and libcni's sources for the interop
+# radvd for router advertisements to the emulated host, Go and libcni's sources for the interop
 # tests), Node.js 20 when the machine's node is missing or too old, and the npm packages of
 # package-lock.json.
 set -eu
@@ -15,6 +15,7 @@ command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
 command -v nsenter >/dev/null 2>&1 || missing="$missing util-linux"
 command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$missing conntrack"
 [ -x /usr/sbin/sysctl ] || missing="$missing procps"
+[ -x /usr/sbin/radvd ] || missing="$missing radvd"
 # The interop tests build a small CNI runtime on libcni, the library containerd, nerdctl and
 # podman use; Debian packages its sources.
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"

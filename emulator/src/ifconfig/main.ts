@@ -90,7 +90,7 @@ export async function ifconfigMain(ctx: EmuContext, argv: string[], io: ToolIo):
         break;
     }
   }
-  const vnet = vnetOf(ctx, jail);
+  const vnet = vnetOf(ctx, jail, 'ifconfig');
   if (cloners) {
     io.out('bridge epair lo\n');
     return 0;
