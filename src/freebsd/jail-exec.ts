@@ -4,14 +4,14 @@ import { jailName } from './names';
 import { runTool, TOOL_PATHS } from './tools';
 
 /**
- * Runs ifconfig or route inside a jail: `tool -j JAIL ...` where the release has it (14.x,
- * 13.3+), otherwise `jexec JAIL /sbin/tool ...`. The first `-j` refusal switches this process
+ * Runs ifconfig, route or netstat inside a jail: `tool -j JAIL ...` where the release has it
+ * (14.x, 13.3+), otherwise `jexec JAIL /sbin/tool ...` (the jail then needs the program). The first `-j` refusal switches this process
  * to jexec, so an old host pays for the probe once per call at most.
  */
 
 let jailFlag: boolean | undefined;
 
-export async function runInJail(tool: 'ifconfig' | 'route', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export async function runInJail(tool: 'ifconfig' | 'route' | 'netstat', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   jailName(jail);
   if (jailFlag !== false) {
     try {

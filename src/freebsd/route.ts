@@ -67,7 +67,9 @@ export async function getRoute(dst: string, family: 4 | 6, where: RouteWhere = {
   const target = dst === 'default' ? 'default' : ipAddress(dst);
   try {
     const r = await route(['-n', 'get', family === 6 ? '-inet6' : '-inet', target], where);
-    return parseRouteGet(r.stdout);
+    // 14.x's netlink route(8) reports a missing route on stderr and exits 0 (route_netlink.c).
+    const got = parseRouteGet(r.stdout);
+    return got.destination === undefined ? undefined : got;
   } catch (err) {
     if (err instanceof CommandError && isRouteMissing(`${err.stdout}\n${err.stderr}`)) return undefined;
     throw err;

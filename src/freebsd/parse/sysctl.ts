@@ -11,3 +11,13 @@ export function parseSysctlSet(output: string): { name: string; old: string; new
 export function parseSysctlValue(output: string): string {
   return output.trim();
 }
+
+/** `sysctl a b c` prints "name: value" per OID: name -> value. */
+export function parseSysctlValues(output: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const m = /^([A-Za-z0-9_.]+): (.*)$/.exec(line);
+    if (m) out.set(m[1] as string, m[2] as string);
+  }
+  return out;
+}
