@@ -21,6 +21,11 @@ export interface DaemonConfig {
   logFile?: string;
   reclaim: { intervalSeconds: number; graceSeconds: number };
   compactAfterRecords: number;
+  /**
+   * Compare the ranges of a network with the host's own addresses and routes (`ifconfig`,
+   * `netstat -rnW`) the first time they come, and refuse them when they overlap.
+   */
+  hostCheck: boolean;
   /** The file the settings were read from, when there was one. */
   configFile?: string;
 }
@@ -32,6 +37,7 @@ interface FileConfig {
   logFile?: string;
   reclaim?: { intervalSeconds?: number; graceSeconds?: number };
   compactAfterRecords?: number;
+  hostCheck?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -43,6 +49,7 @@ export function defaultConfig(): DaemonConfig {
     logLevel: 'info',
     reclaim: { intervalSeconds: 60, graceSeconds: 300 },
     compactAfterRecords: 100_000,
+    hostCheck: true,
   };
 }
 
@@ -80,6 +87,8 @@ Options:
       --log-file FILE        log file [default: stderr]
       --reclaim-interval S   seconds between checks of leases against jls; 0 turns it off [default: 60]
       --reclaim-grace S      seconds a jail must stay missing before its leases are released [default: 300]
+      --no-host-check        do not compare new networks' ranges with the host's addresses and
+                             routes (ifconfig, netstat); for hosts without FreeBSD's tools
   -h, --help                 this text
   -V, --version              the version
 `;
@@ -112,6 +121,7 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
     if (file.reclaim?.intervalSeconds !== undefined) config.reclaim.intervalSeconds = file.reclaim.intervalSeconds;
     if (file.reclaim?.graceSeconds !== undefined) config.reclaim.graceSeconds = file.reclaim.graceSeconds;
     if (file.compactAfterRecords !== undefined) config.compactAfterRecords = file.compactAfterRecords;
+    if (file.hostCheck !== undefined) config.hostCheck = file.hostCheck;
   }
   const absolute = (flag: string, v: string) => {
     if (!v.startsWith('/')) throw new ConfigError(`--${flag} must be an absolute path, got "${v}"`);
@@ -128,6 +138,7 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
   };
   if (args['reclaim-interval'] !== undefined) config.reclaim.intervalSeconds = seconds('reclaim-interval', args['reclaim-interval']);
   if (args['reclaim-grace'] !== undefined) config.reclaim.graceSeconds = seconds('reclaim-grace', args['reclaim-grace']);
+  if (args['no-host-check']) config.hostCheck = false;
   return config;
 }
 
@@ -144,6 +155,7 @@ function parseFlags(argv: string[]) {
       'log-file': { type: 'string' },
       'reclaim-interval': { type: 'string' },
       'reclaim-grace': { type: 'string' },
+      'no-host-check': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
     },

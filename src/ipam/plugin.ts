@@ -4,7 +4,7 @@ import type { Result } from '../cni/types';
 import { jailFromNetns } from '../jail/target';
 import type { AllocateResponse, CheckResponse, GcResponse, StatusResponse } from './api-types';
 import { callJailnetd } from './connection';
-import { parseIpamConfig, requestedIps, type IpamPluginConfig } from './plugin-config';
+import { parseIpamConfig, requestedIps, requireUsableRanges, type IpamPluginConfig } from './plugin-config';
 
 type Ctx = CmdContext<IpamPluginConfig>;
 
@@ -21,6 +21,7 @@ export const handlers: PluginHandlers<IpamPluginConfig> = {
 
   async add(ctx) {
     const { settings } = ctx.config;
+    requireUsableRanges(settings);
     const ips = requestedIps(settings, ctx.args);
     const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}) });
     const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };

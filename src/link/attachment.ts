@@ -1,11 +1,11 @@
-import { ipamAdd, ipamDel } from '../cni/delegate';
+import { ipamAdd, ipamDel, ipamPluginPath } from '../cni/delegate';
 import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { jailFromNetns, jailIfname } from '../jail/target';
 import type { Rollback } from '../util/rollback';
 import { requestedMac, type LinkConf } from './config';
-import { createEpairLink, type Epair, type HostEndSpec } from './epair';
+import { createEpairLink, requireVnetJail, type Epair, type HostEndSpec } from './epair';
 import { attachmentMacs, hostEndName, HOST_END_GROUP } from './naming';
 
 /**
@@ -30,8 +30,12 @@ export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollb
   const hostEnd = hostEndName(ctx.containerId, ctx.ifname);
   const macs = attachmentMacs(ctx.containerId, ctx.ifname);
   const jailMac = requestedMac(ctx.config, ctx.args) ?? macs.jail;
-
   const withIpam = Boolean(ctx.config.ipam?.type);
+  if (withIpam) ipamPluginPath(ctx);
+  // A read-only look (one jls) so that a missing or non-vnet jail is refused before the lease
+  // and the epair exist.
+  await requireVnetJail(jail);
+
   const ipam: Result = withIpam ? await ipamAdd(ctx) : { cniVersion: ctx.cniVersion };
   // A repeated ADD finds the host end's name taken; the lease IPAM returned is then that
   // attachment's own and must stay.

@@ -106,5 +106,7 @@ export const jailnetdConfigSchema = {
     },
     /** Take a snapshot once the journal holds this many records. */
     compactAfterRecords: { type: 'integer', minimum: 100 },
+    /** Compare a network's ranges with the host's addresses and routes when first seen. */
+    hostCheck: { type: 'boolean' },
   },
 } as const;
