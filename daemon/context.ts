@@ -25,7 +25,7 @@ export interface DaemonContext {
    * Refuses ranges (IpamError invalid-config) that overlap the host's own addresses or routes.
    * The host is read the first time a set of ranges comes, not at every allocation.
    */
-  checkHostConflicts(ranges: readonly RangeSetConfig[]): Promise<void>;
+  checkHostConflicts(ranges: readonly RangeSetConfig[], ownBridge?: string): Promise<void>;
 }
 
 export interface ApiRequest {

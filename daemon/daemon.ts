@@ -63,21 +63,22 @@ export class Daemon {
       startedAt: Date.now(),
       reclaimStatus: () => this.reclaim.status(),
       commit: (records) => this.commit(records),
-      checkHostConflicts: (ranges) => this.checkHostConflicts(ranges),
+      checkHostConflicts: (ranges, ownBridge) => this.checkHostConflicts(ranges, ownBridge),
     };
     this.reclaim = new ReclaimLoop(this.ctx, options.listJails);
   }
 
-  private checkHostConflicts(ranges: readonly RangeSetConfig[]): Promise<void> {
+  private checkHostConflicts(ranges: readonly RangeSetConfig[], ownBridge?: string): Promise<void> {
     if (!this.config.hostCheck) return Promise.resolve();
     const resolved = resolvePoolConfig(ranges as RangeSetConfig[]);
-    let check = this.hostChecked.get(resolved.canonical);
+    const key = `${resolved.canonical}\0${ownBridge ?? ''}`;
+    let check = this.hostChecked.get(key);
     if (!check) {
       check = this.options.readHostNetworks().then(
         (host) => {
           resolved.rangeSets.forEach((set, i) =>
             set.ranges.forEach((r, j) => {
-              const conflict = hostConflict(r.subnet, host);
+              const conflict = hostConflict(r.subnet, host, ownBridge);
               const field = `ranges[${i}][${j}].subnet`;
               if (conflict) throw new IpamError('invalid-config', `${field}: ${conflict}`, HOST_CONFLICT_HINT, { field });
             }),
@@ -87,11 +88,11 @@ export class Daemon {
           throw new IpamError('internal', `cannot compare the ranges with the host's addresses and routes: ${(err as Error).message}`, 'check that ifconfig and netstat work, or start jailnetd with --no-host-check');
         },
       );
-      this.hostChecked.set(resolved.canonical, check);
+      this.hostChecked.set(key, check);
       // A refusal stays (the same ranges are refused without asking the host again, until a
       // restart); a failure to read the host is tried again next time.
       check.catch((err: unknown) => {
-        if (!(err instanceof IpamError && err.reason === 'invalid-config')) this.hostChecked.delete(resolved.canonical);
+        if (!(err instanceof IpamError && err.reason === 'invalid-config')) this.hostChecked.delete(key);
       });
     }
     return check;

@@ -16,7 +16,7 @@ export const allocate: Handler = async (ctx, req) => {
   // Ranges no new attachment may use: special-purpose subnets, a gateway outside its subnet
   // (pure), then the host's own addresses and routes (read the first time these ranges come).
   checkUsableRanges(body.ranges);
-  await ctx.checkHostConflicts(body.ranges);
+  await ctx.checkHostConflicts(body.ranges, body.bridge);
   const now = Date.now();
   const net = ctx.state.ensureNetwork(body.network, body.ranges, now);
   const records: StateRecord[] = [...net.records];

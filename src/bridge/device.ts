@@ -67,7 +67,7 @@ function addressWords(cidrs: readonly string[]): IfWord[][] {
 export async function lookAtBridge(setup: BridgeSetup, subnets: readonly string[]): Promise<ReadyBridge | undefined> {
   const existing = await showInterface(setup.name);
   const bridge = existing ? useExisting(setup, existing) : undefined;
-  await requireNoHostConflict(setup.network, bridge ? bridge.pending.flatMap((c) => c.adds ?? []) : subnets);
+  await requireNoHostConflict(setup.network, bridge ? bridge.pending.flatMap((c) => c.adds ?? []) : subnets, setup.name);
   return bridge;
 }
 

@@ -118,7 +118,7 @@ export async function createNetwork(paths: CliPaths, n: NewNetwork, withPortmap:
   const bytes = Buffer.from(`${JSON.stringify(networkTemplate(paths, existing, n, withPortmap), null, 2)}\n`);
   const list = parseConflist(bytes, `network ${n.name}`);
   validateNetwork(list);
-  await requireNoHostConflict(n.name, subnetsOf(list));
+  await requireNoHostConflict(n.name, subnetsOf(list), bridgeOf(list));
   mkdirSync(paths.confDir, { recursive: true, mode: 0o755 });
   let fd: number;
   try {

@@ -47,8 +47,9 @@ function contains(network: bigint, prefix: number, family: Family, value: bigint
  * Why `subnet` ("10.88.0.0/16") would take something of the host's, or undefined: it overlaps
  * the subnet of one of the host's addresses, holds the gateway of one of its routes (the default
  * router), or overlaps the destination of one of its routes other than the default route.
+ * `ownInterface` (the network's bridge, even one made by hand) does not count.
  */
-export function hostConflict(subnet: string, host: HostNetworks): string | undefined {
+export function hostConflict(subnet: string, host: HostNetworks, ownInterface?: string): string | undefined {
   const c = parseCidr(subnet);
   if (!c) return undefined;
   const { family, value } = c.address;
@@ -57,9 +58,11 @@ export function hostConflict(subnet: string, host: HostNetworks): string | undef
     return o !== undefined && o.address.family === family && contains(value, Math.min(c.prefix, o.prefix), family, o.address.value);
   };
   for (const a of host.addresses) {
+    if (a.iface === ownInterface) continue;
     if (overlaps(a.cidr)) return `${subnet} overlaps the network of ${a.iface}'s address ${a.cidr}`;
   }
   for (const r of host.routes) {
+    if (r.iface === ownInterface) continue;
     const gw = r.gateway !== undefined ? parseAddress(r.gateway) : undefined;
     if (gw && gw.family === family && contains(value, c.prefix, family, gw.value)) {
       return `${subnet} holds ${r.gateway}, the host's ${r.prefix === 0 ? 'default router' : `gateway to ${r.destination}`} (through ${r.iface})`;
@@ -74,11 +77,11 @@ export function hostConflict(subnet: string, host: HostNetworks): string | undef
 export const HOST_CONFLICT_HINT = 'choose a subnet the host does not use (see `ifconfig` and `netstat -rn`): a jail network there would take the host\'s own addresses or routes';
 
 /** Refuses (code 7) subnets of `network` that take something of the host's; reads the host once. */
-export async function requireNoHostConflict(network: string, cidrs: readonly string[]): Promise<void> {
+export async function requireNoHostConflict(network: string, cidrs: readonly string[], ownInterface?: string): Promise<void> {
   if (cidrs.length === 0) return;
   const host = await readHostNetworks();
   for (const subnet of [...new Set(cidrs.map(networkCidr))]) {
-    const conflict = hostConflict(subnet, host);
+    const conflict = hostConflict(subnet, host, ownInterface);
     if (conflict) throw new CniError(CniCode.InvalidNetworkConfig, `network ${network}: ${conflict}`, HOST_CONFLICT_HINT);
   }
 }

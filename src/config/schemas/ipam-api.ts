@@ -35,6 +35,8 @@ export const allocateRequestSchema = {
     jail,
     ranges: rangesSchema,
     ips: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
+    /** The network's own bridge: its addresses are no conflict with the host's. */
+    bridge: { type: 'string', minLength: 1, maxLength: 15, pattern: '^[A-Za-z][A-Za-z0-9_.-]*$' },
   },
 } as const;
 

@@ -82,6 +82,13 @@ describe('hostConflict', () => {
     const odd: HostNetworks = { addresses: [], routes: [{ iface: 'em0', destination: 'default', prefix: 0, family: 4, gateway: '10.200.0.1' }] };
     expect(hostConflict('10.200.0.0/24', odd)).toBe("10.200.0.0/24 holds 10.200.0.1, the host's default router (through em0)");
   });
+  test('the network\'s own bridge does not count, even one made by hand (not of group jailnet)', () => {
+    const withBridge: HostNetworks = { addresses: [...host.addresses, { iface: 'br-lan', cidr: '10.87.0.254/24' }], routes: [...host.routes, { iface: 'br-lan', destination: '10.87.0.0/24', prefix: 24, family: 4 }] };
+    expect(hostConflict('10.87.0.0/24', withBridge)).toBe("10.87.0.0/24 overlaps the network of br-lan's address 10.87.0.254/24");
+    expect(hostConflict('10.87.0.0/24', withBridge, 'br-lan')).toBeUndefined();
+    expect(hostConflict('198.51.100.0/24', withBridge, 'br-lan')).toMatch(/em0/);
+  });
+
   test('subnets the host does not use pass; the default route itself is no conflict', () => {
     for (const s of ['10.88.0.0/16', '10.124.0.0/16', 'fd88::/64', '2001:db8:e1::/64']) expect(hostConflict(s, host)).toBeUndefined();
   });
