@@ -153,7 +153,7 @@ test('one ADD onto an existing bridge runs 12 host commands for a new jail, 10 f
   // lo0 read, then set, as the last command: nothing that can fail comes after it.
   expect(first[0]).toBe('jls -j count2 jid name vnet');
   expect(first[1]).toBe('ifconfig br-count');
-  expect(first[7]).toBe('route -j count2 -n get -inet default');
+  expect(first[8]).toBe('route -j count2 -n get -inet default');
   expect(first[10]).toBe('ifconfig -j count2 lo0');
   expect(first[11]).toBe('ifconfig -j count2 lo0 inet 127.0.0.1/8 up');
   // A second network: the jail has a default route and an lo0 already, and keeps both.
