@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import validateConfig from '../src/config/generated/jailnetd-config';
 import { describeSchemaError } from '../src/config/validate';
 import { isLogLevel, type LogLevel } from '../src/log/logger';
+import { checkTrustedPath, UntrustedPathError, type PathUse } from '../src/util/trusted-path';
 
 /**
  * jailnetd's settings: defaults (hier(7) paths), then the configuration file, then flags.
@@ -54,6 +55,13 @@ export function defaultConfig(): DaemonConfig {
 }
 
 export function readConfigFile(path: string, required: boolean): FileConfig | undefined {
+  if (!required && !existsSync(path)) return undefined;
+  try {
+    checkTrustedPath(path, 'config');
+  } catch (err) {
+    if (err instanceof UntrustedPathError) throw new ConfigError(`configuration file ${err.message}; jailnetd reads only a file nobody but root can change (docs/security.md)`);
+    throw err;
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -138,26 +146,44 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
   };
   if (args['reclaim-interval'] !== undefined) config.reclaim.intervalSeconds = seconds('reclaim-interval', args['reclaim-interval']);
   if (args['reclaim-grace'] !== undefined) config.reclaim.graceSeconds = seconds('reclaim-grace', args['reclaim-grace']);
+  // Where each path came from, for the message when it is refused.
+  const origin = (flag: string, field: keyof FileConfig, given: string | undefined) =>
+    given !== undefined ? `--${flag}` : file?.[field] !== undefined ? `${config.configFile}: field "${field}"` : `the default ${flag}`;
+  requireTrusted(origin('socket', 'socket', args.socket), config.socket, 'socket');
+  requireTrusted(origin('state-dir', 'stateDir', args['state-dir']), config.stateDir, 'state-dir');
+  if (config.logFile) requireTrusted(origin('log-file', 'logFile', args['log-file']), config.logFile, 'log');
   if (args['no-host-check']) config.hostCheck = false;
   return config;
 }
 
+/**
+ * jailnetd runs as root: it creates its socket and state directory, and appends to its log,
+ * only where nobody else can change what they are (src/util/trusted-path.ts, docs/security.md).
+ * A network file can name these paths (ipam.daemon.*), so the daemon checks them itself.
+ */
+function requireTrusted(origin: string, path: string, use: PathUse): void {
+  try {
+    checkTrustedPath(path, use);
+  } catch (err) {
+    if (err instanceof UntrustedPathError) throw new ConfigError(`${origin}: ${err.message} (see docs/security.md)`);
+    throw err;
+  }
+}
+
+/** jailnetd's flags (also what jailnetd(8) must describe: test/process/manual-pages.test.ts). */
+export const FLAGS = {
+  config: { type: 'string', short: 'c' },
+  socket: { type: 'string', short: 's' },
+  'state-dir': { type: 'string', short: 'd' },
+  'log-level': { type: 'string', short: 'l' },
+  'log-file': { type: 'string' },
+  'reclaim-interval': { type: 'string' },
+  'reclaim-grace': { type: 'string' },
+  'no-host-check': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
 function parseFlags(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: 'string', short: 'c' },
-      socket: { type: 'string', short: 's' },
-      'state-dir': { type: 'string', short: 'd' },
-      'log-level': { type: 'string', short: 'l' },
-      'log-file': { type: 'string' },
-      'reclaim-interval': { type: 'string' },
-      'reclaim-grace': { type: 'string' },
-      'no-host-check': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'V' },
-    },
-  }).values;
+  return parseArgs({ args: argv, strict: true, allowPositionals: false, options: FLAGS }).values;
 }

@@ -5,7 +5,7 @@ import { version } from '../package.json';
 import { listJails } from '../src/freebsd/jail';
 import { readHostNetworks } from '../src/link/host-conflicts';
 import { LockHeldError } from '../src/ipam/store/state-lock';
-import { configureLogging, flushLogs, log } from '../src/log/logger';
+import { configureLogging, flushLogs, log, reopenLogFile } from '../src/log/logger';
 import { loadConfig, USAGE } from './config';
 import { Daemon } from './daemon';
 
@@ -44,7 +44,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void exit(0));
   process.on('SIGINT', () => void exit(0));
-  process.on('SIGHUP', () => log.info('SIGHUP ignored; restart jailnetd to apply configuration changes'));
+  // newsyslog(8) renames the log file and sends SIGHUP (conf/newsyslog/jailnetd.conf).
+  process.on('SIGHUP', () => {
+    reopenLogFile();
+    log.info('SIGHUP: log file reopened (restart jailnetd to apply configuration changes)');
+  });
 
   try {
     await daemon.start();

@@ -5,7 +5,8 @@
  * which address it saw), pf enabled with jailnet's hooks, jailnetd, one network, two vnet jails
  * attached with the `jailnet` command, a web service in one of them published on port 8080.
  * Then: the jails talk, reach the Internet through NAT, the published port answers from the
- * outside, from the host and from the other jail; and detaching leaves nothing behind.
+ * outside and from the other jail (from the host itself once jailnetd proxies it, issue 9.1);
+ * and detaching leaves nothing behind.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +48,6 @@ async function main(): Promise<void> {
     await host.startWorldServer({ proto: 'tcp', port: 80 });
     await host.runOk('pfctl', ['-f', '-'], { input: readFileSync(join(ROOT, 'conf/pf.conf'), 'utf8') });
     await host.runOk('pfctl', ['-e']);
-    await host.runOk('sysctl', ['net.pf.filter_local=1']);
     ipamd = await startJailnetd(host.env);
     cli = jailnetCli(host, ipamd);
 
@@ -83,8 +83,10 @@ async function main(): Promise<void> {
     } else {
       const world = await host.request('world', { proto: 'tcp', address: host.em0Address, port: 8080 });
       verdict(world.ok, `from the Internet: ${host.em0Address}:8080 -> web:80 (web saw ${world.ok ? world.reply.peer : '-'})`);
-      const fromHost = await host.request('host', { proto: 'tcp', address: host.em0Address, port: 8080 });
-      verdict(fromHost.ok, `from the host itself: ${host.em0Address}:8080`);
+      // pf cannot serve the host's own connections on FreeBSD (issue 9.1): refused until
+      // jailnetd proxies them.
+      const fromHost = await host.request('host', { proto: 'tcp', address: host.em0Address, port: 8080, timeoutMs: 1500 });
+      verdict(!fromHost.ok && fromHost.error === 'ECONNREFUSED', `from the host itself: ${host.em0Address}:8080 is refused (no proxy yet; pf's rdr leaves lo0 alone)`);
       const hairpin = await host.request('db', { proto: 'tcp', address: host.em0Address, port: 8080 });
       verdict(hairpin.ok, `from the other jail, through the host's address: ${host.em0Address}:8080`);
     }

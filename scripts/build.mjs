@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// Bundles every executable into dist/: one self-contained file each, so that a plugin's
-// start-up reads one file and resolves no modules. Run after gen-validators.mjs.
+// Bundles every executable into dist/: one self-contained file each (winston included, loaded
+// only when something is logged), so that a plugin's start-up reads one file and resolves no
+// modules, and a copy of it runs anywhere. Run after gen-validators.mjs.
 //   plugins/<name>.ts            -> dist/cni/<name>          (CNI plugins, named by CNI type)
 //   src/cli/main.ts              -> dist/bin/jailnet
 //   daemon/main.ts               -> dist/bin/jailnetd
 //   emulator/bin/<tool>.ts       -> dist/emulator/<tool>.js  (emulated FreeBSD host)
 //   test/fixtures/plugins/<n>.ts -> dist/test/cni/<n>        (test-only plugins)
+// and the shipped executables again, without the test switches (src/util/test-switches.ts):
+//   plugins, jailnet, jailnetd   -> dist/release/{cni,bin}/  (package.json "bin" and "files")
+// dist/ outside release/ is what the tests, the demo and the benches run.
 import { build } from 'esbuild';
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,35 +41,49 @@ const dist = join(root, 'dist');
 const staging = join(root, `.dist-staging-${process.pid}`);
 rmSync(staging, { recursive: true, force: true });
 
-// Libraries loaded only on some paths (winston: only when a message is logged) are bundled
-// once into dist/lib/ and required from there at run time, so that the executables that do
-// not need them do not parse them at every start.
-const LAZY_LIBS = ['winston'];
-const lazyLibs = (outfile) => ({
-  name: 'lazy-libs',
-  setup(b) {
-    b.onResolve({ filter: new RegExp(`^(${LAZY_LIBS.join('|')})$`) }, (args) => ({
-      path: `./${relative(dirname(outfile), join(dist, 'lib', `${args.path}.js`))}`,
-      external: true,
-    }));
-  },
-});
 // ES-module-only packages (yargs) read import.meta.url, which a CommonJS bundle lacks.
 const importMeta = { define: { 'import.meta.url': 'importMetaUrl' }, inject: [join(root, 'scripts/import-meta-url.cjs')] };
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: 'linked', legalComments: 'none', logLevel: 'warning', ...importMeta };
-await Promise.all(LAZY_LIBS.map((lib) => build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(lib)});`, resolveDir: root }, outfile: join(staging, 'lib', `${lib}.js`) })));
+// winston, loaded only when something is logged, travels inside each executable, compressed,
+// as a string that is inflated and compiled on the first message: as code, its 150 kB cost
+// every start ~5 ms of parsing even when it never ran; as a 40 kB string, a fraction of a
+// millisecond (docs/architecture.md "Start-up cost"). A copy of an executable (jailnet plugins
+// install) needs no other file.
+const winstonCode = (await build({ ...common, sourcemap: false, write: false, stdin: { contents: 'module.exports = require("winston");', resolveDir: root }, outfile: 'winston.js' })).outputFiles[0].text;
+const winstonPacked = brotliCompressSync(Buffer.from(winstonCode), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
+const embedWinston = {
+  name: 'embed-winston',
+  setup(b) {
+    b.onResolve({ filter: /^winston$/ }, () => ({ path: 'winston', namespace: 'embedded' }));
+    b.onLoad({ filter: /.*/, namespace: 'embedded' }, () => ({
+      contents: [
+        `const code = require('node:zlib').brotliDecompressSync(Buffer.from(${JSON.stringify(winstonPacked)}, 'base64')).toString('utf8');`,
+        `const m = { exports: {} };`,
+        `new Function('module', 'exports', 'require', '__filename', '__dirname', code)(m, m.exports, require, __filename, __dirname);`,
+        `module.exports = m.exports;`,
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+const SHIPPED = /^(cni|bin)\//;
+const builds = [
+  ...entries.map((e) => ({ ...e, testSwitches: true })),
+  ...entries.filter((e) => SHIPPED.test(e.out)).map((e) => ({ ...e, out: join('release', e.out), testSwitches: false })),
+];
 await Promise.all(
-  entries.map((e) =>
+  builds.map((e) =>
     build({
       ...common,
-      plugins: [lazyLibs(join(dist, e.out))],
+      define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(e.testSwitches) },
+      plugins: [embedWinston],
       entryPoints: [e.in],
       outfile: join(staging, e.out),
       banner: { js: '#!/usr/bin/env node' },
     }),
   ),
 );
-for (const e of entries) chmodSync(join(staging, e.out), 0o755);
+for (const e of builds) chmodSync(join(staging, e.out), 0o755);
 const files = (dir) => readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(join(dir, f)).isFile());
 const built = new Set(files(staging));
 for (const f of built) {
@@ -72,5 +91,11 @@ for (const f of built) {
   renameSync(join(staging, f), join(dist, f));
 }
 rmSync(staging, { recursive: true, force: true });
-if (!only.length) for (const f of existsSync(dist) ? files(dist) : []) if (!built.has(f)) rmSync(join(dist, f));
-console.log(`build: ${entries.length} executables in dist/`);
+if (!only.length) {
+  for (const f of existsSync(dist) ? files(dist) : []) if (!built.has(f)) rmSync(join(dist, f));
+  // Directories left empty (dist/lib/ of older builds).
+  for (const d of readdirSync(dist, { recursive: true }).map(String).sort().reverse()) {
+    if (statSync(join(dist, d)).isDirectory() && readdirSync(join(dist, d)).length === 0) rmSync(join(dist, d), { recursive: true });
+  }
+}
+console.log(`build: ${builds.length} executables in dist/ (${builds.filter((e) => !e.testSwitches).length} of them in dist/release/, without test switches)`);

@@ -112,7 +112,14 @@ export async function jlsMain(ctx: EmuContext, argv: string[], io: ToolIo): Prom
       if (params.length === 0) {
         Object.assign(rec, { jid: j.jid, ipv4: '', hostname: j.hostname, path: j.path });
         if (verbose) Object.assign(rec, { name: j.name, state: 'ACTIVE', cpusetid: j.jid + 1, ipv4_addrs: [], ipv6_addrs: [] });
-      } else for (const p of params) rec[p] = await paramValue(j, p);
+      } else {
+        // print_jail exports every parameter as a string (jailparam_export, quoted_print's
+        // "{:name/%s}"); only ip4.addr/ip6.addr are lists (special_print).
+        for (const p of params) {
+          const v = await paramValue(j, p);
+          rec[p] = Array.isArray(v) ? v : shown(v);
+        }
+      }
       list.push(rec);
     }
     io.out(`${JSON.stringify({ __version: '2', 'jail-information': { jail: list } })}\n`);
@@ -122,10 +129,11 @@ export async function jlsMain(ctx: EmuContext, argv: string[], io: ToolIo): Prom
   if (params.length === 0) {
     if (verbose) {
       io.out('   JID  Hostname                      Path\n        Name                          State\n        CPUSetID\n        IP Address(es)\n');
-      for (const j of jails) io.out(`${String(j.jid).padStart(6)}  ${j.hostname.slice(0, 29).padEnd(29)} ${j.path}\n${''.padStart(6)}  ${j.name.slice(0, 29).padEnd(29)} ACTIVE\n${''.padStart(6)}  ${String(j.jid + 1).padEnd(6)}\n`);
+      for (const j of jails) io.out(`${String(j.jid).padStart(6)}  ${j.hostname.slice(0, 29).padEnd(29)} ${j.path}\n${''.padStart(6)}  ${j.name.slice(0, 29).padEnd(29)} ACTIVE\n${''.padStart(6)}  ${j.jid + 1}\n`);
       return 0;
     }
-    const rest = (j: JailRecord) => `${'-'.padEnd(15)} ${j.hostname.slice(0, 29).padEnd(29)} ${j.path.slice(0, 74)}\n`;
+    // print_jail: "{:ipv4/%-15.15s}" of "" for a jail without IPv4 addresses (all vnet jails here).
+    const rest = (j: JailRecord) => `${''.padEnd(15)} ${j.hostname.slice(0, 29).padEnd(29)} ${j.path.slice(0, 74)}\n`;
     if (byName) {
       io.out(` ${'JID'.padEnd(15)} ${'IP Address'.padEnd(15)} ${'Hostname'.padEnd(29)} Path\n`);
       for (const j of jails) io.out(` ${j.name.padEnd(15)} ${rest(j)}`);

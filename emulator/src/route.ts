@@ -141,11 +141,13 @@ export async function routeMain(ctx: EmuContext, argv: string[], io: ToolIo): Pr
   const { opts, rest } = getopt('route', argv, '46dnqtvj:F:', USAGE, EX_USAGE);
   let family: Family | undefined;
   let quiet = false;
+  let numeric = false;
   let jail: string | undefined;
   for (const o of opts) {
     if (o.opt === '4') family = 4;
     if (o.opt === '6') family = 6;
     if (o.opt === 'q') quiet = true;
+    if (o.opt === 'n') numeric = true;
     if (o.opt === 'j') jail = o.arg;
   }
   const vnet = vnetOf(ctx, jail, 'route');
@@ -158,7 +160,7 @@ export async function routeMain(ctx: EmuContext, argv: string[], io: ToolIo): Pr
       return modify(ctx, vnet, parseArgs(rest, family), quiet, io);
     case 'get':
     case 'show':
-      return get(vnet, parseArgs(rest, family), io);
+      return get(vnet, parseArgs(rest, family), numeric, io);
     case 'flush':
       return flush(vnet, rest, family, quiet, io);
     case 'monitor':
@@ -173,9 +175,10 @@ async function modify(ctx: EmuContext, vnet: Vnet, s: Spec, quiet: boolean, io: 
   const t = target(s);
   const kind = t.isHost ? 'host' : 'net';
   const head = `${s.cmd} ${kind} ${s.dest}${s.gateway !== undefined ? `: gateway ${s.gateway}` : ''}`;
+  // route.c newroute(): a failed fib adds " fib %d" (the default fib, 0 here) before the reason.
   const fail = (msg: string, warn?: string): number => {
     if (warn) io.err(`route: ${warn}\n`);
-    if (!quiet) io.out(`${head}: ${msg}\n`);
+    if (!quiet) io.out(`${head} fib 0: ${msg}\n`);
     return 1;
   };
   if (vnet.jail && !vnet.jail.vnet) return fail('Operation not permitted', 'writing to routing socket: Operation not permitted');
@@ -333,9 +336,11 @@ async function ipJson(ns: string, args: string[]): Promise<{ ok: boolean; routes
   return { ok: true, routes: JSON.parse(r.stdout || '[]') as IpRoute[] };
 }
 
-async function get(vnet: Vnet, s: Spec, io: ToolIo): Promise<number> {
+async function get(vnet: Vnet, s: Spec, numeric: boolean, io: ToolIo): Promise<number> {
   if (s.dest === undefined) usage();
   const t = target(s);
+  // route.c routename(): the zero address is "default" unless -n asks for numbers.
+  const zero = numeric ? (t.family === 6 ? '::' : '0.0.0.0') : 'default';
   const notFound = () => {
     io.err('route: route has not been found\n');
     return 1;
@@ -347,8 +352,9 @@ async function get(vnet: Vnet, s: Spec, io: ToolIo): Promise<number> {
   if (s.dest === 'default') {
     route = (await ipJson(vnet.ns, [...fam(t.family), 'route', 'show', 'default'])).routes[0];
     if (!route) return notFound();
-    destination = 'default';
-    mask = 'default';
+    routeTo = zero;
+    destination = zero;
+    mask = zero;
   } else {
     const addr = t.prefix.split('/')[0] as string;
     routeTo = addr;
@@ -369,8 +375,8 @@ async function get(vnet: Vnet, s: Spec, io: ToolIo): Promise<number> {
       route = { ...best.r, ...(route.dev ? { dev: route.dev } : {}), ...chosen };
       delete route.nexthops;
       if (best.r.dst === 'default') {
-        destination = 'default';
-        mask = 'default';
+        destination = zero;
+        mask = zero;
       } else {
         destination = best.r.dst.split('/')[0] as string;
         if (best.p < (t.family === 6 ? 128 : 32)) mask = maskText(t.family, best.p);

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { configureLogging, flushLogs, isLogLevel, log } from '../log/logger';
+import { checkTrustedPath, UntrustedPathError } from '../util/trusted-path';
 import { parseCniArgs, type CniArgs } from './args';
 import { readCniEnv, type CniCommand, type CniEnv } from './env';
 import { CniCode, CniError } from './errors';
@@ -106,6 +107,7 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
       throw new CniError(CniCode.InvalidNetworkConfig, 'missing network name', 'set "name" in the network configuration');
     }
     const args = parseCniArgs(env.args, plugin.knownArgs ?? []);
+    if (typeof raw.logFile === 'string') requireLogFile(raw.logFile);
     configureLogging({ component: plugin.name, level: isLogLevel(raw.logLevel) ? raw.logLevel : undefined, file: typeof raw.logFile === 'string' ? raw.logFile : undefined }, io.env);
     const handlers = 'load' in plugin ? await plugin.load() : plugin;
     const config = handlers.parseConfig(raw, env);
@@ -148,8 +150,9 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
     return 0;
   } catch (thrown) {
     const err = CniError.from(thrown);
-    log.error(err.message, { code: err.code, details: err.details || undefined });
+    // The answer first: nothing about logging may keep it from the runtime.
     io.writeStdout(JSON.stringify(err.toJSON(errorVersion)));
+    log.error(err.message, { code: err.code, details: err.details || undefined });
     return 1;
   }
 }
@@ -170,6 +173,16 @@ function writeOut(fd: 1 | 2, text: string): void {
   }
 }
 
+/** A plugin's `logFile` names a file root appends to: only one nobody else can change (docs/security.md). */
+function requireLogFile(path: string): void {
+  try {
+    checkTrustedPath(path, 'log');
+  } catch (err) {
+    if (err instanceof UntrustedPathError) throw new CniError(CniCode.InvalidNetworkConfig, `network configuration: field "logFile": ${err.message}`, 'a log file in a directory only root can write, named *.log; see docs/security.md');
+    throw err;
+  }
+}
+
 /** The whole `main` of a plugin executable. */
 export function pluginMain<C extends NetConf>(plugin: PluginDefinition<C>): void {
   const io: PluginIo = {
@@ -180,8 +193,9 @@ export function pluginMain<C extends NetConf>(plugin: PluginDefinition<C>): void
   };
   dispatch(plugin, io)
     .then(async (code) => {
-      await flushLogs();
+      // Set before the logs are flushed: a log file that never settles cannot change the status.
       process.exitCode = code;
+      await flushLogs();
     })
     .catch((err: unknown) => {
       process.stderr.write(`${plugin.name}: ${String(err)}\n`);

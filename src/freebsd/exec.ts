@@ -11,7 +11,7 @@ export interface ExecOptions {
   /** Written to the child's stdin, which is closed afterwards (closed at once when absent). */
   input?: string;
   timeoutMs?: number;
-  /** Full environment of the child; the caller's environment when absent. */
+  /** Full environment of the child; COMMAND_ENV when absent (never the caller's environment). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -19,6 +19,14 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
 }
+
+/**
+ * The whole environment of every FreeBSD command. Nothing of the caller's environment reaches a
+ * command: IFCONFIG_FORMAT=addr:host makes ifconfig print host names where the parsers read
+ * addresses, LANG/LC_* change messages and dates, and a runtime's variables are none of a
+ * command's business. The emulated tools' wrapper scripts add what they need themselves.
+ */
+export const COMMAND_ENV: Readonly<Record<string, string>> = Object.freeze({ PATH: '/sbin:/bin:/usr/sbin:/usr/bin', LANG: 'C', LC_ALL: 'C' });
 
 /** Default timeout of a command; JAILNET_COMMAND_TIMEOUT (seconds) overrides it, e.g. on a loaded host. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -77,7 +85,7 @@ const execFileRunner: CommandRunner = (file, args, options) =>
     const child = loadChildProcess().execFile(
       file,
       args as string[],
-      { timeout: options.timeoutMs ?? defaultTimeout(), killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, env: options.env ?? process.env, encoding: 'utf8' },
+      { timeout: options.timeoutMs ?? defaultTimeout(), killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, env: options.env ?? COMMAND_ENV, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: NodeJS.Signals | null };

@@ -1,13 +1,16 @@
-import type { ExecOptions, ExecResult } from './exec';
+import { CniCode, CniError } from '../cni/errors';
+import { CommandError, type ExecOptions, type ExecResult } from './exec';
 import { isUnknownFlag } from './errors';
 import { jailName } from './names';
 import { runTool, TOOL_PATHS } from './tools';
 
 /**
- * Runs ifconfig, route or netstat inside a jail: `tool -j JAIL ...` where the release has it
- * (14.x, 13.3+), otherwise `jexec JAIL /sbin/tool ...` (the jail then needs the program). The
- * first `-j` refusal switches this process to jexec for that tool, so an old host pays for the
- * probe once per tool and call at most.
+ * Runs ifconfig, route or netstat inside a jail: `tool -j JAIL ...` where the release has it,
+ * otherwise `jexec JAIL /sbin/tool ...`, which runs the jail's own copy of the program: it needs
+ * /sbin/ifconfig, /sbin/route (and, for CHECK of a multipath default route, /usr/bin/netstat) in
+ * the jail's filesystem (docs/architecture.md, "Releases"). The first `-j` refusal switches this
+ * process to jexec for that tool (the tools got `-j` in different releases), so an old host pays
+ * for the probe once per tool and call at most.
  */
 
 /** Per tool: whether its `-j` works (undefined until tried); the tools got `-j` in different releases. */
@@ -26,7 +29,25 @@ export async function runInJail(tool: 'ifconfig' | 'route' | 'netstat', jail: st
     }
   }
   // Inside the jail the program is found at its FreeBSD path.
-  return runTool('jexec', [jail, TOOL_PATHS[tool], ...args], options);
+  const program = TOOL_PATHS[tool];
+  try {
+    return await runTool('jexec', [jail, program, ...args], options);
+  } catch (err) {
+    if (!isToolMissingInJail(err, program)) throw err;
+    throw new CniError(
+      CniCode.HostCommandFailed,
+      `jail ${jail} has no ${program}: this FreeBSD's ${tool} has no -j, so jailnet runs the jail's own ${program} with jexec`,
+      `upgrade the host to a release whose ifconfig and route take -j (docs/architecture.md, "Releases"), or put /sbin/ifconfig and /sbin/route into the jail's filesystem\n${(err as CommandError).details}`,
+    );
+  }
+}
+
+/**
+ * jexec could not start PROGRAM in the jail: usr.sbin/jexec/jexec.c prints
+ * `jexec: execvp: PROGRAM: No such file or directory` when the jail's filesystem lacks it.
+ */
+export function isToolMissingInJail(err: unknown, program: string): boolean {
+  return err instanceof CommandError && err.stderr.includes(`execvp: ${program}: No such file or directory`);
 }
 
 /** For tests: forget what was learnt about `-j`. */

@@ -63,14 +63,18 @@ export async function deleteRoute(spec: RouteSpec, where: RouteWhere = {}): Prom
   }
 }
 
-/** `route -n get -inet|-inet6 DST`; undefined when no route matches. */
+/**
+ * `route -n get -inet|-inet6 DST`; undefined when no route matches. 13.x says so with a failure
+ * (status 255, "route has not been found"); 14.x's netlink route warns the same but exits 0 and
+ * prints no route (route_netlink.c rtmsg_nl_int), hence the check of the output.
+ */
 export async function getRoute(dst: string, family: 4 | 6, where: RouteWhere = {}): Promise<RouteGet | undefined> {
   const target = dst === 'default' ? 'default' : ipAddress(dst);
   try {
     const r = await route(['-n', 'get', family === 6 ? '-inet6' : '-inet', target], where);
     // 14.x's netlink route(8) reports a missing route on stderr and exits 0 (route_netlink.c).
     const got = parseRouteGet(r.stdout);
-    return got.destination === undefined ? undefined : got;
+    return got.destination === undefined && got.interface === undefined ? undefined : got;
   } catch (err) {
     if (err instanceof CommandError && isRouteMissing(`${err.stdout}\n${err.stderr}`)) return undefined;
     throw err;

@@ -1,14 +1,15 @@
-import { mkdirSync, openSync, closeSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { CniCode, CniError } from '../cni/errors';
-import { spawnDetached } from '../freebsd/spawn';
+import { spawnDetached, type DetachedProcess } from '../freebsd/spawn';
+import { isHeld, tryLock } from '../util/file-lock';
 
 /**
  * Starting jailnetd from the IPAM plugin when its socket does not answer, so that a fresh host
  * needs nothing else. Many plugins may find the socket dead at once (a runtime starting many
- * jails); exactly one of them starts the daemon: `<socket>.start` is created with O_EXCL by
- * the starter, the others wait for the socket to answer. The starter looks at the socket again
+ * jails); exactly one of them starts the daemon: the one that takes the lock `<socket>.start`
+ * (util/file-lock.ts), the others wait for the socket to answer. The starter looks at the socket again
  * after taking the file, so a plugin that saw the socket dead before another one's daemon came
  * up does not start a second one. The daemon's own state-directory lock is the last guard.
  */
@@ -36,16 +37,26 @@ const POLL_MAX_MS = 100;
 export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=8';
 
 /**
- * The environment jailnetd is started with: the caller's, with DAEMON_NODE_OPTIONS added unless
- * NODE_OPTIONS already sets the young generation, and without NODE_EXTRA_CA_CERTS: Node 20
- * reads and parses that certificate bundle before any code runs (~80 ms with Debian's bundle),
- * and jailnetd makes no TLS connection.
+ * The environment jailnetd is started with: an allow-list, nothing else of the caller's (a
+ * runtime's NODE_OPTIONS=--require..., LD_PRELOAD or NODE_EXTRA_CA_CERTS would reach a
+ * long-lived root daemon; the last one alone costs every start ~80 ms). PATH is fixed, with
+ * the directory of the node running this plugin first (jailnetd's `#!/usr/bin/env node` then
+ * finds the same node); NODE_OPTIONS is DAEMON_NODE_OPTIONS only; the time zone, the locale
+ * and jailnet's operational variables are kept. In the test build, the test switches are kept
+ * too (the started daemon must use the emulated host's tools); the release build has none.
  */
+export const DAEMON_ENV_KEPT = ['TZ', 'LANG', 'LC_ALL', 'JAILNET_LOG_LEVEL', 'JAILNET_COMMAND_TIMEOUT'] as const;
+export const DAEMON_PATH_DIRS = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin';
+
 export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { NODE_EXTRA_CA_CERTS: _unused, ...rest } = env;
-  const current = rest.NODE_OPTIONS ?? '';
-  if (current.includes('--max-semi-space-size')) return rest;
-  return { ...rest, NODE_OPTIONS: `${current} ${DAEMON_NODE_OPTIONS}`.trim() };
+  const out: NodeJS.ProcessEnv = { PATH: `${dirname(process.execPath)}:${DAEMON_PATH_DIRS}`, NODE_OPTIONS: DAEMON_NODE_OPTIONS };
+  for (const name of DAEMON_ENV_KEPT) if (env[name]) out[name] = env[name];
+  // A test switch: see util/test-switches.ts for why it is written out like this.
+  if (globalThis.JAILNET_TEST_SWITCHES !== false) {
+    if (env['JAILNET_FREEBSD_ROOT']) out['JAILNET_FREEBSD_ROOT'] = env['JAILNET_FREEBSD_ROOT'];
+    if (env['JAILNET_RUN_DIR']) out['JAILNET_RUN_DIR'] = env['JAILNET_RUN_DIR'];
+  }
+  return out;
 }
 
 /** True when something accepts connections on the socket. */
@@ -61,33 +72,6 @@ export function socketAnswers(path: string): Promise<boolean> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The starter's PID from the start file, and how old the file is; undefined when gone. */
-function readStarter(path: string): { pid: number; ageMs: number } | undefined {
-  try {
-    const age = Date.now() - statSync(path).mtimeMs;
-    return { pid: Number.parseInt(readFileSync(path, 'utf8'), 10) || 0, ageMs: age };
-  } catch {
-    return undefined;
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    /* gone already */
-  }
-}
 
 function notStarted(opts: AutostartOptions, why: string): CniError {
   return new CniError(
@@ -110,34 +94,30 @@ export async function ensureDaemonRunning(opts: AutostartOptions): Promise<void>
   mkdirSync(dirname(opts.socket), { recursive: true, mode: 0o700 });
   for (;;) {
     if (await socketAnswers(opts.socket)) return;
-    let fd: number | undefined;
+    let lock: Awaited<ReturnType<typeof tryLock>>;
     try {
-      fd = openSync(startFile, 'wx', 0o600);
+      lock = await tryLock(startFile);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw notStarted(opts, `cannot create ${startFile}: ${(err as Error).message}`);
+      throw notStarted(opts, `cannot create ${startFile}: ${(err as Error).message}`);
     }
-    if (fd === undefined) {
-      // Someone else is starting it. A start file whose starter died, or that is far too old, is removed.
-      const starter = readStarter(startFile);
-      if (starter && ((starter.pid > 0 && !isAlive(starter.pid) && starter.ageMs > 1000) || starter.ageMs > opts.waitMs + 5000)) unlinkQuietly(startFile);
-      if (Date.now() > deadline) throw notStarted(opts, `it did not answer within ${opts.waitMs / 1000} s (another plugin is starting it)`);
+    if (!isHeld(lock)) {
+      // Someone else is starting it (a starter that died, or whose PID was reused, lost the file in tryLock).
+      if (Date.now() > deadline) throw notStarted(opts, `it did not answer within ${opts.waitMs / 1000} s (process ${lock.owner.pid} is starting it)`);
       await poll();
       continue;
     }
     try {
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      fd = undefined;
       if (await socketAnswers(opts.socket)) return;
-      let pid: number;
+      let daemon: DetachedProcess;
       try {
-        pid = await spawnDetached(opts.daemonPath, opts.daemonArgs, { logFile: opts.logFile, env: daemonEnv(opts.env ?? process.env) });
+        // Run by the node that runs this plugin, as the rc.d script runs it: no PATH look-up.
+        daemon = await spawnDetached(process.execPath, [opts.daemonPath, ...opts.daemonArgs], { logFile: opts.logFile, env: daemonEnv(opts.env ?? process.env) });
       } catch (err) {
         throw notStarted(opts, (err as Error).message);
       }
       for (;;) {
         if (await socketAnswers(opts.socket)) return;
-        if (!isAlive(pid)) {
+        if (daemon.exited()) {
           // It may have found another daemon on the state directory; that one answers soon or never.
           await sleep(100);
           if (await socketAnswers(opts.socket)) return;
@@ -147,8 +127,7 @@ export async function ensureDaemonRunning(opts: AutostartOptions): Promise<void>
         await poll();
       }
     } finally {
-      if (fd !== undefined) closeSync(fd);
-      unlinkQuietly(startFile);
+      lock.release();
     }
   }
 }

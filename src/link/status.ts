@@ -2,6 +2,7 @@ import { ipamStatus } from '../cni/delegate';
 import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext } from '../cni/skel';
 import { CommandError } from '../freebsd/exec';
+import { isUnknownOid } from '../freebsd/parse/sysctl';
 import { isPfEnabled } from '../freebsd/pfctl';
 import { getSysctl } from '../freebsd/sysctl';
 import type { LinkConf } from './config';
@@ -18,7 +19,7 @@ export async function linkStatus(ctx: CmdContext<LinkConf>, extra?: () => Promis
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
     // An unknown OID means a kernel without VIMAGE.
-    vimage = /unknown oid/.test(err.stderr) ? '0' : undefined;
+    vimage = isUnknownOid(err.stderr) ? '0' : undefined;
   }
   if (vimage === '0') {
     throw new CniError(CniCode.NotAvailable, 'this kernel has no VIMAGE: vnet jails are not available', 'use a kernel with "options VIMAGE" (GENERIC has it since FreeBSD 12)');

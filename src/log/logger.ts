@@ -1,12 +1,17 @@
 /**
- * Logging for plugins, the daemon and the CLI, through winston. Never to stdout: a plugin's
- * stdout carries only the CNI protocol.
+ * Logging for plugins, the daemon and the CLI. Never to stdout: a plugin's stdout carries only
+ * the CNI protocol. And logging can never break anything else either: no call of `log` throws,
+ * a log file that cannot be opened or written makes logging fall back to stderr (with one line
+ * saying why), and flushLogs() always settles.
  *
- * winston costs tens of milliseconds to load, and a plugin is started once per CNI call, so
- * it is loaded only when the first message passes the level filter. With the default level
- * (warn) a successful plugin call never loads it.
+ * Lines to stderr are written here (write(2), one line per message). Lines to a log file go
+ * through winston, which costs tens of milliseconds to load and is loaded only when the first
+ * message for a file passes the level filter: with the default level (warn) a successful plugin
+ * call never loads it. scripts/build.mjs puts winston inside each executable.
  */
+import { createWriteStream, openSync, writeSync } from 'node:fs';
 import type * as Winston from 'winston';
+import { checkTrustedPath } from '../util/trusted-path';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,8 +37,18 @@ export interface LogSettings {
 export const LOG_LEVEL_ENV = 'JAILNET_LOG_LEVEL';
 export const LOG_FILE_ENV = 'JAILNET_LOG_FILE';
 
+/** The longest flushLogs() waits for a log file's writes to finish. */
+const FLUSH_LIMIT_MS = 2_000;
+
 let settings: LogSettings = { component: 'jailnet', level: 'warn' };
-let backend: Winston.Logger | undefined;
+/** winston's logger and the file stream it writes to (ended after the logger, to flush it). */
+interface Backend {
+  logger: Winston.Logger;
+  stream: NodeJS.WritableStream;
+}
+let backend: Backend | undefined;
+/** Set when the log file failed: from then on lines go to stderr. */
+let fileFailed = false;
 
 export function isLogLevel(v: unknown): v is LogLevel {
   return typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v);
@@ -46,47 +61,155 @@ export function configureLogging(configured: Partial<LogSettings> & { component:
   const file = env[LOG_FILE_ENV] || configured.file;
   const next: LogSettings = { component: configured.component, level };
   if (file) next.file = file;
-  if (backend && (next.file !== settings.file || next.component !== settings.component)) {
-    backend.close();
-    backend = undefined;
+  if (next.file !== settings.file || next.component !== settings.component) {
+    closeBackend();
+    fileFailed = false;
   }
   settings = next;
-  if (backend) backend.level = level;
+  if (backend) backend.logger.level = level;
 }
 
 function enabled(level: LogLevel): boolean {
   return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(settings.level);
 }
 
-function emit(level: LogLevel, message: string, meta?: Meta): void {
-  if (!enabled(level)) return;
-  (backend ??= createBackend()).log(level, message, meta ?? {});
+/** One line as every jailnet program writes it. */
+function formatLine(level: LogLevel, message: string, meta: Meta | undefined, timestamp = new Date().toISOString()): string {
+  const extra = meta && Object.keys(meta).some((k) => meta[k] !== undefined) ? ` ${safeJson(meta)}` : '';
+  return `${timestamp} ${settings.component}[${process.pid}] ${level}: ${message}${extra}`;
 }
 
-function createBackend(): Winston.Logger {
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return '"(meta not serializable)"';
+  }
+}
+
+/** write(2) to stderr; a closed or full stderr loses the line, nothing more. */
+function toStderr(line: string): void {
+  try {
+    writeSync(2, `${line}\n`);
+  } catch {
+    /* nowhere left to report it */
+  }
+}
+
+function emit(level: LogLevel, message: string, meta?: Meta): void {
+  if (!enabled(level)) return;
+  if (!settings.file || fileFailed) {
+    toStderr(formatLine(level, message, meta));
+    return;
+  }
+  try {
+    (backend ??= createBackend(settings.file)).logger.log(level, message, meta ?? {});
+  } catch (err) {
+    fileFailure(err);
+    toStderr(formatLine(level, message, meta));
+  }
+}
+
+/** The log file cannot be used: say so once on stderr; later lines go there. */
+function fileFailure(err: unknown): void {
+  if (fileFailed) return;
+  fileFailed = true;
+  const b = backend;
+  backend = undefined;
+  toStderr(formatLine('error', `cannot log to ${settings.file}: ${(err as Error)?.message ?? String(err)}; logging to stderr instead`, undefined));
+  closeQuietly(b);
+}
+
+function closeBackend(): void {
+  const b = backend;
+  backend = undefined;
+  closeQuietly(b);
+}
+
+function closeQuietly(b: Backend | undefined): void {
+  try {
+    b?.logger.close();
+    b?.stream.end();
+  } catch {
+    /* closing a failed log file */
+  }
+}
+
+function createBackend(file: string): Backend {
+  // The path may come from a network file: root appends only where nobody else can change what it names.
+  checkTrustedPath(file, 'log');
   // Loaded here, not at import time: see the module comment.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const winston = require('winston') as typeof Winston;
   const { format } = winston;
   const line = format.printf((info) => {
-    const { level, message, timestamp, component: _c, ...rest } = info as Winston.Logform.TransformableInfo & { timestamp: string };
-    const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-    return `${timestamp} ${settings.component}[${process.pid}] ${level}: ${String(message)}${extra}`;
+    const { level, message, timestamp, ...rest } = info as Winston.Logform.TransformableInfo & { timestamp: string };
+    return formatLine(level as LogLevel, String(message), rest, timestamp);
   });
-  const transport = settings.file
-    ? new winston.transports.File({ filename: settings.file })
-    : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS] });
-  return winston.createLogger({ level: settings.level, levels: { error: 0, warn: 1, info: 2, debug: 3 }, format: format.combine(format.timestamp(), line), transports: [transport] });
+  // Opened here, synchronously (O_APPEND|O_CREAT, 0600): a file that cannot be opened is known at
+  // once and the line goes to stderr. (winston's File transport opens in the background and
+  // drops an EPERM silently; its 'finish' never comes.)
+  const fd = openSync(file, 'a', 0o600);
+  const stream = createWriteStream('', { fd, flags: 'a' });
+  stream.on('error', fileFailure);
+  const transport = new winston.transports.Stream({ stream });
+  const logger = winston.createLogger({ level: settings.level, levels: { error: 0, warn: 1, info: 2, debug: 3 }, format: format.combine(format.timestamp(), line), transports: [transport], exitOnError: false });
+  transport.on('error', fileFailure);
+  logger.on('error', fileFailure);
+  return { logger, stream };
 }
 
-/** Waits until every message is written; call before a short-lived process ends. */
+/**
+ * Lets go of the log file, so that the next message opens it again by name. newsyslog(8)
+ * renames a log and then signals its writer (jailnetd: SIGHUP); a writer that kept its
+ * descriptor would go on filling the renamed file. Messages already queued are written to
+ * the old file first, then it is closed. A log file that had failed is tried again. Nothing to
+ * do when logging goes to stderr.
+ */
+export function reopenLogFile(): void {
+  fileFailed = false;
+  const old = backend;
+  if (!old || !settings.file) return;
+  backend = undefined;
+  old.logger.once('finish', () => closeQuietly(old));
+  try {
+    old.logger.end();
+  } catch {
+    closeQuietly(old);
+  }
+}
+
+/** Waits until every message is written (at most FLUSH_LIMIT_MS); call before a short-lived process ends. Never rejects. */
 export function flushLogs(): Promise<void> {
   const b = backend;
   if (!b) return Promise.resolve();
   backend = undefined;
   return new Promise((resolve) => {
-    b.on('finish', () => setImmediate(resolve));
-    b.end();
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(limit);
+      setImmediate(resolve);
+    };
+    // A stream that never settles must not keep a plugin from ending.
+    const limit = setTimeout(finish, FLUSH_LIMIT_MS);
+    // winston passes every line on to the file stream by its 'finish'; the stream's own 'finish' is when they are written.
+    b.stream.on('finish', finish);
+    b.stream.on('error', finish);
+    b.logger.on('error', finish);
+    b.logger.on('finish', () => {
+      try {
+        b.stream.end();
+      } catch {
+        finish();
+      }
+    });
+    try {
+      b.logger.end();
+    } catch {
+      finish();
+    }
   });
 }
 

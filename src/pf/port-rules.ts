@@ -5,19 +5,27 @@ import { cidr, ipAddress, portNumber } from '../freebsd/values';
  * Rules of a per-attachment portmap anchor, rendered from validated values (pure; the anchor is
  * loaded in one `pfctl -a ... -f -`). For each published port range:
  *
- *   rdr pass inet proto tcp from any to (em0) port 8080 -> 10.88.0.5 port 80
- *   rdr pass inet proto tcp from any to (jailnet0) port 8080 -> 10.88.0.5 port 80
- *   nat on jailnet0 inet proto tcp from 10.88.0.0/16 to 10.88.0.5 port 80 -> (jailnet0)
+ *   rdr pass on ! lo0 inet proto tcp from any to (em0) port 8080 tag jailnet_rdr -> 10.88.0.5 port 80
+ *   rdr pass on ! lo0 inet proto tcp from any to (jailnet0) port 8080 tag jailnet_rdr -> 10.88.0.5 port 80
+ *   nat on jailnet0 inet proto tcp from 10.88.0.0/16 to 10.88.0.5 port 80 tagged jailnet_rdr -> (jailnet0:0)
  *
- * The rdr rules name no interface, so they apply wherever the packet comes in: em0 (the world),
- * the bridge or an epair (other jails, through the host's address: pf does not reflect
- * otherwise) and lo0 (the host itself, with net.pf.filter_local=1). Their destination is a host
- * address, so a jail's own outbound connections to other hosts' port 8080 are not touched.
- * `(if)` follows the interface's addresses. `pass` skips the filter rules, as a published port
- * should. The nat rule makes replies of a neighbour on the same bridge come back through the
- * host (they would go straight to the neighbour, bridged, and be dropped): the neighbour's
- * source becomes the bridge's address.
+ * The rdr rules apply wherever a packet comes in except lo0: em0 (the world), the bridge or an
+ * epair (other jails, through the host's address: pf does not reflect otherwise). The host's
+ * own connections arrive on lo0, and a redirect there cannot work: the jail's reply would come
+ * back on the bridge with a local source address, which FreeBSD drops
+ * (net.inet.ip.source_address_validation); connections from the host need a proxy instead
+ * (issue 9.1). Their destination is a host address, so a jail's own outbound connections to
+ * other hosts' port 8080 are not touched. `(if)` follows the interface's addresses. `pass`
+ * skips the filter rules, as a published port should.
+ *
+ * The nat rule makes replies of a neighbour on the same bridge come back through the host: the
+ * neighbour's source becomes the bridge's first address. pf also sees frames bridged between
+ * two jails (if_bridge's pfil_member/pfil_bridge), so the rule takes only connections an rdr
+ * rule of jailnet tagged: a jail talking to another jail's address directly keeps its own.
  */
+
+/** The tag jailnet's rdr rules put on what they redirect, for the hairpin nat rule. */
+export const REDIRECT_TAG = 'jailnet_rdr';
 
 export type PortProtocol = 'tcp' | 'udp';
 
@@ -67,7 +75,7 @@ export function renderRedirect(r: PortRedirect): string[] {
   return r.to.map((to) => {
     const dest = hostAddress(to);
     if ('address' in to) checkFamily(to.address, r.family);
-    return `rdr pass ${inetOf(r.family)} proto ${r.protocol} from any to ${dest} port ${portRange(r.hostPort, r.hostPortEnd)} -> ${jail} port ${target}`;
+    return `rdr pass on ! lo0 ${inetOf(r.family)} proto ${r.protocol} from any to ${dest} port ${portRange(r.hostPort, r.hostPortEnd)} tag ${REDIRECT_TAG} -> ${jail} port ${target}`;
   });
 }
 
@@ -78,7 +86,7 @@ export function renderHairpin(r: PortRedirect): string[] {
   const subnet = checkFamily(cidr(r.hairpin.subnet), r.family);
   const jail = checkFamily(ipAddress(r.jailAddress), r.family);
   const ports = portRange(r.containerPort, r.containerPort + (r.hostPortEnd - r.hostPort));
-  return [`nat on ${bridge} ${inetOf(r.family)} proto ${r.protocol} from ${subnet} to ${jail} port ${ports} -> (${bridge})`];
+  return [`nat on ${bridge} ${inetOf(r.family)} proto ${r.protocol} from ${subnet} to ${jail} port ${ports} tagged ${REDIRECT_TAG} -> (${bridge}:0)`];
 }
 
 /** The whole anchor: translation rules, nat before rdr (the order `pfctl -s nat` prints them in). */

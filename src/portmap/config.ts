@@ -53,6 +53,6 @@ export function loadPortmapConfig(raw: Record<string, unknown>): PortmapConf {
     snat: conf.snat ?? true,
     setFilterLocal: conf.setFilterLocal ?? true,
     mappings: parsePortMappings(conf.runtimeConfig?.portMappings),
-    jailnetd: jailnetdSettings(conf),
+    jailnetd: jailnetdSettings(conf, ''),
   };
 }

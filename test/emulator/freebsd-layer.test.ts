@@ -8,8 +8,10 @@ import * as jail from '../../src/freebsd/jail';
 import { listRoutes } from '../../src/freebsd/netstat';
 import * as route from '../../src/freebsd/route';
 import * as sysctl from '../../src/freebsd/sysctl';
-import { TOOL_ROOT_ENV } from '../../src/freebsd/tools';
 import { canRunEmulator, createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
+
+/** The test switch that points the product at the emulated host (src/util/test-switches.ts). */
+const TOOL_ROOT_ENV = 'JAILNET_FREEBSD_ROOT';
 
 const d = canRunEmulator ? describe : describe.skip;
 

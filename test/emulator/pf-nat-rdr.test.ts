@@ -147,7 +147,7 @@ d('emulated pf: nat, rdr, anchors, tables with real packets', () => {
     }
   });
 
-  test('no reflection: a jail connecting to em0:8080 is not redirected without a rule on the bridge', async () => {
+  test('no reflection: a jail reaching em0:8080 needs an rdr on the bridge; the bridged reply is un-translated by the state while pf sees bridged frames', async () => {
     const svc = await host.startJailServer('j2', { proto: 'tcp', port: 80 });
     try {
       await pfOk(['-f', '-'], HOOKS);
@@ -156,49 +156,87 @@ d('emulated pf: nat, rdr, anchors, tables with real packets', () => {
       expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true });
       const direct = await tcp('j1', host.em0Address, 8080);
       expect(direct).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
-      // A rule on the bridge redirects it, but the reply goes straight from j2 to j1 (same
-      // subnet, bridged) and j1 drops it: the connection does not come up.
-      await load(
-        'jailnet/j2',
-        `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\nrdr pass on bridge0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`,
-      );
-      expect((await tcp('j1', host.em0Address, 8080)).ok).toBe(false);
-      // With `nat on bridge0 ... -> (bridge0)` the reply comes back through the host: it works,
-      // and the service sees the bridge's address.
-      await load(
-        'jailnet/j2',
-        `nat on bridge0 inet from 10.88.0.0/24 to ${J2} port 80 -> (bridge0)\n` +
-          `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\nrdr pass on bridge0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`,
-      );
+      // A rule on the bridge redirects it. j2's reply goes straight to j1 (same subnet,
+      // bridged), and its pass out on bridge0 finds the rdr state by its stack key (floating
+      // states, pf.c pf_find_state), which puts em0:8080 back as the source: it works, and j2
+      // sees j1 itself.
+      const rdrs = `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\nrdr pass on bridge0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`;
+      await load('jailnet/j2', rdrs);
+      expect(await tcp('j1', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: J1, local: J2 } });
+      // With pfil_bridge=0 and pfil_member=0 pf never sees the bridged reply: it reaches j1
+      // with j2's address, and the connection does not come up.
+      await host.runOk('sysctl', ['net.link.bridge.pfil_bridge=0', 'net.link.bridge.pfil_member=0']);
+      expect(await tcp('j1', host.em0Address, 8080)).toMatchObject({ ok: false, error: 'timeout after 1500 ms' });
+      // `nat on bridge0 ... -> (bridge0)` makes the reply come back through the host: it
+      // works whatever the sysctls say, and the service sees the bridge's address.
+      await load('jailnet/j2', `nat on bridge0 inet from 10.88.0.0/24 to ${J2} port 80 -> (bridge0)\n${rdrs}`);
       expect(await tcp('j1', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { peer: GW, local: J2, localPort: 80 } });
     } finally {
+      await host.run('sysctl', ['net.link.bridge.pfil_bridge=1', 'net.link.bridge.pfil_member=1']);
       await svc.stop();
     }
   });
 
-  test('host-originated traffic to (em0):8080 is redirected only with net.pf.filter_local=1', async () => {
+  test('the host\'s own connections go through lo0: an rdr that applies to lo0 redirects them and the reply is dropped as spoofed (timeout); `on ! lo0` leaves them alone', async () => {
     const svc = await host.startJailServer('j2', { proto: 'tcp', port: 80 });
     try {
       await pfOk(['-f', '-'], HOOKS);
-      await load(
-        'jailnet/j2',
-        `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\nrdr pass on lo0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`,
-      );
-      await pfOk(['-e']);
-      expect(await host.runOk('sysctl', ['net.pf.filter_local'])).toBe('net.pf.filter_local: 0\n');
-      expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
-      await host.runOk('sysctl', ['net.pf.filter_local=1']);
-      expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { local: J2, localPort: 80 } });
-      // A rule that does not apply to lo0 does not redirect it, filter_local or not.
       await load('jailnet/j2', `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`);
-      expect((await tcp('host', host.em0Address, 8080)).ok).toBe(false);
-      // A rule without `on` applies to every interface, lo0 included.
-      await load('jailnet/j2', `rdr pass inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`);
-      expect((await tcp('host', host.em0Address, 8080)).ok).toBe(true);
-      await host.runOk('sysctl', ['net.pf.filter_local=0']);
-      expect((await tcp('host', host.em0Address, 8080)).ok).toBe(false);
+      await pfOk(['-e']);
+      // Not redirected: nothing listens on the host's 8080.
+      expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+      // An rdr without `on` applies to lo0: the connection is redirected to j2, whose reply
+      // comes back on bridge0 with em0's (local) address as its source once the state undoes
+      // the rdr: source address validation (ip_input.c) drops it, the client times out.
+      const onEm0 = `rdr pass on em0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80`;
+      for (const rules of [`rdr pass inet proto tcp from any to (em0) port 8080 -> ${J2} port 80`, `${onEm0}\nrdr pass on lo0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80`]) {
+        await load('jailnet/j2', `${rules}\n`);
+        expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: false, error: 'timeout after 1500 ms' });
+        expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { local: J2 } });
+      }
+      // net.pf.filter_local does not change that: it adds an "out" pass, not rdr.
+      await host.runOk('sysctl', ['net.pf.filter_local=1']);
+      await pfOk(['-d']);
+      await pfOk(['-e']);
+      expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: false, error: 'timeout after 1500 ms' });
+      // `on ! lo0`: every interface but lo0; the host's connection is not redirected.
+      await load('jailnet/j2', `rdr pass on ! lo0 inet proto tcp from any to (em0) port 8080 -> ${J2} port 80\n`);
+      expect(await tcp('host', host.em0Address, 8080)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+      expect(await tcp('world', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { local: J2 } });
+      expect(await tcp('j1', host.em0Address, 8080)).toMatchObject({ ok: true, reply: { local: J2 } });
+      expect((await pfOk(['-a', 'jailnet/j2', '-s', 'nat'])).stdout).toBe(`rdr pass on ! lo0 inet proto tcp from any to (em0) port = http-alt -> ${J2} port 80\n`);
     } finally {
+      await host.run('sysctl', ['net.pf.filter_local=0']);
       await svc.stop();
+    }
+  });
+
+  test('net.pf.filter_local, as read at pfctl -e, adds an "out on lo0" pass for packets delivered to the host', async () => {
+    await host.createJail('plain', { vnet: false }); // shares the host's network stack
+    const srv = await host.startJailServer('plain', { proto: 'tcp', port: 7777 });
+    try {
+      await pfOk(['-f', '-'], 'block return out on lo0 inet proto tcp from any to any port 7777\n');
+      await pfOk(['-e']);
+      expect(await tcp('world', host.em0Address, 7777)).toMatchObject({ ok: true, reply: { peer: host.worldAddress } });
+      // Read only when pf hooks into the stack: setting it changes nothing until -d, -e.
+      await host.runOk('sysctl', ['net.pf.filter_local=1']);
+      expect(await tcp('world', host.em0Address, 7777)).toMatchObject({ ok: true });
+      await pfOk(['-d']);
+      await pfOk(['-e']);
+      // Out on lo0 drops (block return on the way out drops, see the differences).
+      expect(await tcp('world', host.em0Address, 7777)).toMatchObject({ ok: false, error: 'timeout after 1500 ms' });
+      // nat rules for lo0 apply there too: they can change the source the service sees.
+      await pfOk(['-f', '-'], `nat on lo0 inet from ${host.worldAddress} to any port 7777 -> 192.0.2.99\n`);
+      expect(await tcp('world', host.em0Address, 7777)).toMatchObject({ ok: true, reply: { peer: '192.0.2.99' } });
+      await host.runOk('sysctl', ['net.pf.filter_local=0']);
+      expect(await tcp('world', host.em0Address, 7777)).toMatchObject({ ok: true, reply: { peer: '192.0.2.99' } });
+      await pfOk(['-d']);
+      await pfOk(['-e']);
+      expect(await tcp('world', host.em0Address, 7777)).toMatchObject({ ok: true, reply: { peer: host.worldAddress } });
+    } finally {
+      await host.run('sysctl', ['net.pf.filter_local=0']);
+      await srv.stop();
+      await host.removeJail('plain');
     }
   });
 
@@ -270,6 +308,32 @@ d('emulated pf: nat, rdr, anchors, tables with real packets', () => {
     } finally {
       await host.run('ifconfig', ['em0', 'inet', `${host.em0Address}/24`, 'alias']);
       await host.run('ifconfig', ['em0', 'inet', moved, '-alias']);
+      await srv.stop();
+    }
+  });
+
+  test('`(em0)` round-robins over em0\'s addresses (pfctl prints round-robin); `(em0:0)` leaves from the first one only', async () => {
+    const srv = await host.startWorldServer({ proto: 'tcp', port: 7007 });
+    const alias = '198.51.100.8';
+    const peers = async (n: number) => {
+      const seen: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const r = await tcp('j1', host.worldAddress, 7007);
+        seen.push(r.ok ? r.reply.peer : `failed: ${r.error}`);
+      }
+      return seen;
+    };
+    try {
+      await host.runOk('ifconfig', ['em0', 'inet', `${alias}/24`, 'alias']);
+      await pfOk(['-f', '-'], HOOKS);
+      await load('jailnet/j1', `nat on em0 inet from ${J1} to any -> (em0)\n`);
+      await pfOk(['-e']);
+      expect(new Set(await peers(4))).toEqual(new Set([host.em0Address, alias]));
+      await load('jailnet/j1', `nat on em0 inet from ${J1} to any -> (em0:0)\n`);
+      expect(await peers(4)).toEqual(Array(4).fill(host.em0Address));
+      expect((await pfOk(['-a', 'jailnet/j1', '-s', 'nat'])).stdout).toBe(`nat on em0 inet from ${J1} to any -> (em0:0)\n`);
+    } finally {
+      await host.run('ifconfig', ['em0', 'inet', alias, '-alias']);
       await srv.stop();
     }
   });

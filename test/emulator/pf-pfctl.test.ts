@@ -148,7 +148,7 @@ d('emulated pfctl: command line, outputs, errors', () => {
     expect(await pfctl(['-a', 'jailnet/nope', '-s', 'rules'])).toEqual({ code: 0, stdout: '', stderr: 'pfctl: Anchor does not exist\n' });
     expect(await pfctl(['-a', 'jailnet/nope', '-s', 'nat'])).toEqual({ code: 0, stdout: '', stderr: 'pfctl: DIOCGETRULES: Invalid argument\n' });
     expect(await pfctl(['-a', 'jailnet/nope', '-s', 'Anchors'])).toEqual({ code: 0, stdout: '', stderr: "Anchor 'jailnet/nope' not found.\n" });
-    expect(await pfctl(['-a', 'jailnet/nope', '-s', 'Tables'])).toEqual({ code: 1, stdout: '', stderr: 'pfctl: Anchor does not exist.\n' });
+    expect(await pfctl(['-a', 'jailnet/nope', '-s', 'Tables'])).toEqual({ code: 1, stdout: '', stderr: 'pfctl: Anchor or Ruleset does not exist.\n' });
     expect(await pfctl(['-a', 'jailnet/nope', '-F', 'all'])).toEqual({
       code: 1,
       stdout: '',

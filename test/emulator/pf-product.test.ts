@@ -4,8 +4,10 @@
  * cases it tolerates are classified as FreeBSD's messages make them.
  */
 import * as pf from '../../src/freebsd/pfctl';
-import { TOOL_ROOT_ENV } from '../../src/freebsd/tools';
 import { canRunEmulator, createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
+
+/** The test switch that points the product at the emulated host (src/util/test-switches.ts). */
+const TOOL_ROOT_ENV = 'JAILNET_FREEBSD_ROOT';
 
 const d = canRunEmulator ? describe : describe.skip;
 

@@ -19,16 +19,18 @@ d('emulated route and sysctl', () => {
 
   test('route get default names em0', async () => {
     const out = await host.runOk('route', ['-n', 'get', '-inet', 'default']);
+    // -n: the zero address as a number (route.c routename()); test/fixtures/freebsd/route-14-get-default-n.txt.
     expect(out.split('\n').slice(0, 7)).toEqual([
-      '   route to: default',
-      'destination: default',
-      '       mask: default',
+      '   route to: 0.0.0.0',
+      'destination: 0.0.0.0',
+      '       mask: 0.0.0.0',
       `    gateway: ${host.worldAddress}`,
       '        fib: 0',
       '  interface: em0',
       '      flags: <UP,GATEWAY,DONE,STATIC>',
     ]);
-    expect(parseRouteGet(out)).toMatchObject({ interface: 'em0', gateway: host.worldAddress, destination: 'default' });
+    expect(parseRouteGet(out)).toMatchObject({ interface: 'em0', gateway: host.worldAddress, destination: '0.0.0.0' });
+    expect(parseRouteGet(await host.runOk('route', ['get', '-inet', 'default']))).toMatchObject({ destination: 'default', mask: 'default' });
     expect(parseRouteGet(await host.runOk('route', ['-n', 'get', '-inet6', 'default'])).interface).toBe('em0');
     expect(parseRouteGet(await host.runOk('route', ['-n', 'get', '198.51.100.77']))).toMatchObject({ destination: '198.51.100.0', mask: '255.255.255.0', interface: 'em0' });
   });
@@ -51,7 +53,7 @@ d('emulated route and sysctl', () => {
     expect(await host.runOk('route', ['delete', '-net', '10.71.0.0/16', '10.70.0.2'])).toBe('delete net 10.71.0.0/16: gateway 10.70.0.2\n');
     const missing = await host.run('route', ['delete', '-net', '10.71.0.0/16', '10.70.0.2']);
     // route.c prints ESRCH as "not in table" on stdout; the 14.x netlink path warns nothing more.
-    expect(missing).toMatchObject({ code: 1, stdout: 'delete net 10.71.0.0/16: gateway 10.70.0.2: not in table\n', stderr: '' });
+    expect(missing).toMatchObject({ code: 1, stdout: 'delete net 10.71.0.0/16: gateway 10.70.0.2 fib 0: not in table\n', stderr: '' });
     expect(isRouteMissing(missing.stdout)).toBe(true);
     expect(await host.run('route', ['-n', 'get', '-inet6', '2001:db8:ffff::1'])).toMatchObject({ code: 0 });
     expect(await host.run('route', ['-j', 'rj', '-n', 'get', '-inet6', 'default'])).toMatchObject({ code: 1, stderr: 'route: route has not been found\n' });

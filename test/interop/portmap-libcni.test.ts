@@ -74,7 +74,7 @@ test('libcni ADD, CHECK, DEL of bridge + portmap + nat', async () => {
   expect(await host.request('world', { proto: 'tcp', address: host.em0Address, port: 8080 })).toMatchObject({ ok: true, reply: { peer: host.worldAddress, local: web, localPort: 80 } });
   expect(await host.request('web', { proto: 'tcp', address: host.worldAddress, port: 8081 })).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
   const anchor = portmapAnchor(NET, 'web', 'eth0');
-  expect(await host.runOk('pfctl', ['-a', anchor, '-s', 'nat'])).toContain(`rdr pass inet proto tcp from any to (em0) port = http-alt -> ${web} port 80`);
+  expect(await host.runOk('pfctl', ['-a', anchor, '-s', 'nat'])).toContain(`rdr pass on ! lo0 inet proto tcp from any to (em0) port = http-alt tag jailnet_rdr -> ${web} port 80`);
 
   await run(client, ['check', file, 'web', 'web', 'eth0', CAPS], { env: env() });
   // CHECK through libcni fails when the published port's rules are gone.

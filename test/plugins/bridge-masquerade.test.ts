@@ -25,7 +25,7 @@ test('without the hooks in the main ruleset, the NAT anchor does nothing', async
   await host.runOk('pfctl', ['-e']);
   const r = await cni('bridge', 'ADD', conf(), { containerId: 'm1', netns: 'm1' });
   expect(r.code).toBe(0);
-  expect(await host.runOk('pfctl', ['-a', 'jailnet/nat-masq', '-s', 'nat'])).toContain('nat on em0 inet from <masq> to any -> (em0)');
+  expect(await host.runOk('pfctl', ['-a', 'jailnet/nat-masq', '-s', 'nat'])).toContain('nat on em0 inet from <masq> to any -> (em0:0)');
   const out = await host.request('m1', { proto: 'tcp', address: host.worldAddress, port: 8080, timeoutMs: 1500 });
   expect(out.ok).toBe(false);
 });

@@ -51,9 +51,24 @@ test('ADD: the jail reaches the world from em0\'s address (TCP, UDP); the result
     'route -n get -inet default',
     `pfctl -a ${ANCHOR} -f -`,
   ]);
-  expect(await host.runOk('pfctl', ['-a', ANCHOR, '-s', 'nat'])).toBe('nat on em0 inet from <masq> to any -> (em0) round-robin\n');
+  expect(await host.runOk('pfctl', ['-a', ANCHOR, '-s', 'nat'])).toBe('nat on em0 inet from <masq> to any -> (em0:0)\n');
   expect(await tcpOut('n1')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
   expect(await host.request('n1', { proto: 'udp', address: host.worldAddress, port: 5353 })).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
+});
+
+test('with two aliases on em0, every connection leaves from its primary address (`(em0)` would take turns)', async () => {
+  const aliases = ['198.51.100.3', '198.51.100.4'];
+  try {
+    for (const a of aliases) await host.runOk('ifconfig', ['em0', 'inet', `${a}/24`, 'alias']);
+    const peers: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await tcpOut('n1');
+      peers.push(r.ok ? r.reply.peer : `failed: ${r.error}`);
+    }
+    expect(peers).toEqual(Array(4).fill(host.em0Address));
+  } finally {
+    for (const a of aliases) await host.run('ifconfig', ['em0', 'inet', a, '-alias']);
+  }
 });
 
 test('a second jail costs one pfctl call; CHECK passes, then names a missing address or rule', async () => {
@@ -70,7 +85,7 @@ test('a second jail costs one pfctl call; CHECK passes, then names a missing add
   await host.runOk('pfctl', ['-a', ANCHOR, '-t', 'masq', '-T', 'add', firstIpv4(prev.n2)]);
   await host.runOk('pfctl', ['-a', ANCHOR, '-F', 'nat']);
   expect((await check()).json).toMatchObject({ code: 103, msg: `the NAT anchor ${ANCHOR} has no rule` });
-  await host.runOk('pfctl', ['-a', ANCHOR, '-f', '-'], { input: 'nat on em0 inet from <masq> to any -> (em0)\n' });
+  await host.runOk('pfctl', ['-a', ANCHOR, '-f', '-'], { input: 'nat on em0 inet from <masq> to any -> (em0:0)\n' });
   expect((await check()).code).toBe(0);
 });
 

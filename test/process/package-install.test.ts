@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -8,13 +8,15 @@ import { join } from 'node:path';
 // declares must run from there, with nothing of the source tree.
 
 const root = join(__dirname, '..', '..');
-const pkg = require(join(root, 'package.json')) as { name: string; bin: Record<string, string> };
+const pkg = require(join(root, 'package.json')) as { name: string; bin: Record<string, string>; dependencies?: Record<string, string> };
+/** docs/security.md "Test switches". */
+const TEST_SWITCHES = ['JAILNET_FREEBSD_ROOT', 'JAILNET_RUN_DIR', 'JAILNET_TEST_SWITCHES'];
 
 let dir = '';
 let prefix = '';
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cni/bridge'))) throw new Error('dist/ is missing: run `npm run build` first (scripts/test.sh does)');
+  if (!existsSync(join(root, 'dist/release/cni/bridge'))) throw new Error('dist/ is missing: run `npm run build` first (scripts/test.sh does)');
   dir = mkdtempSync(join(tmpdir(), 'jailnet-pack-'));
   prefix = join(dir, 'prefix');
   const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })) as { filename: string }[];
@@ -45,11 +47,33 @@ describe('the installed package', () => {
     expect(execFileSync(join(prefix, 'bin', 'jailnetd'), ['--help'], { env, encoding: 'utf8', cwd: dir })).toMatch(/--socket/);
   });
 
-  test('ships the rc.d script, pf.conf hooks and documentation, and none of the sources', () => {
+  test('ships the rc.d script, pf.conf hooks, documentation and manual pages, and none of the sources', () => {
     const lib = join(prefix, 'lib', 'node_modules', pkg.name);
     expect(existsSync(join(lib, 'conf', 'rc.d', 'jailnetd'))).toBe(true);
     expect(existsSync(join(lib, 'docs', 'plugins.md'))).toBe(true);
+    // package.json "man": npm links the pages into the prefix's share/man.
+    for (const page of ['man8/jailnet.8', 'man8/jailnetd.8', 'man5/jailnet-networks.5', 'man7/jailnet-hooks.7']) expect(existsSync(join(prefix, 'share', 'man', page))).toBe(true);
     expect(existsSync(join(lib, 'src'))).toBe(false);
     expect(existsSync(join(lib, 'test'))).toBe(false);
+  });
+
+  test('fetches no dependency: every executable is whole (issue 10 item 14)', () => {
+    const lib = join(prefix, 'lib', 'node_modules', pkg.name);
+    expect(pkg.dependencies ?? {}).toEqual({});
+    expect(existsSync(join(lib, 'node_modules'))).toBe(false);
+    expect(readdirSync(join(prefix, 'lib', 'node_modules'))).toEqual([pkg.name]);
+  });
+
+  test('the installed executables have no test switches (src/util/test-switches.ts) and no source maps', () => {
+    const lib = join(prefix, 'lib', 'node_modules', pkg.name);
+    const shipped = readdirSync(join(lib, 'dist'), { recursive: true }).map(String).filter((f) => statSync(join(lib, 'dist', f)).isFile());
+    expect(shipped.filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(shipped.sort()).toEqual(Object.values(pkg.bin).map((b) => b.replace(/^dist\//, '')).sort());
+    for (const f of shipped) {
+      const text = readFileSync(join(lib, 'dist', f), 'utf8');
+      for (const name of TEST_SWITCHES) expect(`${f}: ${text.includes(name) ? name : 'none'}`).toBe(`${f}: none`);
+    }
+    // The control: the test build under dist/ has them.
+    expect(readFileSync(join(root, 'dist', 'cni', 'bridge'), 'utf8')).toContain('JAILNET_FREEBSD_ROOT');
   });
 });

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cniEnv, runPlugin, TEST_PLUGIN_DIR } from '../helpers/plugin-process';
@@ -44,6 +45,48 @@ describe('a plugin built on the dispatcher', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('logging never changes the answer or the exit status', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'jailnet-log-'));
+    });
+    afterEach(() => {
+      try {
+        execFileSync('/usr/bin/chattr', ['-i', join(dir, 'locked.log')]);
+      } catch {
+        /* not made */
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('a log file that cannot be opened (immutable: even root gets EPERM): the answer as usual, the lines on stderr with the reason', async () => {
+      const file = join(dir, 'locked.log');
+      writeFileSync(file, '');
+      execFileSync('/usr/bin/chattr', ['+i', file]);
+      const ok = await runPlugin(noop, cniEnv('ADD'), { cniVersion: '1.0.0', name: 'n', type: 'noop', logLevel: 'debug', logFile: file });
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toEqual({ cniVersion: '1.0.0' });
+      expect(ok.stderr).toMatch(new RegExp(`noop\\[\\d+\\] error: cannot log to ${file}: EPERM.*logging to stderr instead\\n.*noop\\[\\d+\\] debug: ADD done`));
+      const failed = await runPlugin(noop, { ...cniEnv('ADD'), JAILNET_LOG_FILE: file }, '{"cniVersion":"1.0.0","name":"n","type":"noop","mtu":');
+      expect(failed.code).toBe(1);
+      expect(failed.json).toMatchObject({ code: 6 });
+      expect(failed.stderr).toContain(`cannot log to ${file}`);
+    });
+
+    test('a logFile root must not append to is refused as configuration (code 7, naming the field)', async () => {
+      const r = await runPlugin(noop, cniEnv('ADD'), { cniVersion: '1.0.0', name: 'n', type: 'noop', logFile: '/etc/passwd' });
+      expect(r.code).toBe(1);
+      expect(r.json).toMatchObject({ code: 7, msg: 'network configuration: field "logFile": /etc/passwd: a log file\'s name must end in ".log" (or be /dev/null)' });
+    });
+
+    test('JAILNET_LOG_FILE naming a file root must not append to: the answer as usual, the lines on stderr', async () => {
+      const r = await runPlugin(noop, { ...cniEnv('ADD'), JAILNET_LOG_FILE: '/etc/passwd', JAILNET_LOG_LEVEL: 'debug' }, { cniVersion: '1.0.0', name: 'n', type: 'noop' });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/error: cannot log to \/etc\/passwd: \/etc\/passwd: a log file's name must end in ".log"/);
+      expect(r.stderr).toMatch(/debug: ADD done/);
+    });
   });
 
   test('errors exit 1 with the error JSON only', async () => {

@@ -5,10 +5,17 @@ import { toFreeBSD } from './names';
 /** ifconfig(8) status output in the FreeBSD 14 layout (tab-indented lines). */
 
 export interface FormatOptions {
-  /** -f inet:cidr|dotted|hex, inet6:cidr, ether:dash. */
+  /** -f inet:cidr|dotted|hex, inet6:cidr, ether:dash, addr:host|fqdn. */
   inet?: 'cidr' | 'dotted' | 'hex' | 'dotted';
   inet6?: 'cidr';
   ether?: 'dash';
+  /**
+   * addr:fqdn and addr:host print addresses as names (sbin/ifconfig/af_inet.c print_addr:
+   * getnameinfo(3), NI_NOFQDN for host, the number when there is no name). Names come from
+   * `hostNames`, the emulated host's /etc/hosts: the emulator never asks DNS.
+   */
+  addr?: 'host' | 'fqdn';
+  hostNames?: ReadonlyMap<string, string>;
   /** Only this address family's addresses (ifconfig -a inet). */
   family?: 'inet' | 'inet6' | 'link';
 }
@@ -24,25 +31,32 @@ const IFF: [string, number][] = [
   ['PPROMISC', 0x20000],
   ['LOWER_UP', 0x1000000],
 ];
-const IFF_KNOWSEPOCH = 0x20;
-
 export function isUp(link: LinuxLink): boolean {
   return link.flags.includes('UP');
 }
 
+/**
+ * The flags of the 14.x listing (ifconfig_netlink.c prints every set bit by name): an epair is
+ * RUNNING and LOWER_UP from its creation, up or not (if_epair.c sets IFF_DRV_RUNNING and the
+ * link state when it creates the pair); a loopback is RUNNING and LOWER_UP only while up. 14.x
+ * epairs do not set bit 0x20 (IFF_NEEDSEPOCH).
+ */
 export function ifFlags(link: LinuxLink, meta: IfMeta = metaOf(link)): { value: number; names: string[] } {
   const f = new Set(link.flags);
   const on = new Set<string>();
   const up = f.has('UP');
   if (up) on.add('UP').add('RUNNING');
-  if (meta.kind === 'lo') on.add('LOOPBACK').add('MULTICAST').add('LOWER_UP');
-  else {
+  if (meta.kind === 'lo') {
+    on.add('LOOPBACK').add('MULTICAST');
+    if (up) on.add('LOWER_UP');
+  } else {
     on.add('BROADCAST').add('SIMPLEX').add('MULTICAST');
+    if (meta.kind === 'epair') on.add('RUNNING');
     if (meta.kind === 'epair' || f.has('LOWER_UP')) on.add('LOWER_UP');
   }
   if (f.has('PROMISC')) on.add('PPROMISC').add('PROMISC');
   if ((link.promiscuity ?? 0) > 0) on.add('PROMISC');
-  let value = meta.kind === 'epair' ? IFF_KNOWSEPOCH : 0;
+  let value = 0;
   const names: string[] = [];
   for (const [n, bit] of IFF) {
     if (on.has(n)) {
@@ -95,25 +109,26 @@ export function broadcastOf(addr: string, prefix: number): string {
   return dotted((ipv4ToInt(addr) | (~prefixToMask(prefix) >>> 0)) >>> 0);
 }
 
-/** FreeBSD's ether_ntoa(3): no leading zeros. */
-function etherNtoa(mac: string): string {
-  return mac
-    .split(':')
-    .map((b) => Number.parseInt(b, 16).toString(16))
-    .join(':');
+/** The address as print_addr shows it: a name under addr:fqdn/host (the first label for host: libc getnameinfo's NI_NOFQDN), else the number. */
+function shownAddress(address: string, opts: FormatOptions): string {
+  const name = opts.addr ? opts.hostNames?.get(address) : undefined;
+  if (!name) return address;
+  return opts.addr === 'host' ? (name.split('.')[0] as string) : name;
 }
 
 function inetLine(a: AddrInfo, meta: IfMeta, opts: FormatOptions): string {
   const bcast = meta.kind === 'lo' ? '' : ` broadcast ${a.broadcast ?? broadcastOf(a.local, a.prefixlen)}`;
-  if (opts.inet === 'cidr') return `\tinet ${a.local}/${a.prefixlen}${bcast}`;
+  const local = shownAddress(a.local, opts);
+  if (opts.inet === 'cidr') return `\tinet ${local}/${a.prefixlen}${bcast}`;
   const mask = prefixToMask(a.prefixlen);
-  const shown = opts.inet === 'dotted' ? dotted(mask) : `0x${mask.toString(16).padStart(8, '0')}`;
-  return `\tinet ${a.local} netmask ${shown}${bcast}`;
+  // af_inet.c in_status_nl: " netmask 0x%lx", no leading zeros.
+  const shown = opts.inet === 'dotted' ? dotted(mask) : `0x${mask.toString(16)}`;
+  return `\tinet ${local} netmask ${shown}${bcast}`;
 }
 
 function inet6Line(a: AddrInfo, name: string, ifindex: number, opts: FormatOptions): string {
   const ll = a.local.toLowerCase().startsWith('fe80:');
-  const addr = ll ? `${a.local}%${name}` : a.local;
+  const addr = ll ? `${a.local}%${name}` : shownAddress(a.local, opts);
   const flags = `${a.tentative ? ' tentative' : ''}${a.deprecated ? ' deprecated' : ''}`;
   if (opts.inet6 === 'cidr') return `\tinet6 ${addr}/${a.prefixlen}${flags}${ll ? ` scopeid 0x${ifindex.toString(16)}` : ''}`;
   return `\tinet6 ${addr} prefixlen ${a.prefixlen}${flags}${ll ? ` scopeid 0x${ifindex.toString(16)}` : ''}`;
@@ -142,14 +157,30 @@ export function memberFlags(port: LinuxLink): number {
   return v;
 }
 
-/** The status block of one interface, as `ifconfig IF` prints it. */
+/**
+ * Bridge members newest first: if_bridge.c inserts a member at the head of its list, and
+ * bridge_status prints the list in order. Linux numbers the ports of a bridge as they join
+ * (the lowest free number), so the highest number is taken as the newest.
+ */
+function newestFirst(a: LinuxLink, b: LinuxLink): number {
+  const no = (l: LinuxLink) => Number.parseInt(String(l.linkinfo?.info_slave_data?.['no'] ?? '0'), 16) || 0;
+  return no(b) - no(a);
+}
+
+/**
+ * The status block of one interface, as `ifconfig IF` prints it: the line order of
+ * ifconfig_netlink.c status_nl() and of the af_other_status handlers (bridge, groups, media,
+ * nd6: sbin/ifconfig/Makefile's constructor order).
+ */
 export function formatStatus(link: LinuxLink, all: readonly LinuxLink[], opts: FormatOptions = {}): string {
   const meta = metaOf(link);
   const name = toFreeBSD(link.ifname);
   const flags = ifFlags(link, meta);
   const lines = [`${name}: flags=${flags.value.toString(16)}<${flags.names.join(',')}> metric 0 mtu ${link.mtu}`];
   if (meta.description) lines.push(`\tdescription: ${meta.description}`);
+  // 14.x prints options= for every interface, "options=0" when none are on (print_ifcap).
   if (meta.kind === 'epair') lines.push('\toptions=8<VLAN_MTU>');
+  else if (meta.kind === 'bridge') lines.push('\toptions=0');
   else if (meta.kind === 'lo') lines.push('\toptions=680003<RXCSUM,TXCSUM,LINKSTATE,RXCSUM_IPV6,TXCSUM_IPV6>');
   else if (meta.kind === 'ether') lines.push('\toptions=481009b<RXCSUM,TXCSUM,VLAN_MTU,VLAN_HWTAGGING,VLAN_HWCSUM,VLAN_HWFILTER,NOMAP>');
   const fam = opts.family;
@@ -160,11 +191,13 @@ export function formatStatus(link: LinuxLink, all: readonly LinuxLink[], opts: F
   if (!fam || fam === 'inet') for (const a of addrs.filter((x) => x.family === 'inet')) lines.push(inetLine(a, meta, opts));
   if (!fam || fam === 'inet6') for (const a of addrs.filter((x) => x.family === 'inet6')) lines.push(inet6Line(a, name, link.ifindex, opts));
   if (meta.kind === 'bridge' && !fam) {
-    const id = etherNtoa(link.address ?? '00:00:00:00:00:00');
+    // The STP bridge and root ids stay zero while no member runs STP (the emulator has no STP);
+    // ether_ntoa(3) of FreeBSD prints "%02x" per byte.
+    const id = '00:00:00:00:00:00';
     lines.push(`\tid ${id} priority 32768 hellotime 2 fwddelay 15`);
     lines.push('\tmaxage 20 holdcnt 6 proto rstp maxaddr 2000 timeout 1200');
     lines.push(`\troot id ${id} priority 32768 ifcost 0 port 0`);
-    for (const port of all.filter((l) => l.master === link.ifname)) {
+    for (const port of all.filter((l) => l.master === link.ifname).sort(newestFirst)) {
       const mf = memberFlags(port);
       lines.push(`\tmember: ${toFreeBSD(port.ifname)} flags=${mf.toString(16)}<${bits(mf, MEMBER_BITS)}>`);
       lines.push(`\t        ifmaxaddr 0 port ${port.ifindex} priority 128 path cost ${metaOf(port).kind === 'epair' ? 2000 : 20000}`);

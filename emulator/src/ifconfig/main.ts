@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ToolError, withLock, type EmuContext, type ToolIo } from '../context';
 import { getopt, UsageError } from '../getopt';
 import { notifyPf } from '../pf-hook';
@@ -32,7 +34,25 @@ function parseFormat(spec: string, into: FormatOptions): void {
     if (cat === 'inet' && (mod === 'cidr' || mod === 'dotted' || mod === 'hex')) into.inet = mod;
     else if (cat === 'inet6' && mod === 'cidr') into.inet6 = 'cidr';
     else if (cat === 'ether' && mod === 'dash') into.ether = 'dash';
+    else if (cat === 'addr' && (mod === 'host' || mod === 'fqdn')) into.addr = mod;
+    else if (cat === 'addr' && (mod === 'default' || mod === 'numeric')) delete into.addr;
   }
+}
+
+/** The emulated host's /etc/hosts (`<host dir>/etc/hosts`): address -> first name, the first line naming an address wins. */
+function readHostsFile(ctx: EmuContext): Map<string, string> {
+  const names = new Map<string, string>();
+  let text = '';
+  try {
+    text = readFileSync(join(ctx.dir, 'etc', 'hosts'), 'utf8');
+  } catch {
+    return names;
+  }
+  for (const line of text.split('\n')) {
+    const [address, name] = (line.split('#')[0] as string).trim().split(/\s+/);
+    if (address && name && !names.has(address)) names.set(address, name);
+  }
+  return names;
 }
 
 function globMatch(pattern: string, s: string): boolean {
@@ -90,6 +110,7 @@ export async function ifconfigMain(ctx: EmuContext, argv: string[], io: ToolIo):
         break;
     }
   }
+  if (fmt.addr) fmt.hostNames = readHostsFile(ctx);
   const vnet = vnetOf(ctx, jail, 'ifconfig');
   if (cloners) {
     io.out('bridge epair lo\n');

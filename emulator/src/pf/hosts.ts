@@ -21,6 +21,12 @@ export interface Iface {
   loopback: boolean;
   pointopoint: boolean;
   addrs: IfaceAddr[];
+  /** Link-layer address (lower case), when the interface has one. */
+  mac?: string;
+  /** The Linux device of the bridge this interface is a member of (if_bridge's bif). */
+  bridge?: string;
+  /** Linux's hairpin mode of that bridge port (compile-nft.ts, "bridged DNAT"). */
+  hairpin?: boolean;
 }
 
 export interface HostInfo {
@@ -115,6 +121,28 @@ export function ifaLookup(host: HostInfo, name: string | null, flags: AddrFlags 
     }
   }
   return out;
+}
+
+/**
+ * The members of the host's bridges, in name order, with the link-layer addresses their bridge
+ * keeps as its own: if_bridge.c's GRAB_OUR_PACKETS delivers a frame locally when its
+ * destination is the bridge's address or any member's; every other unicast frame is bridged.
+ */
+export interface BridgePort {
+  dev: string;
+  bridge: string;
+  localMacs: string[];
+}
+
+export function bridgePorts(host: HostInfo): BridgePort[] {
+  const out: BridgePort[] = [];
+  for (const m of host.ifaces) {
+    if (!m.bridge) continue;
+    const bridge = m.bridge;
+    const macs = host.ifaces.filter((i) => (i.dev === bridge || i.bridge === bridge) && i.mac).map((i) => i.mac as string);
+    out.push({ dev: m.dev, bridge, localMacs: [...new Set(macs)].sort() });
+  }
+  return out.sort((a, b) => (a.dev < b.dev ? -1 : a.dev > b.dev ? 1 : 0));
 }
 
 /** Every Linux device name that `on NAME` covers: the interface itself, or the members of a group. */

@@ -1174,12 +1174,11 @@ class Parser {
         } else if (!proxy[1]) proxy[1] = proxy[0];
       }
       const first = hosts[0] as HostNode;
-      const multi = first.addr.type === 'dynif' && !first.addr.noalias;
-      if (poolType === 'none' && (hosts.length > 1 || first.addr.type === 'table' || multi)) poolType = 'round-robin';
+      if (poolType === 'none' && (hosts.length > 1 || first.addr.type === 'table' || dynifMultiAddr(first.addr))) poolType = 'round-robin';
       if (poolType !== 'round-robin') {
         const t = hosts.find((h) => h.addr.type === 'table');
         if (t) this.fail('tables are only supported in round-robin redirection pools');
-        const d = hosts.find((h) => h.addr.type === 'dynif' && !h.addr.noalias);
+        const d = hosts.find((h) => dynifMultiAddr(h.addr));
         if (d) this.fail(`interface (${(d.addr as { ifname: string }).ifname}) is only supported in round-robin redirection pools`);
         if (hosts.length > 1) this.fail('only round-robin valid for multiple redirection addresses');
       }
@@ -1309,4 +1308,12 @@ export function entryKey(e: TableEntry): string {
 
 export function hostBits(af: Family): number {
   return BITS[af];
+}
+
+/**
+ * parse.y's DYNIF_MULTIADDR: `(if)` may stand for several addresses unless it is `(if:0)` of an
+ * interface (a name ending in a digit); `(group:0)` still may. Such a pool is round-robin.
+ */
+function dynifMultiAddr(a: Addr): boolean {
+  return a.type === 'dynif' && (!a.noalias || !/[0-9]$/.test(a.ifname));
 }

@@ -14,7 +14,7 @@ import { printRule, printTableDef } from './print';
 import { Session } from './session';
 import { showAnchors, showInfo, showLimits, showNat, showRules, showStates, showTables, showTimeouts, type ShowOptions } from './show';
 import { anchorData, anchorExists, collectGarbage, descendantAnchors, type PfState } from './state';
-import { flushStates, killStates, listStates, readHostInfo } from './sys';
+import { flushStates, killStates, listStates, readHostInfo, readSysctls } from './sys';
 import { ensureApplied } from './apply';
 import { TABLE_COMMANDS, tableCommand, UsageNeeded } from './tablecmd';
 
@@ -242,6 +242,7 @@ async function steps(s: Session, o: Opts, anchor: string, tableArgs: string[], i
   if (o.disable) {
     if (!s.state.enabled) throw new ToolError('pf not enabled');
     s.state.enabled = false;
+    delete s.state.filterLocal;
     s.state.since = Math.floor(Date.now() / 1000);
     s.touch();
     msg('pf disabled');
@@ -276,6 +277,7 @@ async function steps(s: Session, o: Opts, anchor: string, tableArgs: string[], i
   if (o.enable) {
     if (s.state.enabled) throw new ToolError('pf already enabled');
     s.state.enabled = true;
+    s.state.filterLocal = readSysctls(s.ctx).filterLocal;
     s.state.since = Math.floor(Date.now() / 1000);
     s.touch();
     msg('pf enabled');

@@ -78,7 +78,8 @@ export function showAnchors(s: PfState, anchor: string, o: ShowOptions): { out: 
 }
 
 export function showTables(s: PfState, anchor: string, o: ShowOptions): { out: string; err: string; fail: boolean } {
-  if (!anchorExists(s, anchor)) return { out: '', err: 'pfctl: Anchor does not exist.\n', fail: true };
+  // pfctl_table.c radix_perror: pfr_strerror(ENOENT) of pfctl_radix.c.
+  if (!anchorExists(s, anchor)) return { out: '', err: 'pfctl: Anchor or Ruleset does not exist.\n', fail: true };
   const tables = Object.values(s.anchors[anchor]?.tables ?? {}).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let out = '';
   for (const t of tables) {

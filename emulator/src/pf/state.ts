@@ -17,6 +17,11 @@ export interface PfState {
   /** Bumped by every change (apply.ts applies versions in order, coalescing bursts). */
   version?: number;
   enabled: boolean;
+  /**
+   * net.pf.filter_local as it was when pf hooked into the stack (the last `pfctl -e`): pf reads
+   * it only then (sys/netpfil/pf/pf_ioctl.c), so a later change waits for `pfctl -d; pfctl -e`.
+   */
+  filterLocal?: boolean;
   /** Seconds since the epoch of the last enable/disable (pf_status.since). */
   since: number;
   options: Options;

@@ -8,8 +8,9 @@ import type { EmuContext } from '../context';
 import { readState } from '../context';
 import { run, type RunResult } from '../exec';
 import { metaOf } from '../meta';
-import { IP, readLinks } from '../netns';
+import { IP, q, readLinks } from '../netns';
 import { type Family, parseIp } from './addr';
+import { type BridgeSysctls, DEFAULT_BRIDGE_SYSCTLS } from './compile-nft';
 import { groupsOf, type HostInfo, type Iface } from './hosts';
 
 const NFT = '/usr/sbin/nft';
@@ -36,6 +37,11 @@ export async function readHostInfo(ctx: EmuContext): Promise<HostInfo> {
       addrs: [],
       groups: metaOf(l).groups,
     };
+    if (l.address && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(l.address)) iface.mac = l.address.toLowerCase();
+    if (l.master && l.linkinfo?.info_slave_kind === 'bridge') {
+      iface.bridge = l.master;
+      if (l.linkinfo.info_slave_data?.['hairpin'] === true) iface.hairpin = true;
+    }
     for (const a of l.addr_info ?? []) {
       const ip = parseIp(a.local);
       if (!ip || a.tentative) continue;
@@ -58,18 +64,21 @@ export async function readHostInfo(ctx: EmuContext): Promise<HostInfo> {
 
 export interface PfSysctls {
   filterLocal: boolean;
-  pfilMember: boolean;
-  pfilBridge: boolean;
+  bridge: BridgeSysctls;
 }
 
 /** The emulated sysctls pf depends on (state file sysctl.json, written by the sysctl tool). */
 export function readSysctls(ctx: EmuContext): PfSysctls {
   const s = readState<Record<string, unknown>>(ctx, SYSCTL_FILE, {});
-  const get = (k: string, d: string) => String(s[k] ?? d).trim();
+  const on = (k: string, d: boolean) => String(s[k] ?? (d ? '1' : '0')).trim() !== '0';
   return {
-    filterLocal: get('net.pf.filter_local', '0') !== '0',
-    pfilMember: get('net.link.bridge.pfil_member', '1') !== '0',
-    pfilBridge: get('net.link.bridge.pfil_bridge', '1') !== '0',
+    filterLocal: on('net.pf.filter_local', false),
+    bridge: {
+      member: on('net.link.bridge.pfil_member', DEFAULT_BRIDGE_SYSCTLS.member),
+      bridge: on('net.link.bridge.pfil_bridge', DEFAULT_BRIDGE_SYSCTLS.bridge),
+      onlyIp: on('net.link.bridge.pfil_onlyip', DEFAULT_BRIDGE_SYSCTLS.onlyIp),
+      localPhys: on('net.link.bridge.pfil_local_phys', DEFAULT_BRIDGE_SYSCTLS.localPhys),
+    },
   };
 }
 
@@ -80,12 +89,26 @@ export async function applyNft(ctx: EmuContext, script: string): Promise<void> {
 }
 
 /**
- * Bridged (layer 2) frames must not reach the inet hooks: the emulated pf sees what FreeBSD's
- * pf sees on the bridge's IP layer, and conntrack must not undo translations of bridged replies
- * (FreeBSD needs `nat on bridge0` for hairpin replies). br_netfilter is per namespace.
+ * Whether bridged IPv4/IPv6 frames reach the inet hooks (br_netfilter's bridge-nf-call-iptables
+ * and -ip6tables, per namespace): on while pf filters bridged frames (pfil_member or
+ * pfil_bridge), so that the emulated pf sees them as FreeBSD's if_bridge hands them to pf
+ * (compile-nft.ts, "bridged frames"); off when both are 0, where bridge_pfil returns at once
+ * and not even a state undoes a translation.
  */
-export async function disableBridgeNetfilter(ctx: EmuContext): Promise<void> {
-  await inNs(ctx, SYSCTL, ['-q', '-w', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-arptables=0']);
+export async function setBridgeNetfilter(ctx: EmuContext, on: boolean): Promise<void> {
+  const v = on ? 1 : 0;
+  const r = await inNs(ctx, SYSCTL, ['-q', '-w', `net.bridge.bridge-nf-call-iptables=${v}`, `net.bridge.bridge-nf-call-ip6tables=${v}`]);
+  if (r.code !== 0) throw new Error(`cannot set br_netfilter's bridge-nf-call-* to ${v}: ${r.stderr.trim()}`);
+}
+
+/**
+ * Linux's hairpin mode on bridge ports (compile-nft.ts, "bridged DNAT"): `ip -force -batch`,
+ * so that a port destroyed meanwhile does not stop the others.
+ */
+export async function setHairpin(ctx: EmuContext, changes: Array<{ dev: string; on: boolean }>): Promise<void> {
+  if (!changes.length) return;
+  const lines = changes.map((c) => `link set dev ${q(c.dev)} type bridge_slave hairpin ${c.on ? 'on' : 'off'}`);
+  await run(IP, ['-n', ctx.config.hostNs, '-force', '-batch', '-'], `${lines.join('\n')}\n`);
 }
 
 // ---- states (conntrack) ---------------------------------------------------------------------

@@ -10,6 +10,13 @@ export const NETWORK_NAME_MAX = 48;
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 
+/**
+ * A path root may use: absolute, no control characters, at most PATH_MAX. Whether it is normal
+ * and whether nobody else can change what it names is checked where it is used, with a message
+ * naming the field (src/util/trusted-path.ts, docs/security.md).
+ */
+export const absolutePathSchema = { type: 'string', minLength: 2, maxLength: 1024, pattern: '^/[^\\u0000-\\u001f]*$' } as const;
+
 export const dnsSchema = {
   type: 'object',
   properties: {
@@ -49,7 +56,7 @@ export const netConfProperties = {
   'cni.dev/attachments': attachmentList,
   /** jailnet: log level and file of this plugin (JAILNET_LOG_LEVEL / JAILNET_LOG_FILE win). */
   logLevel: { enum: ['error', 'warn', 'info', 'debug'] },
-  logFile: { type: 'string', pattern: '^/' },
+  logFile: absolutePathSchema,
 } as const;
 
 export const netConfSchema = {

@@ -3,7 +3,7 @@
  * file. Unknown fields are refused: a misspelt field in a request to the daemon is a bug worth
  * a 400, unlike in a CNI configuration, which other tools extend.
  */
-import { NETWORK_NAME_MAX, NETWORK_NAME_PATTERN } from './cni';
+import { absolutePathSchema, NETWORK_NAME_MAX, NETWORK_NAME_PATTERN } from './cni';
 import { rangesSchema } from './ipam';
 
 const network = { type: 'string', pattern: NETWORK_NAME_PATTERN, maxLength: NETWORK_NAME_MAX } as const;
@@ -92,10 +92,10 @@ export const jailnetdConfigSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    socket: { type: 'string', pattern: '^/' },
-    stateDir: { type: 'string', pattern: '^/' },
+    socket: absolutePathSchema,
+    stateDir: absolutePathSchema,
     logLevel: { enum: ['error', 'warn', 'info', 'debug'] },
-    logFile: { type: 'string', pattern: '^/' },
+    logFile: absolutePathSchema,
     reclaim: {
       type: 'object',
       additionalProperties: false,

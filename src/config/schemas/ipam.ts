@@ -4,9 +4,8 @@
  * and where to find or how to start jailnetd. The daemon checks the ranges themselves
  * (addresses, overlaps) and names the bad field; this schema checks the shape.
  */
-import { dnsSchema, netConfProperties } from './cni';
+import { absolutePathSchema as absolutePath, dnsSchema, netConfProperties } from './cni';
 
-const absolutePath = { type: 'string', pattern: '^/' } as const;
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 
 export const rangeSchema = {

@@ -167,10 +167,13 @@ function parseInet6(rest: string): Inet6Address {
   return out;
 }
 
-/** "0xffffff00" or "255.255.255.0" -> 24. */
+/**
+ * "0xffffff00" or "255.255.255.0" -> 24. in_status_nl() prints the mask with "0x%lx", without
+ * leading zeros: a /0 mask is "0x0".
+ */
 export function netmaskToPrefix(mask: string): number {
   let n: number;
-  if (/^0x[0-9a-fA-F]{8}$/.test(mask)) n = Number.parseInt(mask.slice(2), 16);
+  if (/^0x[0-9a-fA-F]{1,8}$/.test(mask)) n = Number.parseInt(mask.slice(2), 16);
   else if (/^\d+\.\d+\.\d+\.\d+$/.test(mask)) n = mask.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
   else throw new Error(`unreadable netmask "${mask}"`);
   const v = n >>> 0;

@@ -10,27 +10,20 @@ export interface JailInfo {
 
 /**
  * `jls [-j J] jid name vnet`: one line per jail, values separated by spaces. jls prints the
- * jailsys parameter vnet as "new"/"inherit"/"disable"; the numeric form (1/2/0) is accepted too.
+ * jailsys parameter vnet as "new"/"inherit"/"disable" (jailparam_export); the numeric form
+ * (JAIL_SYS_NEW 1, JAIL_SYS_INHERIT 2, JAIL_SYS_DISABLE 0) is accepted too. A line whose third
+ * word is none of these is not a jid/name/vnet line (the default table's rows also start with a
+ * JID) and is skipped.
  */
 export function parseJlsJidNameVnet(output: string): JailInfo[] {
   const out: JailInfo[] = [];
   for (const line of output.split('\n')) {
     const words = line.trim().split(/\s+/);
-    if (words.length < 3 || !/^\d+$/.test(words[0] as string)) continue;
-    out.push({ jid: Number(words[0]), name: words[1] as string, vnet: parseVnet(words[2] as string) });
+    const vnet = VNET_WORDS[words[2] as string];
+    if (words.length !== 3 || !/^\d+$/.test(words[0] as string) || vnet === undefined) continue;
+    out.push({ jid: Number(words[0]), name: words[1] as string, vnet });
   }
   return out;
 }
 
-function parseVnet(v: string): VnetMode {
-  switch (v) {
-    case 'new':
-    case '1':
-      return 'new';
-    case 'disable':
-    case '0':
-      return 'disable';
-    default:
-      return 'inherit';
-  }
-}
+const VNET_WORDS: Record<string, VnetMode> = { new: 'new', 1: 'new', inherit: 'inherit', 2: 'inherit', disable: 'disable', 0: 'disable' };

@@ -21,3 +21,11 @@ export function parseSysctlValues(output: string): Map<string, string> {
   }
   return out;
 }
+
+/**
+ * True when sysctl(8) failed because the kernel has no such OID: sbin/sysctl/sysctl.c parse()
+ * prints `sysctl: unknown oid 'NAME'` (a kernel without VIMAGE, a pf without net.pf.filter_local).
+ */
+export function isUnknownOid(stderr: string): boolean {
+  return /: unknown oid '/.test(stderr);
+}

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, chmodSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { fdatasync, fsync, open as openCb, close as closeCb, write as writeCb } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -109,7 +109,7 @@ export class FileStore implements StateStore {
 
   async open(apply: (record: StateRecord) => void): Promise<OpenReport> {
     const warnings: string[] = [];
-    prepareDir(this.dir, warnings);
+    prepareDir(this.dir);
     removeIfExists(join(this.dir, 'snapshot.tmp'));
     let records = 0;
     let generation = 1;
@@ -333,14 +333,12 @@ function checkHeader(doc: unknown, format: string, path: string): FileHeader {
   return h as FileHeader;
 }
 
-function prepareDir(dir: string, warnings: string[]): void {
+function prepareDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = statSync(dir);
   if (!st.isDirectory()) throw new StoreFailure(`${dir} is not a directory`);
-  if ((st.mode & 0o077) !== 0) {
-    chmodSync(dir, 0o700);
-    warnings.push(`${dir} was accessible to other users (mode ${(st.mode & 0o777).toString(8)}); changed to 700`);
-  }
+  // Not chmod-ed: the path may come from a network file, and jailnetd changes no directory it did not make (docs/security.md).
+  if ((st.mode & 0o077) !== 0) throw new StoreFailure(`${dir} is accessible to other users (mode ${(st.mode & 0o777).toString(8)}); jailnetd's state directory is for root only: chmod 700 it if it is jailnetd's`);
 }
 
 function readIfExists(path: string): Buffer | undefined {

@@ -14,7 +14,7 @@ import { runPlugin as runPluginExecutable, type PluginRun } from '../../helpers/
 
 const ROOT = resolve(__dirname, '../../..');
 const DIST = join(ROOT, 'dist');
-const EXECUTABLES = ['bin/jailnetd', 'cni/jailnet-ipam', 'lib/winston.js'];
+const EXECUTABLES = ['bin/jailnetd', 'cni/jailnet-ipam'];
 
 export interface DaemonProcess {
   pid: number;

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LeaseView } from '../../../src/ipam/api-types';
 import { cniEnv, Sandbox, type PluginRun } from '../helpers/sandbox';
@@ -49,6 +49,8 @@ test('200 concurrent ADDs start the daemon once and get 200 distinct addresses',
   const pid = sb.lockHolder();
   expect(pid).toBeDefined();
   sb.adopt(pid as number);
+  // It opens daemon.logFile by name, so that it can reopen it after newsyslog(8) rotated it.
+  expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['--log-file', sb.logFile]));
   expect((await leases('crowd')).length).toBe(200);
 });
 
@@ -156,7 +158,7 @@ describe('STATUS and VERSION', () => {
     expectError(off, 50, new RegExp(`jailnetd is not running \\(nothing listens on ${nowhere}\\)`));
     expect(String(off.json?.details)).toMatch(/service jailnetd start.*"autostart": true/);
     const broken = await sb.runPlugin({ CNI_COMMAND: 'STATUS' }, { ...conf('s', [[{ subnet: '10.79.0.0/24' }]], {}, { socket: nowhere, daemon: { path: '/nonexistent/jailnetd', logFile: join(sb.dir, 'x.log') } }), cniVersion: '1.1.0' });
-    expectError(broken, 50, /jailnetd is not running at .* and could not be started: command `\/nonexistent\/jailnetd .*` could not be started \(ENOENT\)/);
+    expectError(broken, 50, /jailnetd is not running at .* and could not be started: field "ipam.daemon.path": \/nonexistent\/jailnetd: \/nonexistent does not exist/);
     const add2 = await add(conf('s', [[{ subnet: '10.79.0.0/24' }]], {}, { socket: nowhere, autostart: false }), 'z');
     expectError(add2, 50, /jailnetd is not running/);
   });

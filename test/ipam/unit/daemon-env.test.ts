@@ -1,19 +1,30 @@
-import { DAEMON_NODE_OPTIONS, daemonEnv } from '../../../src/ipam/autostart';
+import { dirname } from 'node:path';
+import { DAEMON_NODE_OPTIONS, DAEMON_PATH_DIRS, daemonEnv } from '../../../src/ipam/autostart';
 
-describe('the environment the plugin starts jailnetd with', () => {
-  test('adds the young-generation option to NODE_OPTIONS, keeping the caller’s options', () => {
-    expect(daemonEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', NODE_OPTIONS: DAEMON_NODE_OPTIONS });
-    expect(daemonEnv({ NODE_OPTIONS: '--trace-warnings' }).NODE_OPTIONS).toBe(`--trace-warnings ${DAEMON_NODE_OPTIONS}`);
+describe('the environment the plugin starts jailnetd with: an allow-list', () => {
+  const runtime = {
+    PATH: '/home/u/bin:/usr/bin',
+    NODE_OPTIONS: '--require /tmp/evil.js',
+    LD_PRELOAD: '/tmp/evil.so',
+    NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt',
+    HOME: '/root',
+    CNI_COMMAND: 'ADD',
+    TZ: 'Europe/Berlin',
+    LANG: 'C.UTF-8',
+    JAILNET_LOG_LEVEL: 'debug',
+  };
+
+  test('a fixed PATH (this node first), the young-generation option only, the time zone, the locale and jailnet\'s own settings', () => {
+    expect(daemonEnv(runtime)).toEqual({
+      PATH: `${dirname(process.execPath)}:${DAEMON_PATH_DIRS}`,
+      NODE_OPTIONS: DAEMON_NODE_OPTIONS,
+      TZ: 'Europe/Berlin',
+      LANG: 'C.UTF-8',
+      JAILNET_LOG_LEVEL: 'debug',
+    });
   });
 
-  test('leaves a young generation the caller chose alone', () => {
-    expect(daemonEnv({ NODE_OPTIONS: '--max-semi-space-size=2' }).NODE_OPTIONS).toBe('--max-semi-space-size=2');
-  });
-
-  test('drops NODE_EXTRA_CA_CERTS, which only slows the start of a daemon that makes no TLS connection', () => {
-    const env = { PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' };
-    expect(daemonEnv(env)).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
-    expect(daemonEnv({ ...env, NODE_OPTIONS: '--max-semi-space-size=4' })).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
-    expect(env.NODE_EXTRA_CA_CERTS).toBeDefined();
+  test('in the test build (and from the sources) the test switches reach the daemon; the release build has none (test/process/package-install.test.ts)', () => {
+    expect(daemonEnv({ JAILNET_FREEBSD_ROOT: '/tmp/emu', JAILNET_RUN_DIR: '/tmp/emu/run' })).toMatchObject({ JAILNET_FREEBSD_ROOT: '/tmp/emu', JAILNET_RUN_DIR: '/tmp/emu/run' });
   });
 });

@@ -207,7 +207,7 @@ describe('state directory lock', () => {
     await expect(acquireStateLock(dir)).rejects.toBeInstanceOf(LockHeldError);
     writeFileSync(lock.path, '999999999\n');
     const second = await acquireStateLock(dir);
-    expect(readFileSync(second.path, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(second.path, 'utf8')).toMatch(new RegExp(`^${process.pid} linux:[0-9a-f-]+:\\d+\n$`));
     second.release();
     expect(readdirSync(dir)).toEqual([]);
   });

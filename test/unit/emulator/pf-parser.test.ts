@@ -37,6 +37,11 @@ describe('pf parser: canonical forms', () => {
   test.each([
     ['nat on em0 from 10.88.0.0/16 to any -> (em0)', 'nat on em0 inet from 10.88.0.0/16 to any -> (em0) round-robin'],
     ['nat on em0 inet from 10.88.0.0/16 -> (em0:0)', 'nat on em0 inet from 10.88.0.0/16 to any -> (em0:0)'],
+    // parse.y's DYNIF_MULTIADDR: `(group:0)` may still be several addresses (several interfaces).
+    ['nat on em0 inet from 10.88.0.0/16 -> (bridge:0)', 'nat on em0 inet from 10.88.0.0/16 to any -> (bridge:0) round-robin'],
+    ['rdr pass on ! lo0 inet proto tcp to (em0) port 8080 tag jailnet_rdr -> 10.88.0.5 port 80', 'rdr pass on ! lo0 inet proto tcp from any to (em0) port = http-alt tag jailnet_rdr -> 10.88.0.5 port 80'],
+    ['nat on bridge0 inet proto tcp from 10.88.0.0/16 to 10.88.0.5 port 80 tagged jailnet_rdr -> (bridge0:0)', 'nat on bridge0 inet proto tcp from 10.88.0.0/16 to 10.88.0.5 port = http tagged jailnet_rdr -> (bridge0:0)'],
+    ['pass in on em0 tag A ! tagged B', 'pass in on em0 all flags S/SA keep state tag A ! tagged B'],
     ['nat on em0 from 10.88.0.0/16 to any -> 192.0.2.1 static-port', 'nat on em0 inet from 10.88.0.0/16 to any -> 192.0.2.1 static-port'],
     ['nat on em0 from 10.88.0.0/16 to any -> 192.0.2.1 port 1024:65535', 'nat on em0 inet from 10.88.0.0/16 to any -> 192.0.2.1 port 1024:65535'],
     ['nat on em0 from <jails> to any -> (em0)', 'nat on em0 from <jails> to any -> (em0) round-robin'],

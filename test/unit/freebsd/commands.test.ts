@@ -1,12 +1,14 @@
-import { CommandError, execCommand, setCommandRunner, type CommandRunner, type ExecResult } from '../../../src/freebsd/exec';
+import { CniCode, CniError } from '../../../src/cni/errors';
+import { CommandError, COMMAND_ENV, execCommand, setCommandRunner, type CommandRunner, type ExecResult } from '../../../src/freebsd/exec';
 import { resetJailFlagProbe } from '../../../src/freebsd/jail-exec';
 import { configureInterface, createEpair, destroyInterface, ifconfigArgs, ifw, moveToJail, showInterface } from '../../../src/freebsd/ifconfig';
 import { findJail, removeJail } from '../../../src/freebsd/jail';
 import { loadAnchor, changeTable } from '../../../src/freebsd/pfctl';
-import { addRoute, routeArgs } from '../../../src/freebsd/route';
+import { addRoute, getRoute, routeArgs } from '../../../src/freebsd/route';
 import { setSysctl } from '../../../src/freebsd/sysctl';
 import { toolPath } from '../../../src/freebsd/tools';
 import { listRoutes } from '../../../src/freebsd/netstat';
+import { corpusSample } from '../../helpers/freebsd-corpus';
 
 // The typed operations build the argv documented in freebsd.md; a recording runner stands in
 // for the programs here (the emulated-host suites run them for real).
@@ -103,6 +105,18 @@ describe('ifconfig operations', () => {
     ]);
   });
 
+  test('the jexec fallback in a jail without /sbin/ifconfig says to upgrade or to add the program', async () => {
+    // The two failures as FreeBSD prints them (test/fixtures/freebsd).
+    const noJ = corpusSample('err-ifconfig-13-illegal-option-j');
+    const noProgram = corpusSample('err-jexec-execvp-missing');
+    replies.push({ fail: { code: noJ.exit, stderr: noJ.stderr } }, { fail: { code: noProgram.exit, stderr: noProgram.stderr } });
+    const err = await configureInterface('lo0', [ifw.up()], { jail: 'web1' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CniError);
+    expect(err).toMatchObject({ code: CniCode.HostCommandFailed, message: expect.stringContaining('jail web1 has no /sbin/ifconfig') });
+    expect((err as CniError).details).toMatch(/^upgrade the host to a release whose ifconfig and route take -j .* or put \/sbin\/ifconfig and \/sbin\/route into the jail's filesystem\njexec: execvp: \/sbin\/ifconfig: No such file or directory$/);
+    expect(argvs()).toEqual(['/sbin/ifconfig -j web1 lo0 up', '/usr/sbin/jexec web1 /sbin/ifconfig lo0 up']);
+  });
+
   test('a real failure inside the jail is not mistaken for a missing -j', async () => {
     replies.push({ fail: { code: 1, stderr: 'ifconfig: interface epair7b does not exist' } });
     await expect(configureInterface('epair7b', [ifw.up()], { jail: 'web1' })).rejects.toThrow('does not exist');
@@ -143,6 +157,19 @@ describe('jail, route, sysctl, pfctl operations', () => {
     replies.push({ fail: { code: 1, stderr: '', stdout: 'add net default: gateway 10.88.0.1 fib 0: route already in table\n' } });
     expect(await addRoute({ dst: 'default', gateway: '10.88.0.1', family: 4 }, { jail: 'web1' })).toBe('exists');
     expect(argvs()).toEqual(['/sbin/route -j web1 -n -4 add default 10.88.0.1']);
+  });
+
+  test('route get: the route; no route in either release\'s way of saying so', async () => {
+    replies.push({ stdout: corpusSample('route-14-get-default-n').stdout });
+    expect(await getRoute('default', 4, { jail: 'web1' })).toMatchObject({ gateway: '10.88.0.1', interface: 'eth0' });
+    // 13.x (routing socket): status 255 and a warning.
+    const old = corpusSample('err-route-13-get-missing');
+    replies.push({ fail: { code: old.exit, stderr: old.stderr } });
+    expect(await getRoute('default', 6)).toBeUndefined();
+    // 14.x (netlink, route_netlink.c): warn() and status 0, nothing on stdout.
+    replies.push({ stdout: '', stderr: 'route: route has not been found: No such process\n' });
+    expect(await getRoute('default', 6)).toBeUndefined();
+    expect(argvs()).toEqual(['/sbin/route -j web1 -n get -inet default', '/sbin/route -n get -inet6 default', '/sbin/route -n get -inet6 default']);
   });
 
   test('sysctl set parses old and new', async () => {
@@ -186,6 +213,16 @@ describe('the real runner', () => {
 
   test('stdin input reaches the program', async () => {
     expect((await execCommand('/bin/cat', [], { input: 'rules\n' })).stdout).toBe('rules\n');
+  });
+
+  test("a command gets the fixed environment, nothing of the caller's", async () => {
+    process.env.IFCONFIG_FORMAT = 'addr:host';
+    try {
+      const printed = (await execCommand('/usr/bin/env', [])).stdout.trim().split('\n').sort();
+      expect(printed).toEqual(Object.entries(COMMAND_ENV).map(([k, v]) => `${k}=${v}`).sort());
+    } finally {
+      delete process.env.IFCONFIG_FORMAT;
+    }
   });
 });
 

@@ -159,7 +159,7 @@ describe('address arithmetic', () => {
 describe('pf rendering', () => {
   test('NAT anchor and rule', () => {
     expect(natAnchor('net1')).toBe('jailnet/nat-net1');
-    expect(renderMasqueradeRules('em0', 'masq')).toBe('nat on em0 inet from <masq> to any -> (em0)\n');
+    expect(renderMasqueradeRules('em0', 'masq')).toBe('nat on em0 inet from <masq> to any -> (em0:0)\n');
     expect(() => renderMasqueradeRules('em0; pass all', 'masq')).toThrow();
   });
 });

@@ -29,7 +29,7 @@ afterEach(() => {
 /** Configures like a plugin does, logs one message per level, returns what reached the file. */
 async function logAll(configLevel: string | undefined, env: NodeJS.ProcessEnv): Promise<string[]> {
   const { configureLogging, flushLogs, isLogLevel, log } = freshLogger();
-  const file = join(dir, `log-${++calls}.txt`);
+  const file = join(dir, `log-${++calls}.log`);
   // src/cni/skel.ts: first from the environment only, then with the network config's values.
   configureLogging({ component: 'test' }, { ...env, JAILNET_LOG_FILE: file });
   configureLogging({ component: 'test', level: isLogLevel(configLevel) ? configLevel : undefined }, { ...env, JAILNET_LOG_FILE: file });

@@ -122,17 +122,17 @@ describe('plan and rules', () => {
     const target = publishTarget(bridgeResult, undefined);
     expect(target).toEqual({ v4: '10.88.0.5/16', v6: 'fd00:88::5/64', bridge: 'jailnet0' });
     expect(renderPortmapRules(planRedirects(web, target, { externalInterface: 'em0', snat: true })).split('\n')).toEqual([
-      'nat on jailnet0 inet proto tcp from 10.88.0.0/16 to 10.88.0.5 port 80 -> (jailnet0)',
-      'nat on jailnet0 inet6 proto tcp from fd00:88::/64 to fd00:88::5 port 80 -> (jailnet0)',
-      'nat on jailnet0 inet proto tcp from 10.88.0.0/16 to 10.88.0.5 port 7000:7002 -> (jailnet0)',
-      'nat on jailnet0 inet proto udp from 10.88.0.0/16 to 10.88.0.5 port 53 -> (jailnet0)',
-      'rdr pass inet proto tcp from any to (em0) port 8080 -> 10.88.0.5 port 80',
-      'rdr pass inet proto tcp from any to (jailnet0) port 8080 -> 10.88.0.5 port 80',
-      'rdr pass inet6 proto tcp from any to (em0) port 8080 -> fd00:88::5 port 80',
-      'rdr pass inet6 proto tcp from any to (jailnet0) port 8080 -> fd00:88::5 port 80',
-      'rdr pass inet proto tcp from any to (em0) port 9000:9002 -> 10.88.0.5 port 7000:*',
-      'rdr pass inet proto tcp from any to (jailnet0) port 9000:9002 -> 10.88.0.5 port 7000:*',
-      'rdr pass inet proto udp from any to 198.51.100.2 port 5353 -> 10.88.0.5 port 53',
+      'nat on jailnet0 inet proto tcp from 10.88.0.0/16 to 10.88.0.5 port 80 tagged jailnet_rdr -> (jailnet0:0)',
+      'nat on jailnet0 inet6 proto tcp from fd00:88::/64 to fd00:88::5 port 80 tagged jailnet_rdr -> (jailnet0:0)',
+      'nat on jailnet0 inet proto tcp from 10.88.0.0/16 to 10.88.0.5 port 7000:7002 tagged jailnet_rdr -> (jailnet0:0)',
+      'nat on jailnet0 inet proto udp from 10.88.0.0/16 to 10.88.0.5 port 53 tagged jailnet_rdr -> (jailnet0:0)',
+      'rdr pass on ! lo0 inet proto tcp from any to (em0) port 8080 tag jailnet_rdr -> 10.88.0.5 port 80',
+      'rdr pass on ! lo0 inet proto tcp from any to (jailnet0) port 8080 tag jailnet_rdr -> 10.88.0.5 port 80',
+      'rdr pass on ! lo0 inet6 proto tcp from any to (em0) port 8080 tag jailnet_rdr -> fd00:88::5 port 80',
+      'rdr pass on ! lo0 inet6 proto tcp from any to (jailnet0) port 8080 tag jailnet_rdr -> fd00:88::5 port 80',
+      'rdr pass on ! lo0 inet proto tcp from any to (em0) port 9000:9002 tag jailnet_rdr -> 10.88.0.5 port 7000:*',
+      'rdr pass on ! lo0 inet proto tcp from any to (jailnet0) port 9000:9002 tag jailnet_rdr -> 10.88.0.5 port 7000:*',
+      'rdr pass on ! lo0 inet proto udp from any to 198.51.100.2 port 5353 tag jailnet_rdr -> 10.88.0.5 port 53',
       '',
     ]);
   });
@@ -141,7 +141,7 @@ describe('plan and rules', () => {
     const m = parsePortMappings([{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }]);
     const target = publishTarget(epairResult, undefined);
     expect(target).toEqual({ v4: '10.89.0.2/32' });
-    expect(renderPortmapRules(planRedirects(m, target, { externalInterface: 'em0', snat: true }))).toBe('rdr pass inet proto tcp from any to (em0) port 8080 -> 10.89.0.2 port 80\n');
+    expect(renderPortmapRules(planRedirects(m, target, { externalInterface: 'em0', snat: true }))).toBe('rdr pass on ! lo0 inet proto tcp from any to (em0) port 8080 tag jailnet_rdr -> 10.89.0.2 port 80\n');
     expect(renderPortmapRules(planRedirects(m, publishTarget(bridgeResult, undefined), { externalInterface: 'em0', snat: false }))).not.toContain('nat on');
     expect(publishTarget(epairResult, 'br7').bridge).toBe('br7');
   });
@@ -177,8 +177,15 @@ describe('configuration', () => {
   test('defaults: snat and setFilterLocal on, jailnetd as jailnet-ipam finds it', () => {
     const c = loadPortmapConfig({ ...base, runtimeConfig: { portMappings: [{ hostPort: 80, containerPort: 80, protocol: 'tcp' }] } });
     expect(c).toMatchObject({ snat: true, setFilterLocal: true, mappings: [{ protocol: 'tcp', hostPort: 80, hostPortEnd: 80, containerPort: 80 }] });
-    expect(c.jailnetd).toEqual({ socket: '/var/run/jailnet/jailnetd.sock', autostart: true, daemonPath: '/usr/local/sbin/jailnetd', daemonArgs: ['--socket', '/var/run/jailnet/jailnetd.sock'], daemonLog: '/var/log/jailnetd.log', timeoutMs: 30_000 });
-    expect(loadPortmapConfig({ ...base, socket: '/tmp/s', autostart: false, daemon: { stateDir: '/tmp/st' } }).jailnetd).toMatchObject({ socket: '/tmp/s', autostart: false, daemonArgs: ['--socket', '/tmp/s', '--state-dir', '/tmp/st'] });
+    expect(c.jailnetd).toEqual({ socket: '/var/run/jailnet/jailnetd.sock', autostart: true, daemonPath: '/usr/local/sbin/jailnetd', daemonArgs: ['--socket', '/var/run/jailnet/jailnetd.sock', '--log-file', '/var/log/jailnetd.log'], daemonLog: '/var/log/jailnetd.log', timeoutMs: 30_000,
+      // Checked before use (docs/security.md); portmap's fields sit at the top of its configuration.
+      paths: [
+        { field: 'socket (default)', path: '/var/run/jailnet/jailnetd.sock', use: 'socket' },
+        { field: 'daemon.path (default)', path: '/usr/local/sbin/jailnetd', use: 'program' },
+        { field: 'daemon.logFile (default)', path: '/var/log/jailnetd.log', use: 'log' },
+      ],
+    });
+    expect(loadPortmapConfig({ ...base, socket: '/tmp/s', autostart: false, daemon: { stateDir: '/tmp/st' } }).jailnetd).toMatchObject({ socket: '/tmp/s', autostart: false, daemonArgs: ['--socket', '/tmp/s', '--state-dir', '/tmp/st', '--log-file', '/var/log/jailnetd.log'] });
   });
 
   test.each([
