@@ -83,10 +83,10 @@ d('emulated route and sysctl', () => {
     expect(await host.runOk('sysctl', ['-j', 'mp', '-n', 'net.route.multipath'])).toBe('1\n');
     expect(await host.runOk('route', ['-j', 'mp', 'add', 'default', '10.81.0.1'])).toBe('add net default: gateway 10.81.0.1\n');
     expect(await host.run('route', ['-j', 'mp', 'add', 'default', '10.82.0.1'])).toEqual({ code: 0, stdout: 'add net default: gateway 10.82.0.1\n', stderr: '' });
-    expect(await host.run('route', ['-j', 'mp', 'add', 'default', '10.82.0.1'])).toMatchObject({ code: 1, stdout: 'add net default: gateway 10.82.0.1: route already in table\n' });
+    expect(await host.run('route', ['-j', 'mp', 'add', 'default', '10.82.0.1'])).toMatchObject({ code: 1, stdout: 'add net default: gateway 10.82.0.1 fib 0: route already in table\n' });
     // sbin/route/route_netlink.c print_getmsg: no RTA_GATEWAY in a multipath answer, no `gateway:` line.
     const got = parseRouteGet(await host.runOk('route', ['-j', 'mp', '-n', 'get', '-inet', 'default']));
-    expect(got).toMatchObject({ destination: 'default', flags: expect.arrayContaining(['GATEWAY']) });
+    expect(got.flags).toContain('GATEWAY');
     expect(got.gateway).toBeUndefined();
     // usr.bin/netstat/route_netlink.c p_rtentry_netlink: one line per path.
     const defaults = (await host.runOk('netstat', ['-j', 'mp', '-rn', '-f', 'inet'])).split('\n').filter((l) => l.startsWith('default'));
@@ -97,16 +97,16 @@ d('emulated route and sysctl', () => {
     // Both paths carry traffic in Linux too: the route is one multipath route.
     expect((await host.jexec('mp', ['/usr/sbin/ip', '-j', 'route', 'show', 'default'])).stdout).toContain('"nexthops"');
     // Deleting one path leaves the other as a plain gateway route.
-    expect(await host.run('route', ['-j', 'mp', 'delete', 'default', '10.83.0.1'])).toMatchObject({ code: 1, stdout: 'delete net default: gateway 10.83.0.1: not in table\n' });
+    expect(await host.run('route', ['-j', 'mp', 'delete', 'default', '10.83.0.1'])).toMatchObject({ code: 1, stdout: 'delete net default: gateway 10.83.0.1 fib 0: not in table\n' });
     expect(await host.runOk('route', ['-j', 'mp', 'delete', 'default', '10.81.0.1'])).toBe('delete net default: gateway 10.81.0.1\n');
     expect(parseRouteGet(await host.runOk('route', ['-j', 'mp', '-n', 'get', 'default']))).toMatchObject({ gateway: '10.82.0.1', interface: b2 });
     // With net.route.multipath=0 a second gateway is refused.
     expect(await host.runOk('sysctl', ['-j', 'mp', 'net.route.multipath=0'])).toBe('net.route.multipath: 1 -> 0\n');
-    expect(await host.run('route', ['-j', 'mp', 'add', 'default', '10.81.0.1'])).toMatchObject({ code: 1, stdout: 'add net default: gateway 10.81.0.1: route already in table\n' });
+    expect(await host.run('route', ['-j', 'mp', 'add', 'default', '10.81.0.1'])).toMatchObject({ code: 1, stdout: 'add net default: gateway 10.81.0.1 fib 0: route already in table\n' });
     await host.runOk('sysctl', ['-j', 'mp', 'net.route.multipath=1']);
     // An interface route takes no second path either (nhop_can_multipath).
     await host.runOk('route', ['-j', 'mp', 'add', '-net', '10.90.0.0/16', '-interface', b1]);
-    expect(await host.run('route', ['-j', 'mp', 'add', '-net', '10.90.0.0/16', '10.82.0.1'])).toMatchObject({ code: 1, stdout: 'add net 10.90.0.0/16: gateway 10.82.0.1: route already in table\n' });
+    expect(await host.run('route', ['-j', 'mp', 'add', '-net', '10.90.0.0/16', '10.82.0.1'])).toMatchObject({ code: 1, stdout: 'add net 10.90.0.0/16: gateway 10.82.0.1 fib 0: route already in table\n' });
     // route delete without a gateway takes the whole route, every path.
     await host.runOk('route', ['-j', 'mp', 'add', 'default', '10.81.0.1']);
     expect(await host.runOk('route', ['-j', 'mp', 'delete', 'default'])).toBe('delete net default\n');
