@@ -22,6 +22,11 @@ export interface AllocateRequest extends AttachmentRef {
   ranges: RangeConfig[][];
   /** Static requests: addresses, with or without prefix. */
   ips?: string[];
+  /**
+   * The bridge the network's gateway is on (the delegating plugin is bridge): its addresses are
+   * the network's own, not the host's, when the ranges are compared with the host.
+   */
+  bridge?: string;
 }
 
 export interface LeaseIpView {

@@ -199,7 +199,13 @@ d('emulated ifconfig', () => {
       [[a, 'ether', 'zz:00'], 'ifconfig: malformed link-level address'],
       // ether is an address family, read only after the interface name (af_link.c, ifconfig.c).
       [[a, 'up', 'ether', '02:00:00:00:30:09'], 'ifconfig: ether: bad value'],
-      [['-j', 'nojail', '-l'], 'ifconfig: jail "nojail" not found'],
+      // sbin/ifconfig/ifconfig.c setifvnet: a JID goes to the ioctl, which finds no prison (ENXIO).
+      [[a, 'vnet', '4242'], 'ifconfig: SIOCSIFVNET: Device not configured'],
+      // sbin/ifconfig/ifconfig.c, -j: Perror("jail not found") when jail_getid fails (ENOENT), and
+      // Perror("cannot attach to jail") for a JID, which libjail returns unchecked (EINVAL).
+      [['-j', 'nojail', '-l'], 'ifconfig: jail not found: No such file or directory'],
+      [['-j', 'nojail', 'lo0', 'up'], 'ifconfig: jail not found: No such file or directory'],
+      [['-j', '4242', 'lo0'], 'ifconfig: cannot attach to jail: Invalid argument'],
     ];
     for (const [args, msg] of cases) {
       const r = await host.run('ifconfig', args);
