@@ -5,6 +5,10 @@ import { CommandError, setCommandRunner, type CommandRunner } from '../../../src
 import { attachmentKey } from '../../../src/ipam/lease';
 import type { StateRecord } from '../../../src/ipam/records';
 import { IpamState } from '../../../src/ipam/state';
+import { configureLogging } from '../../../src/log/logger';
+
+// The owner logs the teardowns it stops (expected here); a passing run prints nothing.
+configureLogging({ component: 'test', level: 'error' }, {});
 
 // jailnetd's firewall owner with a recording driver (the host boundary; the pf driver runs on the
 // emulated host in test/plugins/*): who holds what, what an undo takes back, the order of a
