@@ -22,6 +22,11 @@ export interface DaemonConfig {
   logFile?: string;
   reclaim: { intervalSeconds: number; graceSeconds: number };
   compactAfterRecords: number;
+  /**
+   * Compare the ranges of a network with the host's own addresses and routes (`ifconfig`,
+   * `netstat -rnW`) the first time they come, and refuse them when they overlap.
+   */
+  hostCheck: boolean;
   /** The file the settings were read from, when there was one. */
   configFile?: string;
 }
@@ -33,6 +38,7 @@ interface FileConfig {
   logFile?: string;
   reclaim?: { intervalSeconds?: number; graceSeconds?: number };
   compactAfterRecords?: number;
+  hostCheck?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -44,6 +50,7 @@ export function defaultConfig(): DaemonConfig {
     logLevel: 'info',
     reclaim: { intervalSeconds: 60, graceSeconds: 300 },
     compactAfterRecords: 100_000,
+    hostCheck: true,
   };
 }
 
@@ -88,6 +95,8 @@ Options:
       --log-file FILE        log file [default: stderr]
       --reclaim-interval S   seconds between checks of leases against jls; 0 turns it off [default: 60]
       --reclaim-grace S      seconds a jail must stay missing before its leases are released [default: 300]
+      --no-host-check        do not compare new networks' ranges with the host's addresses and
+                             routes (ifconfig, netstat); for hosts without FreeBSD's tools
   -h, --help                 this text
   -V, --version              the version
 `;
@@ -120,6 +129,7 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
     if (file.reclaim?.intervalSeconds !== undefined) config.reclaim.intervalSeconds = file.reclaim.intervalSeconds;
     if (file.reclaim?.graceSeconds !== undefined) config.reclaim.graceSeconds = file.reclaim.graceSeconds;
     if (file.compactAfterRecords !== undefined) config.compactAfterRecords = file.compactAfterRecords;
+    if (file.hostCheck !== undefined) config.hostCheck = file.hostCheck;
   }
   const absolute = (flag: string, v: string) => {
     if (!v.startsWith('/')) throw new ConfigError(`--${flag} must be an absolute path, got "${v}"`);
@@ -142,6 +152,7 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
   requireTrusted(origin('socket', 'socket', args.socket), config.socket, 'socket');
   requireTrusted(origin('state-dir', 'stateDir', args['state-dir']), config.stateDir, 'state-dir');
   if (config.logFile) requireTrusted(origin('log-file', 'logFile', args['log-file']), config.logFile, 'log');
+  if (args['no-host-check']) config.hostCheck = false;
   return config;
 }
 
@@ -168,6 +179,7 @@ export const FLAGS = {
   'log-file': { type: 'string' },
   'reclaim-interval': { type: 'string' },
   'reclaim-grace': { type: 'string' },
+  'no-host-check': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;

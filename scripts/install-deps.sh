@@ -2,9 +2,10 @@
 # Installs what the tests and the demo need on a Debian machine, when missing:
 # Debian packages (iproute2 for namespaces and links, nftables for the emulated pf,
 # iputils-ping for ICMP tests, util-linux for nsenter, conntrack for the emulated pfctl -k,
-# strace for the test that jailnetd syncs its journal before it answers,
-# Go and libcni's sources for the interop tests, the reference CNI plugins, mandoc and make for the manual pages and the
-# staged install), Node.js 20 when the machine's node is missing or too old, and the npm packages of
+# strace for the test that jailnetd syncs its journal before it answers, radvd for router
+# advertisements to the emulated host, Go and libcni's sources for the interop tests, the reference
+# CNI plugins, mandoc and make for the manual pages and the staged install), Node.js 20 when the
+# machine's node is missing or too old, and the npm packages of
 # package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ command -v nsenter >/dev/null 2>&1 || missing="$missing util-linux"
 command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$missing conntrack"
 [ -x /usr/sbin/sysctl ] || missing="$missing procps"
 [ -x /usr/bin/strace ] || missing="$missing strace"
+[ -x /usr/sbin/radvd ] || missing="$missing radvd"
 # The manual pages are linted with mandoc (test/process/manual-pages.test.ts); the staged install
 # is run through its Makefile, in a mount namespace (test/process/staged-install.test.ts).
 command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"

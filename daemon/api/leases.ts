@@ -4,6 +4,7 @@ import validateCheck from '../../src/config/generated/ipam-check';
 import type { AllocateRequest, AllocateResponse, CheckRequest, CheckResponse, ReleaseRequest, ReleaseResponse } from '../../src/ipam/api-types';
 import { attachmentKey } from '../../src/ipam/lease';
 import type { StateRecord } from '../../src/ipam/records';
+import { checkUsableRanges } from '../../src/ipam/range';
 import { leaseView } from '../../src/ipam/views';
 import { log } from '../../src/log/logger';
 import { checkBody } from '../body';
@@ -13,6 +14,10 @@ import type { Handler } from '../context';
 
 export const allocate: Handler = async (ctx, req) => {
   const body = checkBody<AllocateRequest>(validateAllocate, req.body, 'allocate');
+  // Ranges no new attachment may use: special-purpose subnets, a gateway outside its subnet
+  // (pure), then the host's own addresses and routes (read the first time these ranges come).
+  checkUsableRanges(body.ranges);
+  await ctx.checkHostConflicts(body.ranges, body.bridge);
   const now = Date.now();
   const net = ctx.state.ensureNetwork(body.network, body.ranges, now);
   const records: StateRecord[] = [...net.records];

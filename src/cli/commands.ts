@@ -51,9 +51,9 @@ function networkCommands(y: Argv): Argv {
           .option('isolation', { type: 'boolean', default: true, describe: 'jails of other networks cannot open connections to this one (--no-isolation opens it)' })
           .option('cni-version', { type: 'string', describe: 'cniVersion of the file (default 1.0.0, which libcni 1.1 clients accept)' })
           .option('mtu', { type: 'number' }),
-      (a) => {
+      async (a) => {
         const withPortmap = paths.cniPath.some((d) => readdirSafe(d).includes('portmap'));
-        const list = createNetwork(paths, { name: a.name, subnet: a.subnet, gateway: a.gateway, subnet6: a['ipv6-subnet'], bridge: a.bridge, internal: a.internal, mtu: a.mtu, isolated: a.isolation, cniVersion: a['cni-version'] }, withPortmap);
+        const list = await createNetwork(paths, { name: a.name, subnet: a.subnet, gateway: a.gateway, subnet6: a['ipv6-subnet'], bridge: a.bridge, internal: a.internal, mtu: a.mtu, isolated: a.isolation, cniVersion: a['cni-version'] }, withPortmap);
         print(`network ${list.name} created (${subnetsOf(list).join(', ')}, bridge ${bridgeOf(list) ?? '-'})\n`);
       },
     )

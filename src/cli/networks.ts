@@ -6,7 +6,8 @@ import { loadConflist, parseConflist, type NetworkConfigList } from '../cni/runt
 import { pluginConfig } from '../cni/runtime/chain';
 import { loadEpairConfig } from '../epair/config';
 import { networkName } from '../freebsd/names';
-import { ipamOfJailnetd, parseIpamConfig } from '../ipam/plugin-config';
+import { ipamOfJailnetd, parseIpamConfig, requireUsableRanges } from '../ipam/plugin-config';
+import { requireNoHostConflict } from '../link/host-conflicts';
 import { networkCidr, parseCidr } from '../net/cidr';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from '../cni/version';
 import type { CliPaths } from './paths';
@@ -53,7 +54,7 @@ export function validateNetwork(list: NetworkConfigList): void {
     try {
       if (plugin.type === 'bridge') loadBridgeConfig(conf);
       if (plugin.type === 'epair') loadEpairConfig(conf);
-      if (ipamOfJailnetd(conf as { ipam?: { type?: string } })) parseIpamConfig(conf);
+      if (ipamOfJailnetd(conf as { ipam?: { type?: string } })) requireUsableRanges(parseIpamConfig(conf).settings);
     } catch (err) {
       throw where(err);
     }
@@ -117,8 +118,12 @@ export function networkTemplate(paths: CliPaths, existing: NetworkConfigList[], 
   return { cniVersion: n.cniVersion ?? FILE_CNI_VERSION, name: n.name, plugins };
 }
 
-/** Writes a new network file (refusing to replace one), after validating it and checking overlaps. */
-export function createNetwork(paths: CliPaths, n: NewNetwork, withPortmap: boolean): NetworkConfigList {
+/**
+ * Writes a new network file (refusing to replace one), after validating it and checking overlaps
+ * with the other network files and with the host's own addresses and routes (`ifconfig` and
+ * `netstat -rnW`, src/link/host-conflicts.ts).
+ */
+export async function createNetwork(paths: CliPaths, n: NewNetwork, withPortmap: boolean): Promise<NetworkConfigList> {
   networkName(n.name);
   if (n.cniVersion !== undefined && !isSupportedVersion(n.cniVersion)) throw new CniError(CniCode.InvalidNetworkConfig, `--cni-version ${n.cniVersion} is not one jailnet's plugins speak`, `use one of ${SUPPORTED_VERSIONS.join(', ')} (GC and STATUS need 1.1.0; libcni before 1.2 refuses 1.1.0)`);
   parseCidr(n.subnet);
@@ -128,6 +133,7 @@ export function createNetwork(paths: CliPaths, n: NewNetwork, withPortmap: boole
   const bytes = Buffer.from(`${JSON.stringify(networkTemplate(paths, existing, n, withPortmap), null, 2)}\n`);
   const list = parseConflist(bytes, `network ${n.name}`);
   validateNetwork(list);
+  await requireNoHostConflict(n.name, subnetsOf(list), bridgeOf(list));
   mkdirSync(paths.confDir, { recursive: true, mode: 0o755 });
   let fd: number;
   try {

@@ -9,6 +9,7 @@ import { beginAttachment } from '../link/attachment';
 import { moveIntoJail } from '../link/epair';
 import { enableForwarding } from '../link/forwarding';
 import { describeHostEnd } from '../link/naming';
+import { requireNoHostConflict } from '../link/host-conflicts';
 import { linkResult } from '../link/result';
 import { joinNat } from '../link/nat';
 import { addressOf, familyOf } from '../net/cidr';
@@ -27,6 +28,9 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     const a = await beginAttachment(ctx, rollback);
     const plan = planAddresses(a.ipam, { isGateway: true, isDefaultGateway: true });
     if (plan.ips.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, 'IPAM gave no address; the epair plugin needs one', 'check the "ipam" section');
+    // jailnetd compares a network's ranges with the host's addresses and routes when it first
+    // sees them; with another IPAM plugin that has to happen here, at every ADD (two commands).
+    if (conf.ipam?.type !== 'jailnet-ipam') await requireNoHostConflict(conf.name, plan.ips.map((ip) => ip.address));
     const jailHosts = plan.ips.map((ip) => hostCidr(addressOf(ip.address)));
     const gatewayHosts = Object.values(plan.gateways).map(hostCidr);
 
@@ -39,8 +43,7 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     for (const g of gatewayHosts.filter((c) => familyOf(c) === 6)) await configureInterface(a.hostEnd, [ifw.inet6Enable(), ifw.inet6(g)]);
     for (const h of jailHosts) await addRoute({ dst: h, interface: a.hostEnd, family: familyOf(h) });
     // Host-wide, and not undone when a later step fails (src/link/forwarding.ts).
-    await enableForwarding(4);
-    if (gatewayHosts.some((g) => familyOf(g) === 6)) await enableForwarding(6);
+    await enableForwarding(gatewayHosts.some((g) => familyOf(g) === 6) ? [4, 6] : [4]);
 
     await moveIntoJail(link.jailEnd, a.jail);
     await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses: jailHosts });

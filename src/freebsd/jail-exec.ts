@@ -5,17 +5,18 @@ import { jailName } from './names';
 import { runTool, TOOL_PATHS } from './tools';
 
 /**
- * Runs ifconfig or route inside a jail: `tool -j JAIL ...` where the release has it, otherwise
- * `jexec JAIL /sbin/tool ...`, which runs the jail's own copy of the program: it needs
- * /sbin/ifconfig and /sbin/route in the jail's filesystem (docs/architecture.md, "Releases").
- * The first `-j` refusal switches this process to jexec, so an old host pays for the probe once
- * per call at most.
+ * Runs ifconfig, route, netstat or sysctl inside a jail: `tool -j JAIL ...` where the release has it,
+ * otherwise `jexec JAIL /sbin/tool ...`, which runs the jail's own copy of the program: it needs
+ * /sbin/ifconfig, /sbin/route (and, for CHECK of a multipath default route, /usr/bin/netstat) in
+ * the jail's filesystem (docs/architecture.md, "Releases"). The first `-j` refusal switches this
+ * process to jexec for that tool (the tools got `-j` in different releases), so an old host pays
+ * for the probe once per tool and call at most.
  */
 
-/** Per tool: whether it takes -j (sysctl has it only from 15.0, ifconfig and route earlier). */
+/** Per tool: whether its `-j` works (undefined until tried); the tools got `-j` in different releases. */
 const jailFlag = new Map<string, boolean>();
 
-export async function runInJail(tool: 'ifconfig' | 'route' | 'sysctl', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export async function runInJail(tool: 'ifconfig' | 'route' | 'netstat' | 'sysctl', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   jailName(jail);
   if (jailFlag.get(tool) !== false) {
     try {

@@ -1,4 +1,4 @@
-import { parseSysctlSet, parseSysctlValue } from './parse/sysctl';
+import { parseSysctlSet, parseSysctlValue, parseSysctlValues } from './parse/sysctl';
 import { runInJail } from './jail-exec';
 import { runTool } from './tools';
 
@@ -17,6 +17,12 @@ const sysctl = (args: string[], jail?: string) => (jail === undefined ? runTool(
 export async function getSysctl(name: string, jail?: string): Promise<string> {
   const r = await sysctl(['-n', sysctlName(name)], jail);
   return parseSysctlValue(r.stdout);
+}
+
+/** Several values in one call: name -> value. */
+export async function getSysctls(names: readonly string[]): Promise<Map<string, string>> {
+  const r = await runTool('sysctl', names.map(sysctlName));
+  return parseSysctlValues(r.stdout);
 }
 
 /** Sets a value; returns the old and new values as sysctl printed them. */

@@ -22,6 +22,11 @@ export interface AllocateRequest extends AttachmentRef {
   ranges: RangeConfig[][];
   /** Static requests: addresses, with or without prefix. */
   ips?: string[];
+  /**
+   * The bridge the network's gateway is on (the delegating plugin is bridge): its addresses are
+   * the network's own, not the host's, when the ranges are compared with the host.
+   */
+  bridge?: string;
 }
 
 export interface LeaseIpView {
@@ -97,6 +102,8 @@ export interface NatAddResponse {
   nat: NatView;
   /** Per requested address: false when the attachment already held it (an undo leaves those). */
   added: { address: string; created: boolean }[];
+  /** Why the NAT may not work now (pf disabled, hooks missing), for the plugin's log. */
+  warnings?: string[];
 }
 
 export interface NatRemoveRequest extends AttachmentRef {

@@ -2,9 +2,10 @@ import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext, GcContext, PluginHandlers } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { jailFromNetns } from '../jail/target';
+import { DEFAULT_BRIDGE } from '../link/naming';
 import type { AllocateResponse, CheckResponse, GcResponse, StatusResponse } from './api-types';
 import { callJailnetd } from './connection';
-import { parseIpamConfig, requestedIps, type IpamPluginConfig } from './plugin-config';
+import { parseIpamConfig, requestedIps, requireUsableRanges, type IpamPluginConfig } from './plugin-config';
 import { readResolvConf } from './resolv-conf';
 
 /**
@@ -21,13 +22,26 @@ function daemon<T>(ctx: Ctx, method: 'GET' | 'POST', path: string, body?: unknow
   return callJailnetd<T>(ctx.config.settings, ctx.env, method, path, body, 'ipam.');
 }
 
+/**
+ * The bridge of the network when the delegating plugin is bridge (IPAM gets the same
+ * configuration): jailnetd does not count its addresses as the host's.
+ */
+function ownBridge(conf: IpamPluginConfig): string | undefined {
+  if (conf.type !== 'bridge') return undefined;
+  const b = (conf as { bridge?: unknown }).bridge;
+  if (b === undefined) return DEFAULT_BRIDGE;
+  return typeof b === 'string' && /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/.test(b) ? b : undefined;
+}
+
 const attachment = (ctx: Ctx) => ({ network: ctx.config.settings.network, containerID: ctx.containerId, ifname: ctx.ifname });
 
 /** ADD: the attachment's lease as an IPAM result, and whether it is new (false: a repeated ADD found it). */
 export async function allocate(ctx: Ctx): Promise<{ result: Result; created: boolean }> {
   const { settings } = ctx.config;
+  requireUsableRanges(settings);
   const ips = requestedIps(settings, ctx.args);
-  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}) });
+  const bridge = ownBridge(ctx.config);
+  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}) });
   const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };
   if (settings.routes.length > 0) result.routes = settings.routes.map((r) => ({ ...r }));
   // Always a dns object, empty when nothing is configured: the reference result's shape.

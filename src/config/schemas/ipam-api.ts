@@ -35,6 +35,8 @@ export const allocateRequestSchema = {
     jail,
     ranges: rangesSchema,
     ips: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
+    /** The network's own bridge: its addresses are no conflict with the host's. */
+    bridge: { type: 'string', minLength: 1, maxLength: 15, pattern: '^[A-Za-z][A-Za-z0-9_.-]*$' },
   },
 } as const;
 
@@ -188,5 +190,7 @@ export const jailnetdConfigSchema = {
     },
     /** Take a snapshot once the journal holds this many records. */
     compactAfterRecords: { type: 'integer', minimum: 100 },
+    /** Compare a network's ranges with the host's addresses and routes when first seen. */
+    hostCheck: { type: 'boolean' },
   },
 } as const;
