@@ -17,11 +17,11 @@ import { checkUsableRanges, type RangeConfig } from './range';
 export { DEFAULT_SOCKET } from './connection';
 
 /** IPAM types jailnetd serves: its own, and host-local as a drop-in (the same code; docs/plugins.md). */
-export const JAILNETD_IPAM_TYPES: readonly string[] = ['jailnet-ipam', 'host-local'];
+export const IPAM_TYPES_OF_JAILNETD: readonly string[] = ['jailnet-ipam', 'host-local'];
 
 /** Whether a network's addresses come from jailnetd. */
 export function ipamOfJailnetd(conf: { ipam?: { type?: string } }): boolean {
-  return JAILNETD_IPAM_TYPES.includes(conf.ipam?.type ?? '');
+  return IPAM_TYPES_OF_JAILNETD.includes(conf.ipam?.type ?? '');
 }
 
 type RawIpam = JailnetdSection & {
