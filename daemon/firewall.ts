@@ -1,5 +1,5 @@
 import { CniError } from '../src/cni/errors';
-import type { FirewallDriver } from '../src/firewall/driver';
+import type { FirewallDriver, RuleKind } from '../src/firewall/driver';
 import { networkIngress, type ForwardHolding, type IngressHolding, type NatHolding } from '../src/firewall/holdings';
 import type { AttachmentId, IngressRule, PortForward } from '../src/firewall/intent';
 import { defaultRouteInterface } from '../src/freebsd/route';
@@ -124,7 +124,7 @@ export class FirewallOwner {
    * positive answer is trusted for READY_TRUST_MS so that a burst of ADDs costs two pfctl reads,
    * not two each; a negative one is asked again every time.
    */
-  private async notReady(kinds: readonly ('nat' | 'rdr')[]): Promise<{ message: string; fix: string } | undefined> {
+  private async notReady(kinds: readonly RuleKind[]): Promise<{ message: string; fix: string } | undefined> {
     const key = kinds.join(',');
     if ((this.readyUntil.get(key) ?? 0) > Date.now()) return undefined;
     const problem = await this.driver.readiness(kinds).catch((err: unknown) => Promise.reject(hostFailure(err, 'asking pf whether it is ready')));
@@ -408,9 +408,13 @@ export class FirewallOwner {
   /**
    * Records an attachment's ingress policy and brings the network's anchor in line with every
    * policy the network's attachments hold (loaded again only when the rules change). A failure
-   * puts the attachment's previous record back.
+   * puts the attachment's previous record back. Refused before anything changes when pf would
+   * not evaluate the rules (disabled, or no `anchor "jailnet/*"` in the main ruleset): a network
+   * that looks isolated must be isolated.
    */
-  addIngress(rule: IngressRule & { jail?: string }): Promise<{ created: boolean }> {
+  async addIngress(rule: IngressRule & { jail?: string }): Promise<{ created: boolean }> {
+    const problem = await this.notReady(['filter']);
+    if (problem) throw new IpamError('not-ready', `cannot apply the ${rule.policy} ingress policy of network ${rule.network}: ${problem.message}`, problem.fix);
     return this.serial(rule.network, async () => {
       const key = keyOf(rule);
       const previous = this.state.ingress.get(key);

@@ -102,8 +102,9 @@ function checkCapabilities(share: NetworkShare, req: AttachRequest): void {
 }
 
 /**
- * What pf must carry for these attachments: NAT (ipMasq of a link plugin, the nat plugin) and
- * redirects (portmap with ports to publish).
+ * What pf must carry for these attachments: NAT (ipMasq of a link plugin, the nat plugin),
+ * redirects (portmap with ports to publish) and filter rules (the firewall plugin with a policy
+ * other than open).
  */
 function pfKindsNeeded(shares: readonly NetworkShare[]): PfHook[] {
   const kinds = new Set<PfHook>();
@@ -114,6 +115,7 @@ function pfKindsNeeded(shares: readonly NetworkShare[]): PfHook[] {
         kinds.add('nat-anchor');
         kinds.add('rdr-anchor');
       }
+      if (p.type === 'firewall' && p.ingressPolicy !== undefined && p.ingressPolicy !== '' && p.ingressPolicy !== 'open') kinds.add('anchor');
     }
   }
   return [...kinds];

@@ -9,6 +9,9 @@ import type { AttachmentId, PortForward } from './intent';
  * (daemon/firewall.ts): it records who holds what, serialises the changes of one network, and
  * decides the order; a driver only renders and applies. pf is the one backend (pf.ts).
  */
+/** Kinds of rules: address translation (NAT), redirects (published ports), filter (ingress policy). */
+export type RuleKind = 'nat' | 'rdr' | 'filter';
+
 export interface FirewallDriver {
   readonly name: string;
 
@@ -16,7 +19,7 @@ export interface FirewallDriver {
    * Whether the backend carries rules of these kinds now (pf: enabled, and the main ruleset
    * hooks jailnet's anchors); what is wrong and how to fix it, or undefined when ready.
    */
-  readiness(kinds: readonly ('nat' | 'rdr')[]): Promise<{ message: string; fix: string } | undefined>;
+  readiness(kinds: readonly RuleKind[]): Promise<{ message: string; fix: string } | undefined>;
 
   /**
    * Adds addresses to the network's NAT table. When the table was not there (the network's

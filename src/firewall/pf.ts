@@ -40,7 +40,7 @@ export const pfDriver: FirewallDriver = {
   name: 'pf',
 
   async readiness(kinds) {
-    const hooks = kinds.map((k): PfHook => (k === 'nat' ? 'nat-anchor' : 'rdr-anchor'));
+    const hooks = kinds.map((k): PfHook => ({ nat: 'nat-anchor', rdr: 'rdr-anchor', filter: 'anchor' } as const)[k]);
     return describeReadiness(await orNothing(pfReadiness(hooks), { enabled: false, missingHooks: [] }), 'pf');
   },
 

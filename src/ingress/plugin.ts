@@ -12,6 +12,7 @@ import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from '.
 import { jailFromNetns } from '../jail/target';
 import { log } from '../log/logger';
 import { networkCidr } from '../net/cidr';
+import { requirePfWithHooks } from '../pf/status';
 
 /**
  * The `firewall` plugin (chained; nerdctl and podman list it after portmap): the reference
@@ -19,7 +20,9 @@ import { networkCidr } from '../net/cidr';
  * `isolated` are rules of the network, in the anchor `jailnet/iso-NETWORK`, which jailnetd
  * loads and removes (src/pf/ingress-rules.ts says what they do). Each command is one request
  * to jailnetd, which records the policy per attachment: the rules stay while one attachment of
- * the network holds them, and its teardown (DEL, GC, the jail check) takes them with it.
+ * the network holds them, and its teardown (DEL, GC, the jail check) takes them with it. ADD of
+ * such a policy fails with code 50 while pf would not evaluate the rules (disabled, or without
+ * `anchor "jailnet/*"`), as portmap does: a network must not look isolated when it is not.
  *
  * The reference's iptables and firewalld chains for the jail's own traffic have no counterpart:
  * pf passes what its ruleset passes, and `backend` and the backend's fields are ignored.
@@ -96,5 +99,7 @@ export const handlers: PluginHandlers<FirewallConf> = {
   },
   async status(ctx) {
     await client(ctx).health();
+    // A policy other than open is filter rules: pf must evaluate `jailnet/*` in its main ruleset.
+    if (ctx.config.policy !== 'open') await requirePfWithHooks('firewall', ['anchor']);
   },
 };
