@@ -148,6 +148,17 @@ describe('readiness (issue 10.15)', () => {
     expect((await ready.addNat(id('c'), ['10.60.0.4'])).warnings).toBeUndefined();
     expect(readinessAsked).toEqual(['nat']);
   });
+
+  test('ingress rules pf would not evaluate are refused: nothing recorded, nothing loaded', async () => {
+    const rule = { ...id('a'), policy: 'same-bridge' as const, bridge: 'bridge0', subnets: [{ cidr: '10.60.0.0/24' }] };
+    const fw = owner(recordingDriver(calls, { notReady: true }));
+    await expect(fw.addIngress(rule)).rejects.toMatchObject({ reason: 'not-ready', message: expect.stringContaining('same-bridge ingress policy of network n') });
+    expect(readinessAsked).toEqual(['filter']);
+    expect([calls, committed, state.ingress.size]).toEqual([[], [], 0]);
+    // Positive control: ready, the same request loads the network's rules.
+    expect(await owner(recordingDriver(calls)).addIngress(rule)).toEqual({ created: true });
+    expect(calls).toEqual([{ op: 'ingress-set', network: 'n', addresses: ['10.60.0.0/24'] }]);
+  });
 });
 
 describe('teardown', () => {
