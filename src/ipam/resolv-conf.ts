@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CniCode, CniError } from '../cni/errors';
 import type { Dns } from '../cni/types';
+import { requireTrustedField } from '../config/trusted-field';
 
 /**
  * host-local's `resolvConf`: the DNS settings of a resolv.conf(5) file for the result, read the
@@ -27,8 +28,12 @@ export function parseResolvConf(text: string): Dns {
   return dns;
 }
 
-/** Reads and parses the file named by `field`; an unreadable file fails the ADD (code 5), as in the reference. */
+/**
+ * Reads and parses the file named by `field`: a file only root can change (docs/security.md,
+ * code 7 otherwise); an unreadable one fails the ADD (code 5), as in the reference.
+ */
 export function readResolvConf(path: string, field: string): Dns {
+  requireTrustedField(path, 'config', field);
   let text: string;
   try {
     const buf = readFileSync(path);

@@ -4,6 +4,7 @@ import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext, PluginHandlers } from '../cni/skel';
 import type { NetConf, Result } from '../cni/types';
 import validateTuningConfig from '../config/generated/tuning-config';
+import { requireTrustedField } from '../config/trusted-field';
 import { validateWith } from '../config/validate';
 import { isJailNotFound } from '../freebsd/errors';
 import { configureInterface, ifw, showInterface, type IfWord } from '../freebsd/ifconfig';
@@ -97,7 +98,12 @@ interface Saved {
 
 type Ctx = CmdContext<TuningConf>;
 
-const stateDir = (conf: TuningConf) => conf.dataDir ?? join(runDir(), 'tuning');
+/** Where ADD keeps the old values: `dataDir` (a directory only root can use, docs/security.md) or the run directory's. */
+function stateDir(conf: TuningConf): string {
+  if (conf.dataDir === undefined) return join(runDir(), 'tuning');
+  requireTrustedField(conf.dataDir, 'state-dir', 'dataDir');
+  return conf.dataDir;
+}
 const stateFile = (ctx: Ctx) => join(stateDir(ctx.config), `${sha256Hex(`${ctx.config.name}\0${ctx.containerId}\0${ctx.ifname}`).slice(0, 32)}.json`);
 const promiscOf = (info: InterfaceInfo) => info.flags.includes('PPROMISC');
 
