@@ -4,6 +4,7 @@ import type { Result } from '../cni/types';
 import { jailFromNetns, jailIfname } from '../jail/target';
 import type { Rollback } from '../util/rollback';
 import { requestedMac, type LinkConf } from './config';
+import { dnsRequest } from './dns';
 import { createEpairLink, type Epair, type HostEndSpec } from './epair';
 import { ipamAllocate, ipamRelease } from './ipam';
 import { attachmentMacs, hostEndName, HOST_END_GROUP } from './naming';
@@ -20,18 +21,21 @@ export interface AttachmentStart {
   jailMac: string;
   /** The IPAM result; empty when the network has no IPAM. */
   ipam: Result;
+  /** Whether the attachment uses jailnetd's DNS server (call serveDns once the gateway is in place). */
+  dns: boolean;
   /** Creates the epair; its host end gets the attachment's name, MAC and group. */
   createLink(spec: Omit<HostEndSpec, 'name' | 'mac' | 'group'>): Promise<Epair>;
 }
 
-export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollback): Promise<AttachmentStart> {
+export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollback, opts: { gatewayOnHost: boolean }): Promise<AttachmentStart> {
   const jail = jailFromNetns(ctx.netns);
   jailIfname(ctx.ifname);
   const hostEnd = hostEndName(ctx.containerId, ctx.ifname);
   const macs = attachmentMacs(ctx.containerId, ctx.ifname);
   const jailMac = requestedMac(ctx.config, ctx.args) ?? macs.jail;
+  const dns = dnsRequest(ctx, opts.gatewayOnHost);
 
-  const lease = await ipamAllocate(ctx);
+  const lease = await ipamAllocate(ctx, dns);
   // Undo only a lease this ADD created: a repeated ADD (same container and ifname) gets the
   // lease of the attachment that is running, which must stay. jailnetd says whether the lease is
   // new; a delegated IPAM plugin cannot, so then the host end's name being taken is the sign.
@@ -45,6 +49,7 @@ export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollb
     hostMac: macs.host,
     jailMac,
     ipam: lease.result,
+    dns: dns !== undefined,
     createLink: (spec) =>
       createEpairLink({ ...spec, name: hostEnd, mac: macs.host, group: HOST_END_GROUP }, rollback).catch((err: unknown) => {
         attachmentExists = err instanceof CniError && err.code === CniCode.ResourceConflict;
