@@ -70,7 +70,7 @@ export class GatewayListener {
   }
 
   private openUdp(): Promise<UdpSocket> {
-    const socket = createSocket({ type: isIPv6(this.address) ? 'udp6' : 'udp4', ipv6Only: true });
+    const socket = isIPv6(this.address) ? createSocket({ type: 'udp6', ipv6Only: true }) : createSocket({ type: 'udp4' });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind({ address: this.address, port: this.port, exclusive: true }, () => {
@@ -95,7 +95,7 @@ export class GatewayListener {
     const server = createServer({ allowHalfOpen: false }, (socket) => this.accept(socket));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.address, port, exclusive: true, ipv6Only: true }, () => {
+      server.listen({ host: this.address, port, exclusive: true, ...(isIPv6(this.address) ? { ipv6Only: true } : {}) }, () => {
         server.off('error', reject);
         server.on('error', () => undefined);
         resolve(server);

@@ -120,6 +120,8 @@ export interface EmulatedHost {
   spawnInJail(jail: string, argv: readonly string[]): ChildProcess;
   /** Runs a program in the world namespace. */
   worldExec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** Starts a long-running program in the world namespace (a DNS server...); killed by destroy(). */
+  spawnInWorld(argv: readonly string[]): ChildProcess;
   /** Runs a program in the host namespace directly (not through the emulated tools). */
   hostExec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** An echo server in the world namespace; its answers name the peer address it saw. */
@@ -454,6 +456,7 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
     jexec: (jail, argv, opts = {}) => run('jexec', [jail, ...argv], opts),
     spawnInJail: (jail, argv) => track(spawn(toolPath('jexec'), [jail, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] })),
     worldExec: (argv, opts = {}) => runProcess(IP, ['netns', 'exec', worldNs, ...argv], { ...opts, env }),
+    spawnInWorld: (argv) => track(spawn(IP, ['netns', 'exec', worldNs, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] })),
     hostExec: (argv, opts = {}) => runProcess(IP, ['netns', 'exec', hostNs, ...argv], { ...opts, env }),
     startWorldServer: (opts) => startServer([IP, 'netns', 'exec', worldNs], `world ${opts.proto} server`, opts),
     startJailServer: (jail, opts) => startServer([toolPath('jexec'), jail], `${opts.proto} server in ${jail}`, opts),

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DnsStatusResponse } from '../../src/ipam/api-types';
+import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
+import { jailnetCli, type Cli } from '../helpers/jailnet-cli';
+import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import { dig, hostResolvConf, startWorldDns, WORLD_ZONE } from './helpers';
+
+// jailnetd's DNS server on the emulated host, asked by dig inside the jails: names and aliases
+// on one network, nothing of it from another, forwarding to a real DNS server (dnsmasq) in the
+// world namespace with the host's search list and TCP after truncation, names gone after detach.
+
+let host: EmulatedHost;
+let ipamd: TestDaemon;
+let cli: Cli;
+let resolv: ReturnType<typeof hostResolvConf>;
+const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
+const FRONT_GW = '10.88.0.1';
+const BACK_GW = '10.89.0.1';
+const ips: Record<string, string> = {};
+
+beforeAll(async () => {
+  host = await createEmulatedHost();
+  resolv = hostResolvConf(host);
+  ipamd = await startJailnetd(host.env, { netns: host.hostNs, args: ['--resolv-conf', resolv.path] });
+  cli = jailnetCli(host, ipamd);
+  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
+  await host.runOk('pfctl', ['-e']);
+  await startWorldDns(host);
+  await cli.ok(['network', 'create', 'front', '--subnet', '10.88.0.0/24']);
+  await cli.ok(['network', 'create', 'back', '--subnet', '10.89.0.0/24', '--internal']);
+  for (const j of ['web', 'db', 'other']) await host.createJail(j);
+  const attach = async (jail: string, args: string[]) => {
+    const out = JSON.parse(await cli.ok(['attach', jail, ...args, '--json'])) as { result: { ips: { address: string }[]; dns?: unknown } }[];
+    ips[jail] = out[0]?.result.ips[0]?.address.split('/')[0] as string;
+    return out;
+  };
+  const web = await attach('web', ['-n', 'front', '--alias', 'www']);
+  expect(web[0]?.result.dns).toEqual({ nameservers: [FRONT_GW], domain: 'front', search: ['front'], options: ['timeout:2', 'attempts:5'] });
+  await attach('db', ['-n', 'front', '--name', 'database', '--alias', 'shared']);
+  await attach('other', ['-n', 'back', '--alias', 'shared']);
+}, 120_000);
+
+afterAll(async () => {
+  cli?.cleanup();
+  await ipamd?.stop();
+  await host?.destroy();
+  resolv?.cleanup();
+});
+
+test('two jails on one network find each other by name, by alias and by address', async () => {
+  for (const name of ['db', 'db.front', 'database', 'database.front', 'shared.front', 'DB.Front']) {
+    const r = await dig(host, 'web', FRONT_GW, [name]);
+    expect({ name, status: r.status, answers: r.answers }).toEqual({ name, status: 'NOERROR', answers: [`A ${ips.db}`] });
+    expect(r.flags).toContain('aa');
+  }
+  expect((await dig(host, 'db', FRONT_GW, ['www.front'])).answers).toEqual([`A ${ips.web}`]);
+  expect((await dig(host, 'db', FRONT_GW, ['web'])).answers).toEqual([`A ${ips.web}`]);
+  // PTR: the first name, in the network's domain (--name comes before the jail's own).
+  expect((await dig(host, 'web', FRONT_GW, ['-x', ips.db as string])).answers).toEqual(['PTR database.front.']);
+  // Over TCP as well.
+  expect((await dig(host, 'web', FRONT_GW, ['+tcp', 'db'])).answers).toEqual([`A ${ips.db}`]);
+  // A name of the network without such a jail: NXDOMAIN, authoritative, never asked upstream.
+  const missing = await dig(host, 'web', FRONT_GW, ['nothere.front']);
+  expect(missing.status).toBe('NXDOMAIN');
+  expect(missing.flags).toContain('aa');
+});
+
+test('a jail on another network gets NXDOMAIN for them, and its own network\'s names', async () => {
+  // The positive control: "shared" on back is other itself.
+  expect((await dig(host, 'other', BACK_GW, ['shared'])).answers).toEqual([`A ${ips.other}`]);
+  for (const name of ['db.front', 'database.front', 'web.front', 'shared.front']) {
+    expect({ name, status: (await dig(host, 'other', BACK_GW, [name])).status }).toEqual({ name, status: 'NXDOMAIN' });
+  }
+  // A bare name it does not have is asked upstream, which does not know it either.
+  expect((await dig(host, 'other', BACK_GW, ['db'])).status).toBe('NXDOMAIN');
+  expect((await dig(host, 'other', BACK_GW, ['-x', ips.db as string])).status).toBe('NXDOMAIN');
+});
+
+test('a gateway answers only its own jails: REFUSED to anyone else who reaches it', async () => {
+  // The world routes to front through em0, as a neighbour on the host's LAN could.
+  await host.worldExec(['ip', 'route', 'replace', '10.88.0.0/24', 'via', host.em0Address]);
+  const fromWorld = await host.worldExec(['/usr/bin/dig', '+time=2', '+tries=1', `@${FRONT_GW}`, 'db.front']);
+  expect(fromWorld.stdout).toContain('status: REFUSED');
+  expect(fromWorld.stdout).not.toContain(ips.db as string);
+  // Forwarding is refused too: the host is no open resolver.
+  expect((await host.worldExec(['/usr/bin/dig', '+time=2', '+tries=1', `@${FRONT_GW}`, WORLD_ZONE.www.name])).stdout).toContain('status: REFUSED');
+  // The positive control through the same gateway.
+  expect((await dig(host, 'web', FRONT_GW, ['db.front'])).status).toBe('NOERROR');
+});
+
+test('other names are forwarded to the host\'s resolvers, with their search list, over udp and tcp', async () => {
+  const www = await dig(host, 'web', FRONT_GW, [WORLD_ZONE.www.name]);
+  expect({ status: www.status, answers: www.answers }).toEqual({ status: 'NOERROR', answers: [`A ${WORLD_ZONE.www.a}`] });
+  expect((await dig(host, 'web', FRONT_GW, [WORLD_ZONE.www.name, 'AAAA'])).answers).toEqual([`AAAA ${WORLD_ZONE.www.aaaa}`]);
+  expect((await dig(host, 'web', FRONT_GW, ['+tcp', WORLD_ZONE.www.name])).answers).toEqual([`A ${WORLD_ZONE.www.a}`]);
+  expect((await dig(host, 'web', FRONT_GW, ['nowhere.example.test'])).status).toBe('NXDOMAIN');
+  // "intranet" with the host's search list (search corp.test): a CNAME to the name found.
+  expect((await dig(host, 'web', FRONT_GW, ['intranet'])).answers).toEqual([`CNAME ${WORLD_ZONE.intranet.name}.`, `A ${WORLD_ZONE.intranet.a}`]);
+  // An answer longer than 512 bytes to a client without EDNS: the upstream truncates it over
+  // udp, jailnetd asks again over tcp, tells the client to ask over tcp, and the client gets all.
+  const big = await dig(host, 'web', FRONT_GW, ['+noedns', WORLD_ZONE.big.name, 'TXT']);
+  expect(big.stdout).toContain('Truncated, retrying in TCP mode');
+  expect(big.answers).toHaveLength(WORLD_ZONE.big.count);
+});
+
+test('names and the listener follow the attachments: gone after detach', async () => {
+  const status = async () => JSON.parse((await ipamd.get('/v1/dns')).body) as DnsStatusResponse;
+  expect((await status()).networks.find((n) => n.network === 'front')?.records.map((r) => r.name)).toEqual(['database', 'db', 'shared', 'web', 'www']);
+  await cli.ok(['detach', 'db']);
+  expect((await status()).networks.find((n) => n.network === 'front')?.records.map((r) => r.name)).toEqual(['web', 'www']);
+  for (const name of ['db.front', 'database.front', 'shared.front']) expect({ name, status: (await dig(host, 'web', FRONT_GW, [name])).status }).toEqual({ name, status: 'NXDOMAIN' });
+  expect((await dig(host, 'web', FRONT_GW, ['-x', ips.db as string])).status).toBe('NXDOMAIN');
+  // The positive control: web is still found, and forwarding still works.
+  expect((await dig(host, 'web', FRONT_GW, ['www'])).answers).toEqual([`A ${ips.web}`]);
+  // The last attachment of back goes: its gateway is no longer listened on (udp: refused, no answer).
+  await cli.ok(['detach', 'other']);
+  expect((await status()).networks.map((n) => n.network)).toEqual(['front']);
+  const sockets = await host.hostExec(['ss', '-Hlun', `src ${BACK_GW}`]);
+  expect(sockets.stdout.trim()).toBe('');
+  expect((await host.hostExec(['ss', '-Hlun', `src ${FRONT_GW}`])).stdout).toContain(`${FRONT_GW}:53`);
+});
