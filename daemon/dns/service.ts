@@ -65,6 +65,8 @@ export class DnsService {
   private readonly inFlight = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private queued = false;
+  /** The pass to come opens listeners too (serve, start, the retry timer); a lease change alone only closes them. */
+  private bindNext = false;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private stopped = false;
@@ -77,8 +79,10 @@ export class DnsService {
   ) {
     this.index = new NameIndex(state);
     // Leases read back at start-up are served by start(), in one pass.
+    // A new lease's gateway is not on the host yet (the bridge gets it after IPAM answered):
+    // its listener is opened by serve(), which the link plugin calls once it is.
     this.index.onGatewaysChanged = () => {
-      if (this.started) void this.reconcile();
+      if (this.started) void this.reconcile(false);
     };
     state.observer = this.index;
     this.resolv = new ResolvConfSource(settings.resolvConf);
@@ -89,9 +93,9 @@ export class DnsService {
   /** After the state is read: listen on every gateway the leases name, and try again later where that failed. */
   async start(): Promise<number> {
     this.started = true;
-    await this.reconcile();
+    await this.reconcile(true);
     this.timer = setInterval(() => {
-      if ([...this.listeners.values()].some((e) => e.error) || this.pfErrors.size > 0) void this.reconcile();
+      if ([...this.listeners.values()].some((e) => e.error) || this.pfErrors.size > 0) void this.reconcile(true);
     }, RETRY_MS);
     this.timer.unref();
     return [...this.listeners.values()].filter((e) => e.listener).length;
@@ -107,7 +111,7 @@ export class DnsService {
 
   /** Waits for the sockets and rules to follow every change made so far. Never rejects. */
   settle(): Promise<void> {
-    return this.reconcile();
+    return this.reconcile(false);
   }
 
   /**
@@ -118,7 +122,7 @@ export class DnsService {
     const lease = this.state.networks.get(network)?.leases.get(attachmentKey(network, containerID, ifname));
     if (!lease) throw new IpamError('no-lease', `container ${containerID} interface ${ifname} holds no address on network ${network}`, 'the link plugin asks for DNS after its lease; run ADD again');
     if (!lease.names) throw new IpamError('invalid-request', `container ${containerID} interface ${ifname} on network ${network} does not use the DNS server (its lease was made without "dns")`, 'DEL and ADD the attachment with a link plugin that asks for DNS');
-    await this.reconcile();
+    await this.reconcile(true);
     const gateways = [...new Set(lease.ips.flatMap((ip) => (ip.gateway ? [ip.gateway] : [])))];
     const failed = gateways.map((g) => ({ g, error: this.listeners.get(g)?.error })).filter((f) => f.error || !this.listeners.get(f.g)?.listener);
     if (failed.length > 0) {
@@ -158,14 +162,17 @@ export class DnsService {
   // ---- sockets and rules follow the leases ----------------------------------------------------
 
   /** Runs one pass after the changes so far; passes are serial, and a pass waiting covers later changes too. */
-  private reconcile(): Promise<void> {
+  private reconcile(bind: boolean): Promise<void> {
+    if (bind) this.bindNext = true;
     if (this.queued) return this.chain;
     this.queued = true;
     this.chain = this.chain.then(async () => {
       this.queued = false;
+      const bindNow = this.bindNext;
+      this.bindNext = false;
       if (this.stopped) return;
       try {
-        await this.reconcileNow();
+        await this.reconcileNow(bindNow);
       } catch (err) {
         log.error(`DNS server: ${(err as Error).message}`);
       }
@@ -173,7 +180,7 @@ export class DnsService {
     return this.chain;
   }
 
-  private async reconcileNow(): Promise<void> {
+  private async reconcileNow(bind: boolean): Promise<void> {
     const wanted = new Map<string, Set<string>>();
     for (const network of this.index.networks()) {
       for (const gw of this.index.gateways(network)) {
@@ -192,7 +199,7 @@ export class DnsService {
       let entry = this.listeners.get(address);
       if (!entry) this.listeners.set(address, (entry = { networks }));
       entry.networks = networks;
-      if (entry.listener) continue;
+      if (entry.listener || !bind) continue;
       const listener = new GatewayListener(address, this.settings.port, (m, from, t) => this.handle(address, m, from, t), this.limits, this.tcpCount);
       try {
         await listener.open();

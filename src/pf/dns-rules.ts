@@ -4,11 +4,11 @@ import { familyOf, networkCidr } from '../net/cidr';
 
 /**
  * The filter rules that let a network's jails reach jailnetd's DNS server on their gateway, in
- * the network's DNS anchor (`jailnet/-dns-NETWORK`, src/pf/anchors.ts). It is a child of the
- * `anchor "jailnet/*"` hook, whose children pf evaluates in strcmp order (pf_ioctl.c, the
- * wildcard anchor's RB tree of names): "-" sorts before every letter and digit, so these rules
- * come before the isolation rules of other anchors, and `quick` ends the evaluation there, so
- * that an isolated or internal network still resolves names.
+ * the network's DNS anchor (`jailnet/0dns-NETWORK`, src/pf/anchors.ts). It is a child of the
+ * `anchor "jailnet/*"` hook, whose children pf evaluates in strcmp order (the wildcard
+ * anchor's tree of names): "0" sorts before every letter, so these rules come before the
+ * isolation rules of other anchors, and `quick` ends the evaluation there, so that an isolated
+ * or internal network still resolves names.
  *
  * - udp and tcp from the network's subnets to each gateway, port 53, in on the bridges
  *   (group `jailnet`) and the epair host ends (group `jailnet_host`); the udp replies out.

@@ -104,6 +104,31 @@ test('other names are forwarded to the host\'s resolvers, with their search list
   expect(big.answers).toHaveLength(WORLD_ZONE.big.count);
 });
 
+test('a query sent while jailnetd restarts is retried by the resolver and answered by the new one', async () => {
+  let asked: Promise<{ code: number | null; stdout: string }> | undefined;
+  await ipamd.restart(async () => {
+    // The resolver's options of the result (timeout:2 attempts:5) as dig's; its lines as they come.
+    const child = host.spawnInJail('web', ['/usr/bin/stdbuf', '-oL', '/usr/bin/dig', '+time=2', '+tries=5', `@${FRONT_GW}`, 'db.front']);
+    let stdout = '';
+    const firstTry = new Promise<void>((resolve) => {
+      child.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('timed out')) resolve();
+      });
+      child.once('exit', () => resolve());
+    });
+    asked = new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout })));
+    // The first try went unanswered while nothing listened: dropped, not refused (a refusal ends dig at once).
+    await firstTry;
+    expect(stdout).toContain(`communications error to ${FRONT_GW}#53: timed out`);
+  });
+  const r = await (asked as Promise<{ code: number | null; stdout: string }>);
+  expect(r.stdout).not.toContain('connection refused');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('status: NOERROR');
+  expect(r.stdout).toMatch(new RegExp(`db\\.front\\.\\s+\\d+\\s+IN\\s+A\\s+${(ips.db as string).replace(/\./g, '\\.')}`));
+});
+
 test('names and the listener follow the attachments: gone after detach', async () => {
   const status = async () => JSON.parse((await ipamd.get('/v1/dns')).body) as DnsStatusResponse;
   expect((await status()).networks.find((n) => n.network === 'front')?.records.map((r) => r.name)).toEqual(['database', 'db', 'shared', 'web', 'www']);
