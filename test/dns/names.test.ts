@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DnsStatusResponse } from '../../src/ipam/api-types';
 import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
@@ -102,6 +103,56 @@ test('other names are forwarded to the host\'s resolvers, with their search list
   const big = await dig(host, 'web', FRONT_GW, ['+noedns', WORLD_ZONE.big.name, 'TXT']);
   expect(big.stdout).toContain('Truncated, retrying in TCP mode');
   expect(big.answers).toHaveLength(WORLD_ZONE.big.count);
+});
+
+test("the runj hook writes the jail's resolv.conf into the bundle's root, never through a link", async () => {
+  const bundles = mkdtempSync(join(tmpdir(), 'jailnet-bundles-'));
+  const bundle = (name: string, rootPath: string) => {
+    const dir = join(bundles, name);
+    mkdirSync(join(dir, 'rootfs', 'etc'), { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', root: { path: rootPath } }));
+    return dir;
+  };
+  const state = (id: string, dir: string, annotations: Record<string, string>) => JSON.stringify({ ociVersion: '1.0.2', id, status: 'creating', pid: 1, bundle: dir, annotations: { 'org.jailnet.networks': 'front', ...annotations } });
+  try {
+    // root.path relative to the bundle; the name from the annotation.
+    await host.createJail('ctr');
+    const ctr = bundle('ctr', 'rootfs');
+    await cli.ok(['hook', 'create-runtime'], state('ctr', ctr, { 'org.jailnet.name': 'api' }));
+    expect(readFileSync(join(ctr, 'rootfs/etc/resolv.conf'), 'utf8')).toBe(`# written by jailnet (docs/dns.md)\nsearch front\nnameserver ${FRONT_GW}\noptions timeout:2 attempts:5\n`);
+    const ctrIp = (await ipamd.leases('front')).find((l) => l.containerID === 'ctr')?.ips[0]?.address.split('/')[0];
+    expect((await dig(host, 'web', FRONT_GW, ['api'])).answers).toEqual([`A ${ctrIp}`]);
+    await host.removeJail('ctr');
+    await cli.ok(['hook', 'poststop'], state('ctr', ctr, {}));
+
+    // An image whose /etc/resolv.conf is a link out of the jail: refused, the target untouched, nothing left attached.
+    await host.createJail('evil');
+    const evil = bundle('evil', join(bundles, 'evil', 'rootfs'));
+    const outside = join(bundles, 'host-file');
+    writeFileSync(outside, 'precious\n');
+    symlinkSync(outside, join(evil, 'rootfs/etc/resolv.conf'));
+    const refused = await cli.run(['hook', 'create-runtime'], state('evil', evil, {}));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('is not a regular file (a symbolic link is not followed)');
+    expect(readFileSync(outside, 'utf8')).toBe('precious\n');
+    expect((await ipamd.leases()).filter((l) => l.containerID === 'evil')).toEqual([]);
+    // The same with an etc that is a link.
+    rmSync(join(evil, 'rootfs/etc'), { recursive: true });
+    symlinkSync(bundles, join(evil, 'rootfs/etc'));
+    expect((await cli.run(['hook', 'create-runtime'], state('evil', evil, {}))).stderr).toContain('is not a directory (a symbolic link is not followed)');
+    expect(existsSync(join(bundles, 'resolv.conf'))).toBe(false);
+
+    // Told not to: the image's file stays.
+    rmSync(join(evil, 'rootfs/etc'));
+    mkdirSync(join(evil, 'rootfs/etc'));
+    writeFileSync(join(evil, 'rootfs/etc/resolv.conf'), 'nameserver 192.0.2.53\n');
+    await cli.ok(['hook', 'create-runtime'], state('evil', evil, { 'org.jailnet.resolv-conf': 'false' }));
+    expect(readFileSync(join(evil, 'rootfs/etc/resolv.conf'), 'utf8')).toBe('nameserver 192.0.2.53\n');
+    await host.removeJail('evil');
+    await cli.ok(['hook', 'poststop'], state('evil', evil, {}));
+  } finally {
+    rmSync(bundles, { recursive: true, force: true });
+  }
 });
 
 test('a query sent while jailnetd restarts is retried by the resolver and answered by the new one', async () => {
