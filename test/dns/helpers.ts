@@ -56,7 +56,7 @@ export const WORLD_ZONE = {
  * dnsmasq in the world namespace on its address, port 53: the test zone, NXDOMAIN for every
  * other name (address=/#/), no upstream, no DHCP. Killed by host.destroy().
  */
-export async function startWorldDns(host: EmulatedHost): Promise<void> {
+export async function startWorldDns(host: EmulatedHost, extra: string[] = []): Promise<void> {
   const txt = Array.from({ length: WORLD_ZONE.big.count }, (_, i) => `--txt-record=${WORLD_ZONE.big.name},${String(i).padStart(2, '0')}${'x'.repeat(58)}`);
   const child = host.spawnInWorld([
     '/usr/sbin/dnsmasq',
@@ -72,6 +72,7 @@ export async function startWorldDns(host: EmulatedHost): Promise<void> {
     `--host-record=${WORLD_ZONE.www.name},${WORLD_ZONE.www.a},${WORLD_ZONE.www.aaaa}`,
     `--host-record=${WORLD_ZONE.intranet.name},${WORLD_ZONE.intranet.a}`,
     ...txt,
+    ...extra,
     '--address=/#/',
   ]);
   let stderr = '';
