@@ -8,7 +8,7 @@ import { parsePortSpec, type PortMapping } from './ports';
 
 /**
  * `jailnet hook create-runtime|poststop [-n NETWORK]... [-p PORT[@NETWORK]]... [--ip IP]...
- * [--name NAME] [--alias NAME]... [--no-resolv-conf]`: the entry runj's hooks call, kept free of
+ * [--name NAME] [--alias NAME]... [--[no-]resolv-conf]`: the entry runj's hooks call, kept free of
  * yargs so that it starts fast (it runs once per jail start and stop).
  */
 export async function runHook(args: string[]): Promise<void> {
@@ -22,8 +22,8 @@ export async function runHook(args: string[]): Promise<void> {
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
     const value = rest[i + 1];
-    if (flag === '--no-resolv-conf') {
-      noResolvConf = true;
+    if (flag === '--no-resolv-conf' || flag === '--resolv-conf') {
+      noResolvConf = flag === '--no-resolv-conf';
       continue;
     }
     if ((flag === '-n' || flag === '--network') && value) networks.push(value);
