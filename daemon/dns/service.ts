@@ -107,6 +107,7 @@ export class DnsService {
     await this.chain;
     await Promise.all([...this.listeners.values()].map((e) => e.listener?.close()));
     this.listeners.clear();
+    this.forwarder.close();
   }
 
   /** Waits for the sockets and rules to follow every change made so far. Never rejects. */

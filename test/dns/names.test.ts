@@ -105,6 +105,27 @@ test('other names are forwarded to the host\'s resolvers, with their search list
   expect(big.answers).toHaveLength(WORLD_ZONE.big.count);
 });
 
+test('epair network: one socket on the gateway address serves every host end that carries it', async () => {
+  const conflist = { cniVersion: '1.1.0', name: 'p2p', plugins: [{ type: 'epair', capabilities: { aliases: true }, ipam: ipamd.ipam([[{ subnet: '10.90.0.0/24' }]]) }] };
+  writeFileSync(join(cli.env.JAILNET_CONF_DIR as string, 'p2p.conflist'), JSON.stringify(conflist));
+  const gw = '10.90.0.1';
+  const got: Record<string, string> = {};
+  for (const j of ['pa', 'pb']) {
+    await host.createJail(j);
+    const out = JSON.parse(await cli.ok(['attach', j, '-n', 'p2p', '--alias', `${j}-alias`, '--json'])) as { result: { ips: { address: string }[]; dns?: { nameservers?: string[] } } }[];
+    expect(out[0]?.result.dns?.nameservers).toEqual([gw]);
+    got[j] = out[0]?.result.ips[0]?.address.split('/')[0] as string;
+  }
+  expect((await dig(host, 'pa', gw, ['pb.p2p'])).answers).toEqual([`A ${got.pb}`]);
+  expect((await dig(host, 'pb', gw, ['pa-alias'])).answers).toEqual([`A ${got.pa}`]);
+  // pa's host end, one holder of the gateway address, goes; pb's socket stays.
+  await cli.ok(['detach', 'pa']);
+  expect((await dig(host, 'pb', gw, ['pa.p2p'])).status).toBe('NXDOMAIN');
+  expect((await dig(host, 'pb', gw, ['pb'])).answers).toEqual([`A ${got.pb}`]);
+  await cli.ok(['detach', 'pb']);
+  expect((await host.hostExec(['ss', '-Hlun', `src ${gw}`])).stdout.trim()).toBe('');
+});
+
 test("the runj hook writes the jail's resolv.conf into the bundle's root, never through a link", async () => {
   const bundles = mkdtempSync(join(tmpdir(), 'jailnet-bundles-'));
   const bundle = (name: string, rootPath: string) => {
