@@ -26,6 +26,11 @@ export interface DaemonConfig {
   compactAfterRecords: number;
   /** The DNS server: the resolv.conf forwarding reads, queries a second per jail address (0: no limit). */
   dns: { resolvConf: string; rateLimit: number };
+  /**
+   * Compare the ranges of a network with the host's own addresses and routes (`ifconfig`,
+   * `netstat -rnW`) the first time they come, and refuse them when they overlap.
+   */
+  hostCheck: boolean;
   /** The file the settings were read from, when there was one. */
   configFile?: string;
 }
@@ -38,6 +43,7 @@ interface FileConfig {
   reclaim?: { intervalSeconds?: number; graceSeconds?: number };
   compactAfterRecords?: number;
   dns?: { resolvConf?: string; rateLimit?: number };
+  hostCheck?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -50,6 +56,7 @@ export function defaultConfig(): DaemonConfig {
     reclaim: { intervalSeconds: 60, graceSeconds: 300 },
     compactAfterRecords: 100_000,
     dns: { resolvConf: DEFAULT_RESOLV_CONF, rateLimit: DEFAULT_DNS_RATE_LIMIT },
+    hostCheck: true,
   };
 }
 
@@ -95,6 +102,8 @@ Options:
       --reclaim-interval S   seconds between checks of leases against jls; 0 turns it off [default: 60]
       --reclaim-grace S      seconds a jail must stay missing before its leases are released [default: 300]
       --resolv-conf FILE     the resolv.conf whose nameservers the DNS server forwards to [default: ${DEFAULT_RESOLV_CONF}]
+      --no-host-check        do not compare new networks' ranges with the host's addresses and
+                             routes (ifconfig, netstat); for hosts without FreeBSD's tools
   -h, --help                 this text
   -V, --version              the version
 `;
@@ -129,6 +138,7 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
     if (file.compactAfterRecords !== undefined) config.compactAfterRecords = file.compactAfterRecords;
     if (file.dns?.resolvConf) config.dns.resolvConf = file.dns.resolvConf;
     if (file.dns?.rateLimit !== undefined) config.dns.rateLimit = file.dns.rateLimit;
+    if (file.hostCheck !== undefined) config.hostCheck = file.hostCheck;
   }
   const absolute = (flag: string, v: string) => {
     if (!v.startsWith('/')) throw new ConfigError(`--${flag} must be an absolute path, got "${v}"`);
@@ -158,6 +168,7 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
     const given = args['resolv-conf'] !== undefined ? '--resolv-conf' : file?.dns?.resolvConf !== undefined ? `${config.configFile}: field "dns.resolvConf"` : 'the default resolv-conf';
     requireTrusted(given, config.dns.resolvConf, 'config');
   }
+  if (args['no-host-check']) config.hostCheck = false;
   return config;
 }
 
@@ -185,6 +196,7 @@ export const FLAGS = {
   'reclaim-interval': { type: 'string' },
   'reclaim-grace': { type: 'string' },
   'resolv-conf': { type: 'string' },
+  'no-host-check': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;

@@ -1,5 +1,6 @@
 import type { IpamState } from '../src/ipam/state';
 import type { StateRecord } from '../src/ipam/records';
+import type { RangeSetConfig } from '../src/ipam/range';
 import type { StateStore } from '../src/ipam/store/store';
 import type { DaemonConfig } from './config';
 import type { DnsService } from './dns/service';
@@ -26,6 +27,11 @@ export interface DaemonContext {
    * that a crash could still take back.
    */
   commit(records: readonly StateRecord[]): Promise<void>;
+  /**
+   * Refuses ranges (IpamError invalid-config) that overlap the host's own addresses or routes.
+   * The host is read the first time a set of ranges comes, not at every allocation.
+   */
+  checkHostConflicts(ranges: readonly RangeSetConfig[], ownBridge?: string): Promise<void>;
 }
 
 export interface ApiRequest {

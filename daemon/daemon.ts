@@ -5,6 +5,8 @@ import type { StateRecord } from '../src/ipam/records';
 import type { FirewallDriver } from '../src/firewall/driver';
 import { firewallDriver } from '../src/firewall/pf';
 import { IpamState } from '../src/ipam/state';
+import { resolvePoolConfig, type RangeSetConfig } from '../src/ipam/range';
+import { HOST_CONFLICT_HINT, hostConflict, type HostNetworks } from '../src/link/host-conflicts';
 import { FileStore } from '../src/ipam/store/file-store';
 import { acquireStateLock, type StateLock } from '../src/ipam/store/state-lock';
 import { IpamError } from '../src/ipam/errors';
@@ -33,6 +35,8 @@ export interface DaemonOptions {
   listJails: () => Promise<JailInfo[]>;
   /** The firewall backend; the host's (pf) when absent. */
   firewall?: FirewallDriver;
+  /** Reads the host's own addresses and routes (config.hostCheck). */
+  readHostNetworks: () => Promise<HostNetworks>;
 }
 
 export class Daemon {
@@ -48,6 +52,8 @@ export class Daemon {
   private lock: StateLock | undefined;
   private stopping = false;
   private failed: Error | undefined;
+  /** Ranges (canonical text) already compared with the host, or being compared. */
+  private readonly hostChecked = new Map<string, Promise<void>>();
 
   constructor(private readonly options: DaemonOptions) {
     this.config = options.config;
@@ -72,8 +78,39 @@ export class Daemon {
       startedAt: Date.now(),
       reclaimStatus: () => this.reclaim.status(),
       commit: (records) => this.commit(records),
+      checkHostConflicts: (ranges, ownBridge) => this.checkHostConflicts(ranges, ownBridge),
     };
     this.reclaim = new ReclaimLoop(this.ctx, options.listJails);
+  }
+
+  private checkHostConflicts(ranges: readonly RangeSetConfig[], ownBridge?: string): Promise<void> {
+    if (!this.config.hostCheck) return Promise.resolve();
+    const resolved = resolvePoolConfig(ranges as RangeSetConfig[]);
+    const key = `${resolved.canonical}\0${ownBridge ?? ''}`;
+    let check = this.hostChecked.get(key);
+    if (!check) {
+      check = this.options.readHostNetworks().then(
+        (host) => {
+          resolved.rangeSets.forEach((set, i) =>
+            set.ranges.forEach((r, j) => {
+              const conflict = hostConflict(r.subnet, host, ownBridge);
+              const field = `ranges[${i}][${j}].subnet`;
+              if (conflict) throw new IpamError('invalid-config', `${field}: ${conflict}`, HOST_CONFLICT_HINT, { field });
+            }),
+          );
+        },
+        (err: unknown) => {
+          throw new IpamError('internal', `cannot compare the ranges with the host's addresses and routes: ${(err as Error).message}`, 'check that ifconfig and netstat work, or start jailnetd with --no-host-check');
+        },
+      );
+      this.hostChecked.set(key, check);
+      // A refusal stays (the same ranges are refused without asking the host again, until a
+      // restart); a failure to read the host is tried again next time.
+      check.catch((err: unknown) => {
+        if (!(err instanceof IpamError && err.reason === 'invalid-config')) this.hostChecked.delete(key);
+      });
+    }
+    return check;
   }
 
   async start(): Promise<void> {

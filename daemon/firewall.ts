@@ -92,6 +92,9 @@ export function proxySpecs(fwd: PortForward): ProxySpec[] {
   return out;
 }
 
+/** How long a "pf is ready" answer is trusted (an admin who disables pf is noticed within this). */
+export const READY_TRUST_MS = 5_000;
+
 export class FirewallOwner {
   private readonly state: IpamState;
   private readonly commit: (records: readonly StateRecord[]) => Promise<void>;
@@ -100,12 +103,30 @@ export class FirewallOwner {
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Per network, the NAT additions waiting for their turn (joinNatBatch). */
   private readonly natBatches = new Map<string, { addresses: Set<string>; done: Promise<void> }>();
+  /** Networks whose NAT readiness was looked at since this daemon started. */
+  private readonly natSetUp = new Set<string>();
+  /** Until when a positive readiness answer (by kinds) is trusted without asking pf again. */
+  private readonly readyUntil = new Map<string, number>();
 
   constructor(opts: FirewallOwnerOptions) {
     this.state = opts.state;
     this.commit = opts.commit;
     this.driver = opts.driver;
     this.proxy = opts.proxy;
+  }
+
+  /**
+   * Why the backend cannot carry these rules now (pf disabled, hooks missing), or undefined. A
+   * positive answer is trusted for READY_TRUST_MS so that a burst of ADDs costs two pfctl reads,
+   * not two each; a negative one is asked again every time.
+   */
+  private async notReady(kinds: readonly ('nat' | 'rdr')[]): Promise<{ message: string; fix: string } | undefined> {
+    const key = kinds.join(',');
+    if ((this.readyUntil.get(key) ?? 0) > Date.now()) return undefined;
+    const problem = await this.driver.readiness(kinds).catch((err: unknown) => Promise.reject(hostFailure(err, 'asking pf whether it is ready')));
+    if (problem) this.readyUntil.delete(key);
+    else this.readyUntil.set(key, Date.now() + READY_TRUST_MS);
+    return problem;
   }
 
   /** Runs `fn` after every earlier change of the network has finished. */
@@ -152,7 +173,7 @@ export class FirewallOwner {
    * (and, for the network's first member, its rule). Says per address whether it is new to the
    * attachment; a failure takes back only those.
    */
-  async addNat(id: AttachmentId & { jail?: string; egressInterface?: string }, addresses: string[]): Promise<{ nat: NatView; added: { address: string; created: boolean }[] }> {
+  async addNat(id: AttachmentId & { jail?: string; egressInterface?: string }, addresses: string[]): Promise<{ nat: NatView; added: { address: string; created: boolean }[]; warnings?: string[] }> {
     const change = this.state.natAdd(id, addresses, Date.now());
     await this.commit(change.records);
     try {
@@ -162,7 +183,14 @@ export class FirewallOwner {
       await this.commit(undo.records);
       throw hostFailure(err, `adding ${addresses.join(', ')} to the NAT of network ${id.network}`);
     }
-    return { nat: natView(change.value.holding), added: change.value.created };
+    const reply: { nat: NatView; added: { address: string; created: boolean }[]; warnings?: string[] } = { nat: natView(change.value.holding), added: change.value.created };
+    // NAT that pf will not apply is not refused (the jail still works inside the host), but said,
+    // by the ADD that sets the network's NAT up (later ADDs of the network cost no pfctl read;
+    // the CLI and the hook check readiness before every attach).
+    const problem = change.value.created.some((c) => c.created) && !this.natSetUp.has(id.network) ? await this.notReady(['nat']).catch(() => undefined) : undefined;
+    this.natSetUp.add(id.network);
+    if (problem) reply.warnings = [`${problem.message}: ${addresses.join(', ')} will not be translated (${problem.fix.split('\n')[0]})`];
+    return reply;
   }
 
   /**
@@ -204,7 +232,10 @@ export class FirewallOwner {
     // Out of the table only what no other attachment holds; the last member takes the NAT down.
     const takeOut = removed.filter((a) => this.state.nat.holdersOf(id.network, a).size === 0);
     try {
-      if (!this.state.nat.hasMembers(id.network)) await this.driver.teardownNetworkNat(id.network);
+      if (!this.state.nat.hasMembers(id.network)) {
+        await this.driver.teardownNetworkNat(id.network);
+        this.natSetUp.delete(id.network);
+      }
       else await this.driver.removeNatMembers(id.network, takeOut);
     } catch (err) {
       if (previous) this.state.apply(natToRecord(previous));
@@ -237,6 +268,9 @@ export class FirewallOwner {
    * takes back what this call did and nothing else: a repeated ADD keeps what the first one has.
    */
   async publish(fwd: PortForward, jail: string | undefined): Promise<{ forward: ForwardView; ports: (PortEntryView & { created: boolean })[] }> {
+    // A port that cannot work must not look published: refused before anything changes.
+    const problem = await this.notReady(['nat', 'rdr']);
+    if (problem) throw new IpamError('not-ready', `cannot publish ports of container ${fwd.containerID}: ${problem.message}`, problem.fix);
     const { ext, entries } = await this.prepare(fwd);
     const specs = proxySpecs(fwd);
     return this.serial(fwd.network, async () => {

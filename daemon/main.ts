@@ -3,6 +3,7 @@
  */
 import { version } from '../package.json';
 import { listJails } from '../src/freebsd/jail';
+import { readHostNetworks } from '../src/link/host-conflicts';
 import { LockHeldError } from '../src/ipam/store/state-lock';
 import { configureLogging, flushLogs, log, reopenLogFile } from '../src/log/logger';
 import { loadConfig, USAGE } from './config';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   // Nothing is logged before the socket answers unless something is wrong: loading the logger
   // costs ~40 ms of the restart time. Daemon.start() logs one line when it listens.
 
-  const daemon = new Daemon({ config, version, listJails });
+  const daemon = new Daemon({ config, version, listJails, readHostNetworks });
   let exiting = false;
   const exit = async (code: number) => {
     if (exiting) return;

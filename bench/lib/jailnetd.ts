@@ -26,7 +26,7 @@ export class BenchDaemon {
     // Started as the rc.d script and the IPAM plugin start it (NODE_OPTIONS, src/ipam/autostart.ts).
     // BENCH_DEFAULT_NODE_OPTIONS=1: Node's defaults; BENCH_NODE_OPTIONS: these options instead.
     const env = process.env.BENCH_NODE_OPTIONS ? { ...process.env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : process.env.BENCH_DEFAULT_NODE_OPTIONS ? process.env : daemonEnv(process.env);
-    const child = spawn(JAILNETD, ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    const child = spawn(JAILNETD, ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', '--no-host-check', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], env });
     this.child = child;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`jailnetd exited with ${child.exitCode}`);

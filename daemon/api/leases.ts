@@ -5,6 +5,7 @@ import type { AllocateRequest, AllocateResponse, CheckRequest, CheckResponse, Re
 import { canonicalName } from '../../src/dns/names';
 import { attachmentKey } from '../../src/ipam/lease';
 import type { StateRecord } from '../../src/ipam/records';
+import { checkUsableRanges } from '../../src/ipam/range';
 import { leaseView } from '../../src/ipam/views';
 import { log } from '../../src/log/logger';
 import { checkBody } from '../body';
@@ -22,6 +23,10 @@ function canonicalDns(dns: NonNullable<AllocateRequest['dns']>): NonNullable<All
 export const allocate: Handler = async (ctx, req) => {
   const body = checkBody<AllocateRequest>(validateAllocate, req.body, 'allocate');
   if (body.dns) body.dns = canonicalDns(body.dns);
+  // Ranges no new attachment may use: special-purpose subnets, a gateway outside its subnet
+  // (pure), then the host's own addresses and routes (read the first time these ranges come).
+  checkUsableRanges(body.ranges);
+  await ctx.checkHostConflicts(body.ranges, body.bridge);
   const now = Date.now();
   const net = ctx.state.ensureNetwork(body.network, body.ranges, now, body.dns?.domain);
   const records: StateRecord[] = [...net.records];

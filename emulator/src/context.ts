@@ -146,11 +146,14 @@ export function appendTrace(ctx: EmuContext, entry: TraceEntry): void {
 
 /**
  * A command that must fail: every invocation of `tool` whose argv contains all of `words`
- * (in any order) prints `stderr` and exits with `exit` (default 1) without doing anything.
+ * (in any order) and none of `notWords` prints `stderr` and exits with `exit` (default 1)
+ * without doing anything.
  */
 export interface Fault {
   tool: string;
   words: string[];
+  /** Words the invocation must not contain (to tell `route -j J get default` from the host's). */
+  notWords?: string[];
   stderr?: string;
   exit?: number;
 }
@@ -159,7 +162,7 @@ export function findFault(ctx: EmuContext, tool: string, argv: readonly string[]
   const p = join(ctx.dir, 'faults.json');
   if (!existsSync(p)) return undefined;
   const faults = JSON.parse(readFileSync(p, 'utf8')) as Fault[];
-  return faults.find((f) => f.tool === tool && f.words.every((w) => argv.includes(w)));
+  return faults.find((f) => f.tool === tool && f.words.every((w) => argv.includes(w)) && !(f.notWords ?? []).some((w) => argv.includes(w)));
 }
 
 // ---- tool main -----------------------------------------------------------------------------

@@ -37,15 +37,34 @@ export function findJail(ctx: EmuContext, nameOrJid: string, state = readJails(c
   return state.jails.find((j) => j.name === nameOrJid);
 }
 
-/** libjail's jail_errmsg for a missing jail. */
+/** The kernel's jail_get(2) errmsg for a missing jail, which libjail passes on (jail_errmsg). */
 export function jailNotFoundMessage(nameOrJid: string): string {
-  return /^\d+$/.test(nameOrJid) ? `jail ${Number(nameOrJid)} not found` : `jail "${nameOrJid}" not found`;
+  return isJid(nameOrJid) ? `jail ${Number(nameOrJid)} not found` : `jail "${nameOrJid}" not found`;
 }
 
-export function requireJail(ctx: EmuContext, nameOrJid: string): JailRecord {
-  const j = findJail(ctx, nameOrJid);
-  if (!j) throw new ToolError(jailNotFoundMessage(nameOrJid));
-  return j;
+/**
+ * Whether libjail's jail_getid() takes the word for a JID. It returns an all-digits word as
+ * the JID without asking the kernel (lib/libjail/jail.c), so a missing JID is noticed only by
+ * the jail_attach(2) or ioctl that uses it (EINVAL / ENXIO), with that call's message.
+ */
+export function isJid(nameOrJid: string): boolean {
+  return /^\d+$/.test(nameOrJid);
+}
+
+/**
+ * How a tool given `-j JAIL` reports a jail that is not there: jail_getid() fails for a name,
+ * jail_attach(2) for a JID. ifconfig (sbin/ifconfig/ifconfig.c) uses Perror, i.e. err(3) with
+ * errno: `jail not found: No such file or directory` (jail_get's ENOENT) and `cannot attach to
+ * jail: Invalid argument` (jail_attach's EINVAL); route (sbin/route/route.c) uses errx(3):
+ * `Jail not found`, `Cannot attach to jail`. Both exit with status 1.
+ */
+export type JailFlagTool = 'ifconfig' | 'route' | 'libjail';
+
+export function missingJailError(tool: JailFlagTool, nameOrJid: string): ToolError {
+  const jid = isJid(nameOrJid);
+  if (tool === 'ifconfig') return new ToolError(jid ? 'cannot attach to jail: Invalid argument' : 'jail not found: No such file or directory');
+  if (tool === 'route') return new ToolError(jid ? 'Cannot attach to jail' : 'Jail not found');
+  return new ToolError(jailNotFoundMessage(nameOrJid));
 }
 
 /** Where a command acts: the host, or the jail named by -j / JAILNET_EMU_JAIL. */
@@ -57,10 +76,11 @@ export interface Vnet {
   jail?: JailRecord;
 }
 
-export function vnetOf(ctx: EmuContext, jailArg?: string): Vnet {
+export function vnetOf(ctx: EmuContext, jailArg?: string, tool: JailFlagTool = 'libjail'): Vnet {
   const name = jailArg ?? ctx.jail;
   if (name === undefined) return { ns: ctx.config.hostNs, jid: 0 };
-  const j = requireJail(ctx, name);
+  const j = findJail(ctx, name);
+  if (!j) throw missingJailError(tool, name);
   return j.vnet ? { ns: j.ns, jid: j.jid, jail: j } : { ns: ctx.config.hostNs, jid: 0, jail: j };
 }
 

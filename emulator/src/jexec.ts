@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { EMU_DIR_ENV, EMU_JAIL_ENV, ToolError, type EmuContext, type ToolIo } from './context';
 import { getopt } from './getopt';
-import { findJail, jailNotFoundMessage } from './jails';
+import { findJail, isJid, jailNotFoundMessage } from './jails';
 import { IP } from './netns';
 import { forgetProc, recordProc } from './procs';
 
@@ -31,6 +31,7 @@ const TOOLS: Record<string, string> = {
   '/usr/sbin/jail': 'jail',
   '/usr/sbin/jexec': 'jexec',
   '/usr/sbin/jls': 'jls',
+  '/usr/bin/netstat': 'netstat',
 };
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -69,7 +70,9 @@ export async function jexecMain(ctx: EmuContext, argv: string[], io: ToolIo): Pr
   }
   const jailArg = rest[0] as string;
   const jail = findJail(ctx, jailArg);
-  if (!jail) throw new ToolError(jailNotFoundMessage(jailArg));
+  // jexec.c: errx with jail_errmsg when jail_getid() fails (a name); a JID is only tried by
+  // jail_attach(2): err(1, "jail_attach(%d)").
+  if (!jail) throw new ToolError(isJid(jailArg) ? `jail_attach(${Number(jailArg)}): Invalid argument` : jailNotFoundMessage(jailArg));
   const command = rest.length > 1 ? rest.slice(1) : ['/bin/sh'];
   const prog = command[0] as string;
   const cwd = opts.find((o) => o.opt === 'd')?.arg;

@@ -5,7 +5,7 @@ import type { LinuxLink } from './netns';
  * groups, description, nd6 IFDISABLED) travels with the interface in its Linux ifalias, which
  * survives renames and namespace moves and disappears with the interface:
  *
- *   jn1;k=epair;u=3;s=a;h=0;n=1;g=epair,jailnet;d=some%20text
+ *   jn1;k=epair;u=3;s=a;h=0;n=1;r=1;g=epair,jailnet;d=some%20text
  *
  * Values are percent-encoded so that the alias can be written through `ip -batch`.
  */
@@ -22,6 +22,8 @@ export interface IfMeta {
   home: number;
   /** ND6_IFF_IFDISABLED. */
   ifdisabled: boolean;
+  /** ND6_IFF_ACCEPT_RTADV (`ifconfig IF inet6 accept_rtadv`): the interface takes router advertisements. */
+  acceptRtadv?: boolean;
   groups: string[];
   description?: string;
 }
@@ -51,6 +53,7 @@ export function encodeMeta(m: IfMeta): string {
   if (m.unit !== undefined) parts.push(`u=${m.unit}`);
   if (m.side) parts.push(`s=${m.side}`);
   parts.push(`h=${m.home}`, `n=${m.ifdisabled ? 1 : 0}`);
+  if (m.acceptRtadv) parts.push('r=1');
   if (m.groups.length) parts.push(`g=${m.groups.map(enc).join(',')}`);
   if (m.description) parts.push(`d=${enc(m.description)}`);
   return PREFIX + parts.join(';');
@@ -70,6 +73,7 @@ export function metaOf(link: LinuxLink): IfMeta {
       else if (k === 's') m.side = v === 'b' ? 'b' : 'a';
       else if (k === 'h') m.home = Number(v);
       else if (k === 'n') m.ifdisabled = v === '1';
+      else if (k === 'r') m.acceptRtadv = v === '1';
       else if (k === 'g') m.groups = v.split(',').filter(Boolean).map(dec);
       else if (k === 'd') m.description = dec(v);
     }

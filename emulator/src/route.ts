@@ -1,11 +1,12 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ToolError, type EmuContext, type ToolIo } from './context';
-import { run } from './exec';
+import { run, runOk } from './exec';
 import { getopt, UsageError } from './getopt';
 import { vnetOf, type Vnet } from './jails';
 import { IP, readLinks } from './netns';
+import { stateSysctl } from './sysctl';
 import { toFreeBSD, toLinux } from './ifconfig/names';
-import { classfulPrefix } from './ifconfig/addresses';
+import { classfulPrefix, sameInet6 } from './ifconfig/addresses';
 import { prefixToMask } from './ifconfig/format';
 
 /** route(8): add, delete, change, get/show, flush, for IPv4 and IPv6, on the host or with -j. */
@@ -149,14 +150,14 @@ export async function routeMain(ctx: EmuContext, argv: string[], io: ToolIo): Pr
     if (o.opt === 'n') numeric = true;
     if (o.opt === 'j') jail = o.arg;
   }
-  const vnet = vnetOf(ctx, jail);
+  const vnet = vnetOf(ctx, jail, 'route');
   if (rest.length === 0) usage();
   const cmd = rest[0] as string;
   switch (cmd) {
     case 'add':
     case 'delete':
     case 'change':
-      return modify(vnet, parseArgs(rest, family), quiet, io);
+      return modify(ctx, vnet, parseArgs(rest, family), quiet, io);
     case 'get':
     case 'show':
       return get(vnet, parseArgs(rest, family), numeric, io);
@@ -169,7 +170,7 @@ export async function routeMain(ctx: EmuContext, argv: string[], io: ToolIo): Pr
   }
 }
 
-async function modify(vnet: Vnet, s: Spec, quiet: boolean, io: ToolIo): Promise<number> {
+async function modify(ctx: EmuContext, vnet: Vnet, s: Spec, quiet: boolean, io: ToolIo): Promise<number> {
   if (s.dest === undefined) usage();
   const t = target(s);
   const kind = t.isHost ? 'host' : 'net';
@@ -209,6 +210,16 @@ async function modify(vnet: Vnet, s: Spec, quiet: boolean, io: ToolIo): Promise<
     return fail('Invalid argument', 'writing to routing socket: Invalid argument');
   }
   if (s.mtu !== undefined && verb !== 'del') args.push('mtu', String(s.mtu));
+  if ((verb === 'add' || verb === 'del') && !s.blackhole && !s.reject && !s.iface && s.gateway !== undefined) {
+    const outcome = await multipath(ctx, vnet, t, verb, s.gateway, s.mtu);
+    if (outcome === 'exists') return fail('route already in table');
+    if (outcome === 'missing') return fail('not in table');
+    if (outcome === 'unreachable') return fail('Network is unreachable', 'writing to routing socket: Network is unreachable');
+    if (outcome === 'done') {
+      if (!quiet) io.out(`${head}\n`);
+      return 0;
+    }
+  }
   const r = await run(IP, ['-n', vnet.ns, ...args]);
   if (r.code === 0) {
     if (!quiet) io.out(`${head}\n`);
@@ -216,10 +227,17 @@ async function modify(vnet: Vnet, s: Spec, quiet: boolean, io: ToolIo): Promise<
   }
   const e = r.stderr.toLowerCase();
   if (e.includes('file exists')) return fail('route already in table');
-  if (e.includes('no such process') || e.includes('no such file or directory')) return fail('not in table', 'route has not been found');
+  // route_netlink.c's rtmsg_nl returns ESRCH and route.c prints "not in table" on stdout only.
+  if (e.includes('no such process') || e.includes('no such file or directory')) return fail('not in table');
   if (e.includes('unreachable') || e.includes('invalid gateway') || e.includes('nexthop')) return fail('Network is unreachable', 'writing to routing socket: Network is unreachable');
   if (e.includes('cannot find device')) throw new ToolError(`bad address: ${s.gateway ?? ''}`, EX_NOHOST);
   return fail('Invalid argument', 'writing to routing socket: Invalid argument');
+}
+
+interface IpNexthop {
+  gateway?: string;
+  dev?: string;
+  weight?: number;
 }
 
 interface IpRoute {
@@ -230,6 +248,73 @@ interface IpRoute {
   flags?: string[];
   prefsrc?: string;
   protocol?: string;
+  metric?: number;
+  expires?: number;
+  /** A multipath (ECMP) route's paths. */
+  nexthops?: IpNexthop[];
+}
+
+/** The paths of a route: its nexthops, or its one gateway/interface. */
+function pathsOf(r: IpRoute): IpNexthop[] {
+  if (r.nexthops) return r.nexthops;
+  const hop: IpNexthop = {};
+  if (r.gateway) hop.gateway = r.gateway;
+  if (r.dev) hop.dev = r.dev;
+  return [hop];
+}
+
+function sameAddress(a: string | undefined, b: string): boolean {
+  return a !== undefined && (isIPv6(b) ? sameInet6(a, b) : a === b);
+}
+
+function nexthopWords(hops: readonly IpNexthop[]): string[] {
+  if (hops.length === 1) {
+    const h = hops[0] as IpNexthop;
+    return [...(h.gateway ? ['via', h.gateway] : []), ...(h.dev ? ['dev', h.dev] : [])];
+  }
+  return hops.flatMap((h) => ['nexthop', ...(h.gateway ? ['via', h.gateway] : []), ...(h.dev ? ['dev', h.dev] : [])]);
+}
+
+/**
+ * `route add` of a gateway route where the prefix already has one, and `route delete` of one
+ * path, as sys/net/route/route_ctl.c does them. route(8) adds in append mode (14.x:
+ * NLM_F_CREATE | NLM_F_APPEND, sbin/route/route_netlink.c; 13.x rtsock likewise), so with
+ * net.route.multipath=1 (the default) a second gateway joins the route as another path of a
+ * multipath (ECMP) route; the same gateway again, an interface route, or multipath=0 is EEXIST
+ * ("route already in table"). `route delete PREFIX GW` removes that path only. Linux keeps
+ * such a route as one route with `nexthop` entries. Returns 'pass' when there is nothing
+ * special to do (no route yet for add; a single-path route for delete).
+ */
+async function multipath(ctx: EmuContext, vnet: Vnet, t: Target, verb: 'add' | 'del', gateway: string, mtu?: number): Promise<'pass' | 'done' | 'exists' | 'missing' | 'unreachable'> {
+  const [gaddr, scope] = gateway.split('%') as [string, string | undefined];
+  const existing = (await ipJson(vnet.ns, [...fam(t.family), 'route', 'show', 'exact', t.prefix])).routes.find((r) => r.type === undefined || r.type === 'unicast');
+  if (!existing) return 'pass';
+  const paths = pathsOf(existing);
+  const mine = paths.filter((h) => sameAddress(h.gateway, gaddr) && (scope === undefined || h.dev === toLinux(scope)));
+  if (verb === 'del') {
+    if (paths.length < 2) return 'pass';
+    if (mine.length === 0) return 'missing';
+    const rest = paths.filter((h) => !mine.includes(h));
+    await runOk(IP, ['-n', vnet.ns, ...fam(t.family), 'route', 'replace', t.prefix, ...nexthopWords(rest), ...metricWords(existing)]);
+    return 'done';
+  }
+  if (mine.length > 0) return 'exists';
+  // nhop_can_multipath: only gateway routes take more paths.
+  const multipathOn = stateSysctl(ctx, vnet, 'net.route.multipath') !== '0';
+  if (!multipathOn || paths.some((h) => !h.gateway)) return 'exists';
+  let dev = scope !== undefined ? toLinux(scope) : undefined;
+  if (dev === undefined) {
+    const via = (await ipJson(vnet.ns, [...fam(t.family), 'route', 'get', gaddr])).routes[0];
+    if (!via?.dev || via.type === 'unreachable' || via.gateway) return 'unreachable';
+    dev = via.dev;
+  }
+  const hops = [...paths, { gateway: gaddr, dev }];
+  await runOk(IP, ['-n', vnet.ns, ...fam(t.family), 'route', 'replace', t.prefix, ...nexthopWords(hops), ...metricWords(existing), ...(mtu !== undefined ? ['mtu', String(mtu)] : [])]);
+  return 'done';
+}
+
+function metricWords(r: IpRoute): string[] {
+  return r.metric !== undefined ? ['metric', String(r.metric)] : [];
 }
 
 function maskText(family: Family, prefix: number): string {
@@ -285,7 +370,10 @@ async function get(vnet: Vnet, s: Spec, numeric: boolean, io: ToolIo): Promise<n
         .map((r) => ({ r, p: r.dst === 'default' ? 0 : Number(r.dst.split('/')[1] ?? (t.family === 6 ? 128 : 32)) }))
         .sort((a, b) => b.p - a.p)[0];
       if (!best) return notFound();
-      route = { ...best.r, ...(route.dev ? { dev: route.dev } : {}) };
+      // A path of a multipath route: the one Linux chose for this address.
+      const chosen = best.r.nexthops && route.gateway ? { gateway: route.gateway } : {};
+      route = { ...best.r, ...(route.dev ? { dev: route.dev } : {}), ...chosen };
+      delete route.nexthops;
       if (best.r.dst === 'default') {
         destination = zero;
         mask = zero;
@@ -295,14 +383,21 @@ async function get(vnet: Vnet, s: Spec, numeric: boolean, io: ToolIo): Promise<n
       }
     }
   }
+  // A multipath route (net.route.multipath): route_netlink.c's print_getmsg prints `gateway:`
+  // only for RTA_GATEWAY, which a multipath answer lacks (its paths are in RTA_MULTIPATH), and
+  // looks up the interface of RTA_OIF, also absent: ifindex 0, which the kernel answers with
+  // its list of interfaces, so the first interface is named. The emulator names the vnet's
+  // first interface (lo0). Callers must not take it for the egress interface.
+  const ecmp = route.nexthops !== undefined;
   const flags = ['UP'];
-  if (route.gateway) flags.push('GATEWAY');
+  if (route.gateway || ecmp) flags.push('GATEWAY');
   if (route.type === 'local' || mask === undefined) flags.push('HOST');
   flags.push('DONE');
-  if (route.protocol === 'static' || route.protocol === 'boot' || route.gateway) flags.push('STATIC');
+  if (route.protocol === 'static' || route.protocol === 'boot' || route.gateway || ecmp) flags.push('STATIC');
   if (route.protocol === 'kernel' || route.type === 'local') flags.push('PINNED');
   const links = await readLinks(vnet.ns);
-  const dev = route.type === 'local' ? 'lo' : route.dev;
+  const first = [...links].sort((a, b) => a.ifindex - b.ifindex)[0]?.ifname;
+  const dev = route.type === 'local' ? 'lo' : ecmp ? first : route.dev;
   const mtu = links.find((l) => l.ifname === dev)?.mtu ?? 1500;
   const lines = [`   route to: ${routeTo}`, `destination: ${destination}`];
   if (mask !== undefined) lines.push(`       mask: ${mask}`);
@@ -319,10 +414,12 @@ async function get(vnet: Vnet, s: Spec, numeric: boolean, io: ToolIo): Promise<n
 async function flush(vnet: Vnet, words: string[], family: Family | undefined, quiet: boolean, io: ToolIo): Promise<number> {
   const fams: Family[] = words.includes('-inet6') || family === 6 ? [6] : words.includes('-inet') || family === 4 ? [4] : [4, 6];
   for (const f of fams) {
-    const routes = (await ipJson(vnet.ns, [...fam(f), 'route', 'show'])).routes.filter((r) => r.gateway);
+    // Every path of a gateway route (flushroutes in route.c deletes each route the dump lists,
+    // one line per path of a multipath route).
+    const routes = (await ipJson(vnet.ns, [...fam(f), 'route', 'show'])).routes.filter((r) => pathsOf(r).some((h) => h.gateway));
     for (const r of routes) {
-      await run(IP, ['-n', vnet.ns, ...fam(f), 'route', 'del', r.dst === 'default' ? (f === 6 ? '::/0' : '0.0.0.0/0') : r.dst, 'via', r.gateway as string]);
-      if (!quiet) io.out(`${r.dst.padEnd(20).slice(0, 20)} ${(r.gateway as string).padEnd(20).slice(0, 20)} done\n`);
+      await run(IP, ['-n', vnet.ns, ...fam(f), 'route', 'del', r.dst === 'default' ? (f === 6 ? '::/0' : '0.0.0.0/0') : r.dst, ...metricWords(r)]);
+      for (const h of pathsOf(r)) if (!quiet && h.gateway) io.out(`${r.dst.padEnd(20).slice(0, 20)} ${h.gateway.padEnd(20).slice(0, 20)} done\n`);
     }
   }
   return 0;

@@ -2,7 +2,8 @@ import { ToolError, readState, withLock, writeState, type EmuContext, type ToolI
 import { run } from './exec';
 import { getopt, UsageError } from './getopt';
 import { vnetOf, type Vnet } from './jails';
-import { IP } from './netns';
+import { metaOf } from './meta';
+import { IP, readLinks } from './netns';
 import { notifyPf } from './pf-hook';
 
 /**
@@ -22,12 +23,25 @@ export const SYSCTL_FILE = 'sysctl.json';
 
 type Oid =
   | { kind: 'linux'; linux: string }
-  | { kind: 'state'; dflt: string; pf: boolean }
+  | { kind: 'state'; dflt: string; pf: boolean; onChange?: (ctx: EmuContext, v: Vnet, value: string) => Promise<void> }
   | { kind: 'const'; value: (v: Vnet) => string };
 
+/** Per-vnet OIDs with their FreeBSD 14 defaults; the comment names where FreeBSD defines each. */
 const OIDS: Record<string, Oid> = {
   'net.inet.ip.forwarding': { kind: 'linux', linux: 'net.ipv4.ip_forward' },
   'net.inet6.ip6.forwarding': { kind: 'linux', linux: 'net.ipv6.conf.all.forwarding' },
+  // sys/netinet6/in6_proto.c: the ND6_IFF_ACCEPT_RTADV default for interfaces attached later
+  // (nd6_ifattach), 0; rc.conf's `inet6 accept_rtadv` sets the flag per interface instead.
+  'net.inet6.ip6.accept_rtadv': { kind: 'state', dflt: '0', pf: false },
+  // sys/netinet6/in6_proto.c, read by nd6_ra_input (sys/netinet6/nd6_rtr.c): with forwarding on,
+  // RAs give a default route only when this is 1. Default 0.
+  'net.inet6.ip6.rfc6204w3': { kind: 'state', dflt: '0', pf: false, onChange: (ctx, v, value) => syncAcceptRa(ctx, v, undefined, value !== '0') },
+  // sys/net/route/route_ctl.c (V_rib_route_multipath): a second route to a prefix with another
+  // gateway joins it as a multipath (ECMP) route. Default 1.
+  'net.route.multipath': { kind: 'state', dflt: '1', pf: false },
+  // sys/netinet/ip_input.c (14.x): drop packets arriving with a local source address on a
+  // non-loopback interface. Default 1. Read by the emulated pf.
+  'net.inet.ip.source_address_validation': { kind: 'state', dflt: '1', pf: true },
   'net.link.bridge.pfil_member': { kind: 'state', dflt: '1', pf: true },
   'net.link.bridge.pfil_bridge': { kind: 'state', dflt: '1', pf: true },
   'net.link.bridge.pfil_onlyip': { kind: 'state', dflt: '1', pf: true },
@@ -43,6 +57,30 @@ const OIDS: Record<string, Oid> = {
 
 function stateFile(v: Vnet): string {
   return v.jid === 0 ? SYSCTL_FILE : `sysctl-jail-${v.jid}.json`;
+}
+
+/** The value of a state OID (an emulator-kept sysctl) in a vnet, for the other tools. */
+export function stateSysctl(ctx: EmuContext, v: Vnet, name: string): string {
+  const oid = OIDS[name];
+  if (oid?.kind !== 'state') throw new Error(`${name} is not an emulator-kept sysctl`);
+  return readState<Record<string, string>>(ctx, stateFile(v), {})[name] ?? oid.dflt;
+}
+
+/**
+ * ND6_IFF_ACCEPT_RTADV on Linux. nd6_ra_input (sys/netinet6/nd6_rtr.c) takes RAs only on
+ * interfaces with the flag, and while net.inet6.ip6.forwarding=1 it takes the router lifetime as
+ * 0 unless net.inet6.ip6.rfc6204w3=1, so the RA-learnt default route goes at the next RA.
+ * Linux has the same rule in accept_ra: 1 is ignored while forwarding is on, 2 is not; and
+ * turning forwarding on drops RA default routes at once, except on accept_ra=2 interfaces
+ * (rt6_purge_dflt_routers). So the flag is accept_ra 1, or 2 with rfc6204w3=1: the emulated host
+ * loses the route sooner than FreeBSD (at the sysctl, not at the next RA), never later.
+ * `only` limits the change to those interfaces (Linux names).
+ */
+export async function syncAcceptRa(ctx: EmuContext, v: Vnet, only?: readonly string[], rfc6204w3 = stateSysctl(ctx, v, 'net.inet6.ip6.rfc6204w3') !== '0'): Promise<void> {
+  const links = (await readLinks(v.ns)).filter((l) => l.ifname !== 'lo' && (only === undefined || only.includes(l.ifname)));
+  const set = links.map((l) => `net/ipv6/conf/${l.ifname}/accept_ra=${metaOf(l).acceptRtadv ? (rfc6204w3 ? 2 : 1) : 0}`);
+  // An interface destroyed meanwhile makes its line fail; the others are still set.
+  if (set.length) await run(IP, ['netns', 'exec', v.ns, '/usr/sbin/sysctl', '-q', '-w', ...set]);
 }
 
 async function linuxSysctl(ns: string, args: string[]): Promise<string> {
@@ -67,6 +105,7 @@ async function write(ctx: EmuContext, v: Vnet, name: string, oid: Oid, value: st
       writeState(ctx, stateFile(v), s);
       return prev;
     });
+    if (oid.onChange && old !== value) await oid.onChange(ctx, v, value);
     if (oid.pf && v.jid === 0) await notifyPf(ctx);
     return old;
   }

@@ -11,7 +11,7 @@ import { joinNat } from '../link/nat';
 import { addressOf } from '../net/cidr';
 import { withRollback } from '../util/rollback';
 import type { BridgeConf } from './config';
-import { attachToBridge } from './device';
+import { attachToBridge, lookAtBridge } from './device';
 
 /**
  * ADD: addresses from IPAM, an epair whose host end joins the bridge (created on first use) and
@@ -25,17 +25,16 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
     const a = await beginAttachment(ctx, rollback, { gatewayOnHost: conf.isGateway });
     const plan = planAddresses(a.ipam, conf);
     const addresses = plan.ips.map((ip) => ip.address);
+    const setup = { name: conf.bridge, network: conf.name, gatewayCidrs: conf.isGateway ? plan.gatewayCidrs : [], mtu: conf.mtu, promisc: conf.promiscMode, forceAddress: conf.forceAddress };
+    // Before the epair: a bridge name taken by another kind of interface, or a subnet the host
+    // uses, is refused while nothing has changed.
+    const seen = await lookAtBridge(setup, conf.isGateway ? plan.gatewayCidrs : addresses);
 
     const link = await a.createLink({
       description: describeHostEnd({ network: conf.name, jail: a.jail, ifname: ctx.ifname, ips: addresses.map(addressOf) }),
       mtu: conf.mtu,
     });
-    const bridge = await attachToBridge(
-      { name: conf.bridge, network: conf.name, gatewayCidrs: conf.isGateway ? plan.gatewayCidrs : [], mtu: conf.mtu, promisc: conf.promiscMode, forceAddress: conf.forceAddress },
-      link.hostEnd,
-      { isolate: conf.portIsolation, promisc: conf.promiscMode },
-      rollback,
-    );
+    const bridge = await attachToBridge(setup, link.hostEnd, { isolate: conf.portIsolation, promisc: conf.promiscMode }, rollback, seen);
     // The gateway is on the bridge now: jailnetd's DNS server can listen there.
     const dns = a.dns ? await serveDns(ctx) : undefined;
     await moveIntoJail(link.jailEnd, a.jail);

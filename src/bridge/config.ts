@@ -3,6 +3,7 @@ import validateBridgeConfig from '../config/generated/bridge-config';
 import { validateWith } from '../config/validate';
 import { interfaceName } from '../freebsd/names';
 import { checkField, checkLinkConf, type LinkConf } from '../link/config';
+import { DEFAULT_BRIDGE } from '../link/naming';
 
 /**
  * The bridge plugin's configuration: the reference bridge plugin's fields, with their
@@ -25,7 +26,7 @@ export interface BridgeConf extends LinkConf {
   portIsolation: boolean;
 }
 
-export const DEFAULT_BRIDGE = 'jailnet0';
+export { DEFAULT_BRIDGE };
 
 export function loadBridgeConfig(raw: Record<string, unknown>): BridgeConf {
   const conf = validateWith<BridgeConf>(validateBridgeConfig, raw, 'network configuration');

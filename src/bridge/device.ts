@@ -1,6 +1,8 @@
 import { CniCode, CniError } from '../cni/errors';
 import { CommandError } from '../freebsd/exec';
+import { isNoSuchInterface } from '../freebsd/errors';
 import { configureInterface, createBridge, destroyInterface, ifw, showInterface, type IfWord } from '../freebsd/ifconfig';
+import { requireNoHostConflict } from '../link/host-conflicts';
 import type { InterfaceInfo } from '../freebsd/parse/ifconfig';
 import { enableForwarding } from '../link/forwarding';
 import { BRIDGE_GROUP } from '../link/naming';
@@ -41,6 +43,8 @@ export interface ReadyBridge {
 export interface BridgeChange {
   words: IfWord[];
   undo: IfWord[][];
+  /** The gateway addresses ("gateway/prefix") the call adds. */
+  adds?: string[];
 }
 
 function isRenameConflict(err: unknown): boolean {
@@ -51,9 +55,37 @@ function addressWords(cidrs: readonly string[]): IfWord[][] {
   return cidrs.map((c) => (familyOf(c) === 4 ? [ifw.inetAlias(c)] : [ifw.inet6Enable(), ifw.inet6(c)]));
 }
 
-/** Finds or creates the bridge and adds `member` to it. */
-export function attachToBridge(setup: BridgeSetup, member: string, options: JoinOptions, rollback: Rollback): Promise<ReadyBridge> {
+/**
+ * The bridge as ADD finds it before changing anything (`ifconfig BRIDGE`, read-only): the plan
+ * for an existing bridge, or undefined when it is to be created. Refuses (code 7) a name taken
+ * by an interface that is not a bridge (em0, lo0, an epair end) and, without forceAddress, a
+ * bridge with another address in a gateway's subnet. When the bridge is to be created or to
+ * get a gateway it lacks, the subnets it would route are compared with the host's own addresses
+ * and routes (`ifconfig` and `netstat -rnW`, src/link/host-conflicts.ts): only then, not on
+ * every ADD.
+ */
+export async function lookAtBridge(setup: BridgeSetup, subnets: readonly string[]): Promise<ReadyBridge | undefined> {
+  const existing = await showInterface(setup.name);
+  const bridge = existing ? useExisting(setup, existing) : undefined;
+  await requireNoHostConflict(setup.network, bridge ? bridge.pending.flatMap((c) => c.adds ?? []) : subnets, setup.name);
+  return bridge;
+}
+
+/**
+ * Adds `member` to the bridge ADD looked at (`seen`), or creates the bridge when there was none.
+ * A bridge that vanished in between (a concurrent first ADD that failed took back the bridge it
+ * had made) is created again.
+ */
+export function attachToBridge(setup: BridgeSetup, member: string, options: JoinOptions, rollback: Rollback, seen: ReadyBridge | undefined): Promise<ReadyBridge> {
   return withFileLock(lockName(setup.name), async () => {
+    if (seen) {
+      try {
+        await joinBridge(seen, member, options, rollback);
+        return seen;
+      } catch (err) {
+        if (!isNoSuchInterface(err) || (await showInterface(setup.name))) throw err;
+      }
+    }
     const existing = await showInterface(setup.name);
     const bridge = existing ? useExisting(setup, existing) : await create(setup, member, rollback);
     await joinBridge(bridge, member, options, rollback);
@@ -96,11 +128,11 @@ function useExisting(setup: BridgeSetup, info: InterfaceInfo): ReadyBridge {
   // adding the first IPv6 gateway turns it on, and its undo turns it off again.
   let ipv6Off = /IFDISABLED/.test(info.other.nd6 ?? '');
   const add = missing.map((gw): BridgeChange => {
-    if (familyOf(gw) === 4) return { words: [ifw.inetAlias(gw)], undo: [[ifw.inetDelete(addressOf(gw))]] };
+    if (familyOf(gw) === 4) return { words: [ifw.inetAlias(gw)], undo: [[ifw.inetDelete(addressOf(gw))]], adds: [gw] };
     const undo: IfWord[][] = [[ifw.inet6Delete(addressOf(gw))]];
     if (ipv6Off) undo.push([ifw.inet6Disable()]);
     ipv6Off = false;
-    return { words: [ifw.inet6Enable(), ifw.inet6(gw)], undo };
+    return { words: [ifw.inet6Enable(), ifw.inet6(gw)], undo, adds: [gw] };
   });
   const out: ReadyBridge = { name: setup.name, pending: [...remove, ...add], membersBefore: info.members.map((m) => m.name) };
   if (info.ether) out.mac = info.ether;
@@ -135,8 +167,7 @@ async function create(setup: BridgeSetup, member: string, rollback: Rollback): P
   rollback.push(`bridge ${setup.name}`, () => withFileLock(lockName(setup.name), () => destroyIfUnused(setup.name, member)));
   for (const words6 of addressWords([...v4.slice(1), ...v6])) await configureInterface(setup.name, words6);
   // A gateway must forward. (rc.conf gateway_enable does the same at boot.) Not undone: host-wide.
-  if (v4.length) await enableForwarding(4);
-  if (v6.length) await enableForwarding(6);
+  if (v4.length || v6.length) await enableForwarding([...(v4.length ? [4 as const] : []), ...(v6.length ? [6 as const] : [])]);
   const info = await showInterface(setup.name);
   const out: ReadyBridge = { name: setup.name, pending: [], membersBefore: [] };
   if (info?.ether) out.mac = info.ether;

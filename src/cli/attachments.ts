@@ -11,6 +11,7 @@ import { inSubnet } from '../net/cidr';
 import { withFileLock } from '../util/file-lock';
 import { listNetworks, loadNetwork, subnetsOf } from './networks';
 import type { CliPaths } from './paths';
+import { describeReadiness, pfReadiness, type PfHook } from '../pf/status';
 import { capabilityMapping, formatPort, type PortMapping } from './ports';
 
 /**
@@ -98,12 +99,43 @@ function checkCapabilities(share: NetworkShare, req: AttachRequest): void {
   }
 }
 
+/**
+ * What pf must carry for these attachments: NAT (ipMasq of a link plugin, the nat plugin) and
+ * redirects (portmap with ports to publish).
+ */
+function pfKindsNeeded(shares: readonly NetworkShare[]): PfHook[] {
+  const kinds = new Set<PfHook>();
+  for (const { list, ports } of shares) {
+    for (const p of list.plugins) {
+      if (p.type === 'nat' || (p.ipMasq === true && (p.type === 'bridge' || p.type === 'epair'))) kinds.add('nat-anchor');
+      if (p.type === 'portmap' && ports.length > 0) {
+        kinds.add('nat-anchor');
+        kinds.add('rdr-anchor');
+      }
+    }
+  }
+  return [...kinds];
+}
+
+/**
+ * Readiness before ADD (issue 10.15): a jail attached while pf is off, or while the main
+ * ruleset lacks jailnet's hooks, would get no NAT and no published ports without a word. The
+ * CLI and the hook refuse instead, saying which lines pf.conf needs; nothing has changed yet.
+ */
+async function requirePfReady(shares: readonly NetworkShare[]): Promise<void> {
+  const hooks = pfKindsNeeded(shares);
+  if (hooks.length === 0) return;
+  const problem = describeReadiness(await pfReadiness(hooks), `cannot attach: ${shares.map((s) => s.list.name).join(', ')} need${shares.length === 1 ? 's' : ''} pf`);
+  if (problem) throw new CniError(CniCode.NotAvailable, problem.message, problem.fix);
+}
+
 /** Attaches a jail to each network in turn; if one fails, the ones done are detached again. */
-export function attach(paths: CliPaths, req: AttachRequest): Promise<Attached[]> {
+export async function attach(paths: CliPaths, req: AttachRequest): Promise<Attached[]> {
   jailName(req.jail);
   const lists = req.networks.map((n) => loadNetwork(paths, n));
   const shares = shareOut(lists, req);
   for (const share of shares) checkCapabilities(share, req);
+  await requirePfReady(shares);
   return exclusively(paths, () => attachNetworks(paths, req, shares));
 }
 

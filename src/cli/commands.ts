@@ -48,9 +48,9 @@ function networkCommands(y: Argv): Argv {
           .option('bridge', { type: 'string', describe: 'bridge name (default: jailnetN)' })
           .option('internal', { type: 'boolean', default: false, describe: 'no NAT to the outside' })
           .option('mtu', { type: 'number' }),
-      (a) => {
+      async (a) => {
         const withPortmap = paths.cniPath.some((d) => readdirSafe(d).includes('portmap'));
-        const list = createNetwork(paths, { name: a.name, subnet: a.subnet, gateway: a.gateway, subnet6: a['ipv6-subnet'], bridge: a.bridge, internal: a.internal, mtu: a.mtu }, withPortmap);
+        const list = await createNetwork(paths, { name: a.name, subnet: a.subnet, gateway: a.gateway, subnet6: a['ipv6-subnet'], bridge: a.bridge, internal: a.internal, mtu: a.mtu }, withPortmap);
         print(`network ${list.name} created (${subnetsOf(list).join(', ')}, bridge ${bridgeOf(list) ?? '-'})\n`);
       },
     )

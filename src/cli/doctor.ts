@@ -3,6 +3,7 @@ import { showRules, isPfEnabled } from '../freebsd/pfctl';
 import { findExecutable } from '../freebsd/plugin-exec';
 import { getSysctl } from '../freebsd/sysctl';
 import { callDaemon } from '../ipam/client';
+import { takesRouterAdvertisements } from '../link/forwarding';
 import { MAIN_RULESET_HOOKS } from '../pf/anchors';
 import { listNetworks, validateNetwork } from './networks';
 import type { CliPaths } from './paths';
@@ -38,6 +39,21 @@ export async function doctor(paths: CliPaths): Promise<Finding[]> {
   const fwd = await sysctlValue('net.inet.ip.forwarding');
   if (fwd === '1') add('forwarding', 'ok', 'net.inet.ip.forwarding=1');
   else add('forwarding', 'warn', `net.inet.ip.forwarding=${fwd ?? '?'}`, 'sysrc gateway_enable=YES (jailnet also turns it on when it creates a bridge)');
+
+  // nd6_rtr.c: with IPv6 forwarding on, router advertisements give no default route unless
+  // net.inet6.ip6.rfc6204w3=1; a host configured by SLAAC then loses (or never gets) it.
+  const fwd6 = await sysctlValue('net.inet6.ip6.forwarding');
+  const rfc6204w3 = await sysctlValue('net.inet6.ip6.rfc6204w3');
+  if (fwd6 === '1' && rfc6204w3 === '0' && (await takesRouterAdvertisements(await sysctlValue('net.inet6.ip6.accept_rtadv')))) {
+    add(
+      'IPv6 router advertisements',
+      'warn',
+      'net.inet6.ip6.forwarding=1 and net.inet6.ip6.rfc6204w3=0 on a host that takes router advertisements: they give it no IPv6 default route',
+      'sysctl net.inet6.ip6.rfc6204w3=1 (and in /etc/sysctl.conf)',
+    );
+  } else if (fwd6 === '1') {
+    add('IPv6 router advertisements', 'ok', rfc6204w3 === '1' ? 'net.inet6.ip6.rfc6204w3=1: router advertisements still give a default route' : 'no interface takes router advertisements');
+  }
 
   let pfOn = false;
   try {

@@ -6,7 +6,8 @@ import { loadConflist, parseConflist, type NetworkConfigList } from '../cni/runt
 import { pluginConfig } from '../cni/runtime/chain';
 import { loadEpairConfig } from '../epair/config';
 import { networkName } from '../freebsd/names';
-import { parseIpamConfig } from '../ipam/plugin-config';
+import { parseIpamConfig, requireUsableRanges } from '../ipam/plugin-config';
+import { requireNoHostConflict } from '../link/host-conflicts';
 import { networkCidr, parseCidr } from '../net/cidr';
 import type { CliPaths } from './paths';
 
@@ -53,7 +54,7 @@ export function validateNetwork(list: NetworkConfigList): void {
       if (plugin.type === 'bridge') loadBridgeConfig(conf);
       if (plugin.type === 'epair') loadEpairConfig(conf);
       const ipam = conf.ipam as { type?: string } | undefined;
-      if (ipam?.type === 'jailnet-ipam') parseIpamConfig(conf);
+      if (ipam?.type === 'jailnet-ipam') requireUsableRanges(parseIpamConfig(conf).settings);
     } catch (err) {
       throw where(err);
     }
@@ -104,8 +105,12 @@ export function networkTemplate(paths: CliPaths, existing: NetworkConfigList[], 
   return { cniVersion: '1.1.0', name: n.name, plugins };
 }
 
-/** Writes a new network file (refusing to replace one), after validating it and checking overlaps. */
-export function createNetwork(paths: CliPaths, n: NewNetwork, withPortmap: boolean): NetworkConfigList {
+/**
+ * Writes a new network file (refusing to replace one), after validating it and checking overlaps
+ * with the other network files and with the host's own addresses and routes (`ifconfig` and
+ * `netstat -rnW`, src/link/host-conflicts.ts).
+ */
+export async function createNetwork(paths: CliPaths, n: NewNetwork, withPortmap: boolean): Promise<NetworkConfigList> {
   networkName(n.name);
   parseCidr(n.subnet);
   const existing = listNetworks(paths);
@@ -114,6 +119,7 @@ export function createNetwork(paths: CliPaths, n: NewNetwork, withPortmap: boole
   const bytes = Buffer.from(`${JSON.stringify(networkTemplate(paths, existing, n, withPortmap), null, 2)}\n`);
   const list = parseConflist(bytes, `network ${n.name}`);
   validateNetwork(list);
+  await requireNoHostConflict(n.name, subnetsOf(list), bridgeOf(list));
   mkdirSync(paths.confDir, { recursive: true, mode: 0o755 });
   let fd: number;
   try {

@@ -21,7 +21,8 @@ export function ipamType<C extends NetConf>(ctx: CmdContext<C>): string {
   return type;
 }
 
-async function delegate<C extends NetConf>(command: CniCommand, type: string, ctx: CmdContext<C>): Promise<string> {
+/** The IPAM plugin's executable: its name checked and found in CNI_PATH (no process is started). */
+export function ipamPluginPath<C extends NetConf>(ctx: CmdContext<C>, type = ipamType(ctx)): string {
   if (!TYPE.test(type)) {
     throw new CniError(CniCode.InvalidNetworkConfig, `field "ipam.type" has invalid plugin name ${JSON.stringify(type)}`, 'a plugin name is a file name: letters, digits, "_", "." and "-"');
   }
@@ -32,6 +33,11 @@ async function delegate<C extends NetConf>(command: CniCommand, type: string, ct
   if (!path) {
     throw new CniError(CniCode.InvalidNetworkConfig, `IPAM plugin "${type}" not found in CNI_PATH (${ctx.cniPath.join(':')})`, `install ${type} into one of those directories or fix "ipam.type"`);
   }
+  return path;
+}
+
+async function delegate<C extends NetConf>(command: CniCommand, type: string, ctx: CmdContext<C>): Promise<string> {
+  const path = ipamPluginPath(ctx, type);
   const run = await runPluginExecutable(path, { ...ctx.env, CNI_COMMAND: command }, ctx.stdinData, DELEGATE_TIMEOUT_MS);
   if (run.exitCode !== 0) throw delegatedError(type, command, run.stdout, run.stderr, run.exitCode);
   return run.stdout;

@@ -10,6 +10,7 @@ import { moveIntoJail } from '../link/epair';
 import { enableForwarding } from '../link/forwarding';
 import { describeHostEnd } from '../link/naming';
 import { serveDns } from '../link/dns';
+import { requireNoHostConflict } from '../link/host-conflicts';
 import { linkResult } from '../link/result';
 import { joinNat } from '../link/nat';
 import { addressOf, familyOf } from '../net/cidr';
@@ -28,6 +29,9 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     const a = await beginAttachment(ctx, rollback, { gatewayOnHost: true });
     const plan = planAddresses(a.ipam, { isGateway: true, isDefaultGateway: true });
     if (plan.ips.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, 'IPAM gave no address; the epair plugin needs one', 'check the "ipam" section');
+    // jailnetd compares a network's ranges with the host's addresses and routes when it first
+    // sees them; with another IPAM plugin that has to happen here, at every ADD (two commands).
+    if (conf.ipam?.type !== 'jailnet-ipam') await requireNoHostConflict(conf.name, plan.ips.map((ip) => ip.address));
     const jailHosts = plan.ips.map((ip) => hostCidr(addressOf(ip.address)));
     const gatewayHosts = Object.values(plan.gateways).map(hostCidr);
 
@@ -40,8 +44,7 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     for (const g of gatewayHosts.filter((c) => familyOf(c) === 6)) await configureInterface(a.hostEnd, [ifw.inet6Enable(), ifw.inet6(g)]);
     for (const h of jailHosts) await addRoute({ dst: h, interface: a.hostEnd, family: familyOf(h) });
     // Host-wide, and not undone when a later step fails (src/link/forwarding.ts).
-    await enableForwarding(4);
-    if (gatewayHosts.some((g) => familyOf(g) === 6)) await enableForwarding(6);
+    await enableForwarding(gatewayHosts.some((g) => familyOf(g) === 6) ? [4, 6] : [4]);
 
     // The gateway is on the host end now: jailnetd's DNS server can listen there (one socket
     // per gateway address serves every host end of the network that carries it).

@@ -12,6 +12,12 @@ export interface FirewallDriver {
   readonly name: string;
 
   /**
+   * Whether the backend carries rules of these kinds now (pf: enabled, and the main ruleset
+   * hooks jailnet's anchors); what is wrong and how to fix it, or undefined when ready.
+   */
+  readiness(kinds: readonly ('nat' | 'rdr')[]): Promise<{ message: string; fix: string } | undefined>;
+
+  /**
    * Adds addresses to the network's NAT table. When the table was not there (the network's
    * first member, or the NAT was flushed behind jailnet's back) the network's NAT rule is loaded
    * with `egress()`'s interface and `true` is returned; if that fails, the table is removed again.

@@ -6,6 +6,7 @@ import { renderMasqueradeRules } from '../pf/nat-rules';
 import { renderPortmapRules } from '../pf/port-rules';
 import { canonicalAddress } from '../net/cidr';
 import { planRedirects } from '../portmap/plan';
+import { describeReadiness, pfReadiness, type PfHook } from '../pf/status';
 import type { FirewallDriver } from './driver';
 import type { AttachmentId, PortForward } from './intent';
 
@@ -37,6 +38,11 @@ async function orNothing<T>(work: Promise<T>, nothing: T): Promise<T> {
 
 export const pfDriver: FirewallDriver = {
   name: 'pf',
+
+  async readiness(kinds) {
+    const hooks = kinds.map((k): PfHook => (k === 'nat' ? 'nat-anchor' : 'rdr-anchor'));
+    return describeReadiness(await orNothing(pfReadiness(hooks), { enabled: false, missingHooks: [] }), 'pf');
+  },
 
   async addNatMembers(network, addresses, egress) {
     if (addresses.length === 0) return false;

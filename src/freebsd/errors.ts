@@ -1,32 +1,57 @@
 import { CommandError } from './exec';
 
 /**
- * Classification of FreeBSD command failures by their messages (freebsd.md "Errors"), so that
- * callers can treat "already there" and "already gone" as the success they are.
+ * Classification of FreeBSD command failures by their messages, so that callers can treat
+ * "already there" and "already gone" as the success they are. Every pattern is a text FreeBSD
+ * prints; the comment names the source that prints it, and test/unit/freebsd/errors.test.ts
+ * feeds each text (and near misses) to its matcher.
  */
 
 function text(err: unknown): string {
   return err instanceof CommandError ? `${err.stderr}\n${err.stdout}` : '';
 }
 
-/** `ifconfig: interface X does not exist`, and the same from route/ifconfig inside a jail. */
+/**
+ * An interface that is not there: `ifconfig: interface X does not exist` (sbin/ifconfig/ifconfig.c,
+ * main, before any change), `X: no such interface` (ifconfig.c's Perror for ENXIO) and
+ * `SIOCIFDESTROY: Device not configured` (err(3) with ENXIO, sbin/ifconfig/ifclone.c), the same
+ * with `ifconfig -j` inside a jail.
+ */
 export function isNoSuchInterface(err: unknown): boolean {
-  return /interface \S+ does not exist|does not exist|Device not configured/.test(text(err)) && !isJailNotFound(err);
+  return /interface \S+ does not exist|: no such interface|: Device not configured/.test(text(err)) && !isJailNotFound(err);
 }
 
-/** `jail "x" not found` from ifconfig, jexec, jls, route, and `jail: "x" not found` from jail -r. */
+/**
+ * A jail that is not there, as each tool says it:
+ * - `jail "x" not found`, `jail 5 not found`: the kernel's jail_get(2) errmsg
+ *   (sys/kern/kern_jail.c), passed on by libjail as jail_errmsg and printed by jls(8), jexec(8),
+ *   `ifconfig IF vnet x` (setifvnet) and jail(8) (`jail: "x" not found`);
+ * - `ifconfig -j`: `jail not found: No such file or directory` (jail_getid failed) and
+ *   `cannot attach to jail: Invalid argument` (a JID that jail_attach(2) does not find:
+ *   libjail's jail_getid returns an all-digits name unchecked), sbin/ifconfig/ifconfig.c;
+ * - `route -j`: `Jail not found`, `Cannot attach to jail` (sbin/route/route.c);
+ * - jexec with a JID: `jail_attach(5): Invalid argument` (usr.sbin/jexec/jexec.c).
+ */
 export function isJailNotFound(err: unknown): boolean {
-  return /jail:? "[^"]*" not found|jail \S+ not found/.test(text(err));
+  return /jail:? "[^"]*" not found|jail \d+ not found|jail not found: |cannot attach to jail: Invalid argument|Jail not found|Cannot attach to jail|jail_attach\(\d+\): Invalid argument/.test(text(err));
 }
 
-/** getopt's complaint about a flag this release does not have (e.g. `-j` before 13.3). */
+/**
+ * getopt(3)'s complaint about a flag this release does not have (`-j` before 13.3):
+ * `tool: illegal option -- j` (lib/libc/stdlib/getopt.c).
+ */
 export function isUnknownFlag(err: unknown, flag: string): boolean {
-  return new RegExp(`illegal option -- ${flag}|unknown option -- ${flag}|invalid option -- ${flag}`).test(text(err));
+  return new RegExp(`illegal option -- ${flag}`).test(text(err));
 }
 
-/** pf anchors and tables that are not there. */
+/**
+ * pf anchors and tables that are not there: pfr_strerror's `Table does not exist` (ESRCH) and
+ * `Anchor or Ruleset does not exist` (ENOENT) in sbin/pfctl/pfctl_radix.c; pfctl.c's `Anchor does
+ * not exist.` for -s/-F with -a in 14.x; 13.x's `DIOCGETRULES: Invalid argument` for -s rules
+ * of a missing anchor.
+ */
 export function isPfObjectMissing(err: unknown): boolean {
-  return /does not exist|Table does not exist|No such file or directory|Anchor does not exist/.test(text(err));
+  return /Table does not exist|Anchor or Ruleset does not exist|Anchor does not exist|DIOCGETRULES: Invalid argument/.test(text(err));
 }
 
 /**

@@ -5,25 +5,27 @@ import { jailName } from './names';
 import { runTool, TOOL_PATHS } from './tools';
 
 /**
- * Runs ifconfig or route inside a jail: `tool -j JAIL ...` where the release has it, otherwise
- * `jexec JAIL /sbin/tool ...`, which runs the jail's own copy of the program: it needs
- * /sbin/ifconfig and /sbin/route in the jail's filesystem (docs/architecture.md, "Releases").
- * The first `-j` refusal switches this process to jexec, so an old host pays for the probe once
- * per call at most.
+ * Runs ifconfig, route or netstat inside a jail: `tool -j JAIL ...` where the release has it,
+ * otherwise `jexec JAIL /sbin/tool ...`, which runs the jail's own copy of the program: it needs
+ * /sbin/ifconfig, /sbin/route (and, for CHECK of a multipath default route, /usr/bin/netstat) in
+ * the jail's filesystem (docs/architecture.md, "Releases"). The first `-j` refusal switches this
+ * process to jexec for that tool (the tools got `-j` in different releases), so an old host pays
+ * for the probe once per tool and call at most.
  */
 
-let jailFlag: boolean | undefined;
+/** Per tool: whether its `-j` works (undefined until tried); the tools got `-j` in different releases. */
+const jailFlag = new Map<string, boolean>();
 
-export async function runInJail(tool: 'ifconfig' | 'route', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export async function runInJail(tool: 'ifconfig' | 'route' | 'netstat', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   jailName(jail);
-  if (jailFlag !== false) {
+  if (jailFlag.get(tool) !== false) {
     try {
       const r = await runTool(tool, ['-j', jail, ...args], options);
-      jailFlag = true;
+      jailFlag.set(tool, true);
       return r;
     } catch (err) {
-      if (jailFlag === true || !isUnknownFlag(err, 'j')) throw err;
-      jailFlag = false;
+      if (jailFlag.get(tool) === true || !isUnknownFlag(err, 'j')) throw err;
+      jailFlag.set(tool, false);
     }
   }
   // Inside the jail the program is found at its FreeBSD path.
@@ -50,5 +52,5 @@ export function isToolMissingInJail(err: unknown, program: string): boolean {
 
 /** For tests: forget what was learnt about `-j`. */
 export function resetJailFlagProbe(): void {
-  jailFlag = undefined;
+  jailFlag.clear();
 }

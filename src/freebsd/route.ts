@@ -1,5 +1,6 @@
 import { CommandError } from './exec';
 import { runInJail } from './jail-exec';
+import { listRoutes } from './netstat';
 import { interfaceName } from './names';
 import { isRouteExists, isRouteMissing, parseRouteGet, type RouteGet } from './parse/route';
 import { runTool } from './tools';
@@ -71,6 +72,7 @@ export async function getRoute(dst: string, family: 4 | 6, where: RouteWhere = {
   const target = dst === 'default' ? 'default' : ipAddress(dst);
   try {
     const r = await route(['-n', 'get', family === 6 ? '-inet6' : '-inet', target], where);
+    // 14.x's netlink route(8) reports a missing route on stderr and exits 0 (route_netlink.c).
     const got = parseRouteGet(r.stdout);
     return got.destination === undefined && got.interface === undefined ? undefined : got;
   } catch (err) {
@@ -79,7 +81,14 @@ export async function getRoute(dst: string, family: 4 | 6, where: RouteWhere = {
   }
 }
 
-/** The interface of the host's default route (the usual NAT egress), if there is one. */
+/**
+ * The interface of the host's default route (the usual NAT egress), if there is one. For a
+ * multipath default route `route get` names no gateway and its `interface:` line is not the
+ * route's (route_netlink.c asks for RTA_OIF, which a multipath answer lacks): the first path that
+ * `netstat -rnW` lists is taken instead.
+ */
 export async function defaultRouteInterface(family: 4 | 6 = 4): Promise<string | undefined> {
-  return (await getRoute('default', family))?.interface;
+  const got = await getRoute('default', family);
+  if (got && !got.gateway && got.flags.includes('GATEWAY')) return (await listRoutes(family)).find((e) => e.destination === 'default')?.netif;
+  return got?.interface;
 }

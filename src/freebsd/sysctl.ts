@@ -1,4 +1,4 @@
-import { parseSysctlSet, parseSysctlValue } from './parse/sysctl';
+import { parseSysctlSet, parseSysctlValue, parseSysctlValues } from './parse/sysctl';
 import { runTool } from './tools';
 
 /** sysctl(8) reads and writes of the knobs jailnet uses. */
@@ -13,6 +13,12 @@ function sysctlName(name: string): string {
 export async function getSysctl(name: string): Promise<string> {
   const r = await runTool('sysctl', ['-n', sysctlName(name)]);
   return parseSysctlValue(r.stdout);
+}
+
+/** Several values in one call: name -> value. */
+export async function getSysctls(names: readonly string[]): Promise<Map<string, string>> {
+  const r = await runTool('sysctl', names.map(sysctlName));
+  return parseSysctlValues(r.stdout);
 }
 
 /** Sets a value; returns the old and new values as sysctl printed them. */

@@ -15,6 +15,7 @@ export const TOOL_PATHS = {
   jail: '/usr/sbin/jail',
   jexec: '/usr/sbin/jexec',
   jls: '/usr/sbin/jls',
+  netstat: '/usr/bin/netstat',
 } as const;
 
 export type Tool = keyof typeof TOOL_PATHS;

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { CniCode } from '../cni/errors';
+import { macRefusal } from '../net/unusable';
 
 /**
  * Validators for the non-name values that become command words (addresses, MACs, MTUs,
@@ -48,12 +49,13 @@ export function cidr(value: unknown): string {
   return value;
 }
 
-/** A unicast Ethernet address, "02:00:00:00:00:01". */
+/** A unicast Ethernet address other than all zeros, "02:00:00:00:00:01" (src/net/unusable.ts). */
 export function macAddress(value: unknown): string {
   if (typeof value !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(value)) {
     throw new InvalidValueError('MAC address', value, 'must be six hex bytes separated by ":"');
   }
-  if (parseInt(value.slice(0, 2), 16) & 1) throw new InvalidValueError('MAC address', value, 'must be unicast (the lowest bit of the first byte clear)');
+  const refused = macRefusal(value);
+  if (refused) throw new InvalidValueError('MAC address', value, refused);
   return value.toLowerCase();
 }
 

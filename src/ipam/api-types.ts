@@ -23,6 +23,11 @@ export interface AllocateRequest extends AttachmentRef {
   /** Static requests: addresses, with or without prefix. */
   ips?: string[];
   /**
+   * The bridge the network's gateway is on (the delegating plugin is bridge): its addresses are
+   * the network's own, not the host's, when the ranges are compared with the host.
+   */
+  bridge?: string;
+  /**
    * The attachment uses the network's DNS server (docs/dns.md): its names (the first is the one
    * PTR gives; may be empty) and the network's domain. Absent: no DNS for this attachment.
    */
@@ -119,6 +124,8 @@ export interface NatAddResponse {
   nat: NatView;
   /** Per requested address: false when the attachment already held it (an undo leaves those). */
   added: { address: string; created: boolean }[];
+  /** Why the NAT may not work now (pf disabled, hooks missing), for the plugin's log. */
+  warnings?: string[];
 }
 
 export interface NatRemoveRequest extends AttachmentRef {

@@ -106,6 +106,7 @@ const CODE_OF_REASON: Partial<Record<IpamReason, number>> = {
   'port-in-use': CniCode.ResourceConflict,
   'port-published': CniCode.ResourceConflict,
   'check-failed': CniCode.CheckFailed,
+  'not-ready': CniCode.NotAvailable,
   'host-command-failed': CniCode.HostCommandFailed,
   unavailable: CniCode.TryAgainLater,
   'malformed-body': CniCode.Internal,

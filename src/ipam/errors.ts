@@ -29,6 +29,8 @@ export const IPAM_REASONS = {
   'port-published': 409,
   /** CHECK of NAT or port forwards found a difference (the message says what). */
   'check-failed': 409,
+  /** pf cannot carry the rules asked for (disabled, or the main ruleset lacks jailnet's hooks). */
+  'not-ready': 503,
   /** A host command (pfctl, ifconfig, route) failed; the message has the command line. */
   'host-command-failed': 502,
   'not-found': 404,

@@ -5,7 +5,8 @@ import validateIpamConfig from '../config/generated/ipam-config';
 import validateIpamSection from '../config/generated/ipam-section';
 import { validateWith } from '../config/validate';
 import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from './connection';
-import type { RangeConfig } from './range';
+import { IpamError } from './errors';
+import { checkUsableRanges, type RangeConfig } from './range';
 
 /**
  * The jailnet-ipam plugin's configuration: host-local's `ipam` fields plus where jailnetd
@@ -82,4 +83,19 @@ function ipamSettings(network: string, ipam: RawIpam, configuredIps: string[]): 
 /** Static requests, as host-local gathers them: CNI_ARGS IP=, args.cni.ips, runtimeConfig.ips. */
 export function requestedIps(settings: IpamSettings, args: CniArgs): string[] {
   return [...argsIps(args), ...settings.configuredIps];
+}
+
+/**
+ * Refuses ranges no new attachment may use (checkUsableRanges in range.ts: special-purpose
+ * subnets, a gateway outside its subnet) before anything asks jailnetd, with the daemon's wording.
+ * ADD and `jailnet network create`/validate call it; DEL, CHECK and GC do not.
+ */
+export function requireUsableRanges(settings: Pick<IpamSettings, 'ranges'>): void {
+  try {
+    checkUsableRanges(settings.ranges);
+  } catch (err) {
+    if (!(err instanceof IpamError) || err.reason !== 'invalid-config') throw err;
+    const message = err.field ? `network configuration: field "ipam.${err.field}": ${err.message.replace(`${err.field}: `, '')}` : `network configuration: ${err.message}`;
+    throw new CniError(CniCode.InvalidNetworkConfig, message, err.details);
+  }
 }

@@ -2,9 +2,10 @@ import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext, GcContext, PluginHandlers } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { jailFromNetns } from '../jail/target';
+import { DEFAULT_BRIDGE } from '../link/naming';
 import type { AllocateRequest, AllocateResponse, CheckResponse, DnsServeResponse, GcResponse, StatusResponse } from './api-types';
 import { callJailnetd } from './connection';
-import { parseIpamConfig, requestedIps, type IpamPluginConfig } from './plugin-config';
+import { parseIpamConfig, requestedIps, requireUsableRanges, type IpamPluginConfig } from './plugin-config';
 
 /**
  * The jailnet-ipam plugin: each CNI command is one request to jailnetd. The commands are also
@@ -19,6 +20,17 @@ function daemon<T>(ctx: Ctx, method: 'GET' | 'POST', path: string, body?: unknow
   return callJailnetd<T>(ctx.config.settings, ctx.env, method, path, body, 'ipam.');
 }
 
+/**
+ * The bridge of the network when the delegating plugin is bridge (IPAM gets the same
+ * configuration): jailnetd does not count its addresses as the host's.
+ */
+function ownBridge(conf: IpamPluginConfig): string | undefined {
+  if (conf.type !== 'bridge') return undefined;
+  const b = (conf as { bridge?: unknown }).bridge;
+  if (b === undefined) return DEFAULT_BRIDGE;
+  return typeof b === 'string' && /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/.test(b) ? b : undefined;
+}
+
 const attachment = (ctx: Ctx) => ({ network: ctx.config.settings.network, containerID: ctx.containerId, ifname: ctx.ifname });
 
 /**
@@ -27,8 +39,10 @@ const attachment = (ctx: Ctx) => ({ network: ctx.config.settings.network, contai
  */
 export async function allocate(ctx: Ctx, dns?: AllocateRequest['dns']): Promise<{ result: Result; created: boolean }> {
   const { settings } = ctx.config;
+  requireUsableRanges(settings);
   const ips = requestedIps(settings, ctx.args);
-  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(dns ? { dns } : {}) });
+  const bridge = ownBridge(ctx.config);
+  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}), ...(dns ? { dns } : {}) });
   const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };
   if (settings.routes.length > 0) result.routes = settings.routes.map((r) => ({ ...r }));
   if (settings.dns) result.dns = settings.dns;

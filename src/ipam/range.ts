@@ -1,4 +1,5 @@
 import { FAMILY_BITS, formatAddress, maskOf, parseAddress, parseCidr, type Family } from '../net/address';
+import { gatewayRefusal, subnetRefusal } from '../net/unusable';
 import { IpamError } from './errors';
 
 /**
@@ -117,6 +118,28 @@ export function resolvePoolConfig(rangeSets: readonly RangeSetConfig[], field = 
     }
   }
   return { rangeSets: resolved, canonical: canonicalText(resolved) };
+}
+
+/**
+ * The rules ranges must meet to be taken on for a new attachment (jailnetd's allocate, the
+ * IPAM plugin's ADD, `jailnet network create` and validate), on top of resolvePoolConfig's:
+ * no subnet in a special-purpose block or spanning everything (src/net/unusable.ts), and each
+ * gateway inside its subnet and not its network or broadcast address. Not applied to ranges read
+ * back from the journal or to CHECK and DEL, so that a network accepted by an earlier release
+ * can still be inspected and torn down.
+ */
+export function checkUsableRanges(rangeSets: readonly RangeSetConfig[], field = 'ranges'): ResolvedPoolConfig {
+  const resolved = resolvePoolConfig(rangeSets as RangeSetConfig[], field);
+  resolved.rangeSets.forEach((set, i) =>
+    set.ranges.forEach((r, j) => {
+      const where = `${field}[${i}][${j}]`;
+      const subnet = subnetRefusal(r.subnet);
+      if (subnet) invalid(`${where}.subnet`, `${where}.subnet: ${subnet}`, 'use a private subnet, such as 10.88.0.0/16 or fd00:88::/64');
+      const gateway = gatewayRefusal(r.gatewayText, r.subnet);
+      if (gateway) invalid(`${where}.gateway`, `${where}.gateway: ${gateway}`, `choose an address inside ${r.subnet}, or leave "gateway" out (the first address)`);
+    }),
+  );
+  return resolved;
 }
 
 export function describeRange(r: ResolvedRange): string {

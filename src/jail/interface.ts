@@ -1,6 +1,6 @@
 import type { Route } from '../cni/types';
-import { configureInterface, ifw, type IfWord } from '../freebsd/ifconfig';
-import { addRoute } from '../freebsd/route';
+import { configureInterface, ifw, showInterface, type IfWord } from '../freebsd/ifconfig';
+import { addRoute, getRoute } from '../freebsd/route';
 import { familyOf, isDefaultRoute, type Family } from '../net/cidr';
 import { log } from '../log/logger';
 
@@ -35,27 +35,40 @@ export async function configureJailEnd(spec: JailEndSpec): Promise<void> {
 }
 
 /**
- * A new vnet jail's lo0 is down and has no address; this brings it up with 127.0.0.1. It is
- * idempotent and has no undo: ADD runs it as its last step, so a failed ADD never leaves lo0
- * changed, and DEL leaves it up (the jail's other attachments and programs use it; it goes with
- * the jail). docs/plugins.md, "lo0".
+ * A new vnet jail's lo0 is down and has no address; this brings it up with 127.0.0.1. Setting
+ * the address again on a lo0 that has it is not harmless on FreeBSD: in_aifaddr_ioctl
+ * (sys/netinet/in.c) deletes the address and adds it back, so the jail's programs briefly lose
+ * 127.0.0.1. So lo0 is read first (`ifconfig -j JAIL lo0`, read-only) and left alone when it is
+ * up with 127.0.0.1, as after the jail's first attachment. This is the one place that decides
+ * about lo0. No undo: ADD runs it as its last step, so a failed ADD never leaves lo0 changed,
+ * and DEL leaves it up (docs/plugins.md, "lo0").
  */
 export async function configureLoopback(jail: string): Promise<void> {
+  const lo0 = await showInterface('lo0', { jail });
+  if (lo0?.flags.includes('UP') && lo0.inet.some((a) => a.address === '127.0.0.1')) return;
   await configureInterface('lo0', [ifw.inet('127.0.0.1/8'), ifw.up()], { jail });
 }
 
 /**
  * Adds the routes inside the jail; a route without a gateway goes through `gateways` or the
- * interface. Returns the routes added: one the jail already has (a default route from another
- * network it is attached to) is kept as it is and left out, so the result says what is true.
+ * interface. The jail keeps one default route per family: on FreeBSD a second `route add
+ * default` with another gateway does not fail but makes a multipath route (route_ctl.c, append
+ * mode, net.route.multipath=1), so the jail is asked first (`route -j JAIL get default`) and a
+ * default route it has (another network's) is kept. The first network that wants a default
+ * route gives it. Returns the routes added, so that the result says what is true.
  */
 export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>): Promise<Route[]> {
   const added: Route[] = [];
   for (const r of routes) {
     const family = familyOf(r.dst);
     const gateway = r.gw ?? gateways[family];
+    const isDefault = isDefaultRoute(r.dst);
+    if (isDefault && (await getRoute('default', family, { jail }))) {
+      log.info(`jail ${jail} already has a default route; kept it, added none through ${gateway ?? ifname}`, { jail, dst: r.dst });
+      continue;
+    }
     const spec = {
-      dst: isDefaultRoute(r.dst) ? 'default' : r.dst,
+      dst: isDefault ? 'default' : r.dst,
       family,
       ...(gateway !== undefined ? { gateway } : { interface: ifname }),
     };

@@ -1,5 +1,6 @@
 import { CniCode, CniError } from '../cni/errors';
 import { interfaceName, jailName } from '../freebsd/names';
+import { jailIfnameRefusal, jailRefusal } from '../net/unusable';
 
 /**
  * The jail named by CNI_NETNS. On FreeBSD it is a vnet jail's name or JID (what runj, nerdctl
@@ -13,11 +14,15 @@ export function jailFromNetns(netns: string): string {
       'jailnet attaches FreeBSD vnet jails: pass the jail name, as runj and nerdctl on FreeBSD do',
     );
   }
+  let jail: string;
   try {
-    return jailName(netns);
+    jail = jailName(netns);
   } catch (err) {
     throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS: ${(err as Error).message}`, 'CNI_NETNS must be a jail name or JID');
   }
+  const refused = jailRefusal(jail);
+  if (refused) throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS: ${refused}`, 'CNI_NETNS must name a vnet jail (its name or JID)');
+  return jail;
 }
 
 /**
@@ -26,8 +31,11 @@ export function jailFromNetns(netns: string): string {
  */
 export function jailIfname(ifname: string): string {
   try {
-    return interfaceName(ifname);
+    interfaceName(ifname);
   } catch (err) {
     throw new CniError(CniCode.InvalidEnvironment, `CNI_IFNAME: ${(err as Error).message}`, 'CNI_IFNAME must be a FreeBSD interface name, such as eth0');
   }
+  const refused = jailIfnameRefusal(ifname);
+  if (refused) throw new CniError(CniCode.InvalidEnvironment, `CNI_IFNAME: ${refused}`, 'name the jail\'s interface otherwise, such as eth0');
+  return ifname;
 }

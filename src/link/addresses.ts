@@ -1,7 +1,8 @@
 import { CniCode, CniError } from '../cni/errors';
 import type { IpConfig, Result, Route } from '../cni/types';
 import { cidr, ipAddress } from '../freebsd/values';
-import { addressOf, familyOf, firstHost, isDefaultRoute, type Family } from '../net/cidr';
+import { addressOf, familyOf, firstHost, isDefaultRoute, networkCidr, type Family } from '../net/cidr';
+import { addressRefusal, gatewayRefusal, subnetRefusal } from '../net/unusable';
 
 /**
  * What an IPAM result means for a link: the jail's addresses, the gateway of each family, the
@@ -36,6 +37,10 @@ export function planAddresses(ipam: Result, opts: PlanOptions): AddressPlan {
     } catch (err) {
       throw new CniError(CniCode.DecodingFailure, `IPAM result: ips[${n}]: ${(err as Error).message}`, 'the IPAM plugin returned an address jailnet cannot use');
     }
+    // Whatever the IPAM plugin is, nothing it hands out may take a special-purpose address or
+    // put a gateway outside the jail's subnet (src/net/unusable.ts); refused before any command.
+    const refused = addressRefusal(addressOf(ip.address)) ?? subnetRefusal(networkCidr(ip.address)) ?? (ip.gateway !== undefined ? gatewayRefusal(ip.gateway, ip.address) : undefined);
+    if (refused) throw new CniError(CniCode.InvalidNetworkConfig, `IPAM result: ips[${n}]: ${refused}`, 'fix the IPAM configuration (its ranges or gateway)');
     const family = familyOf(ip.address);
     const gateway = ip.gateway ?? (opts.isGateway ? firstHost(ip.address) : undefined);
     if (gateway !== undefined) {

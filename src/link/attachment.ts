@@ -1,3 +1,4 @@
+import { ipamPluginPath } from '../cni/delegate';
 import { CniCode, CniError } from '../cni/errors';
 import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
@@ -5,8 +6,8 @@ import { jailFromNetns, jailIfname } from '../jail/target';
 import type { Rollback } from '../util/rollback';
 import { requestedMac, type LinkConf } from './config';
 import { dnsRequest } from './dns';
-import { createEpairLink, type Epair, type HostEndSpec } from './epair';
-import { ipamAllocate, ipamRelease } from './ipam';
+import { createEpairLink, requireVnetJail, type Epair, type HostEndSpec } from './epair';
+import { IPAM_OF_JAILNETD, ipamAllocate, ipamRelease } from './ipam';
 import { attachmentMacs, hostEndName, HOST_END_GROUP } from './naming';
 
 /**
@@ -34,6 +35,10 @@ export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollb
   const macs = attachmentMacs(ctx.containerId, ctx.ifname);
   const jailMac = requestedMac(ctx.config, ctx.args) ?? macs.jail;
   const dns = dnsRequest(ctx, opts.gatewayOnHost);
+  // Before anything changes: the IPAM plugin exists (when it is run as a process), and a
+  // read-only look (one jls) refuses a missing or non-vnet jail before the lease and the epair.
+  if (ctx.config.ipam?.type && ctx.config.ipam.type !== IPAM_OF_JAILNETD) ipamPluginPath(ctx);
+  await requireVnetJail(jail);
 
   const lease = await ipamAllocate(ctx, dns);
   // Undo only a lease this ADD created: a repeated ADD (same container and ifname) gets the

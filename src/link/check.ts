@@ -3,6 +3,7 @@ import type { Result } from '../cni/types';
 import { isJailNotFound } from '../freebsd/errors';
 import { showInterface } from '../freebsd/ifconfig';
 import type { InterfaceInfo } from '../freebsd/parse/ifconfig';
+import { listRoutes } from '../freebsd/netstat';
 import { getRoute } from '../freebsd/route';
 import { canonicalAddress, familyOf, isDefaultRoute } from '../net/cidr';
 import { jailMissing } from './epair';
@@ -46,11 +47,23 @@ export async function checkJailEnd(jail: string, ifname: string, prev: Result): 
   }
 }
 
-/** Each default route of prevResult is the jail's default route, through the same gateway. */
+/**
+ * Each default route of prevResult is the jail's one default route, through the same gateway.
+ * A multipath default route (route get names no gateway for it) is a failure too: netstat
+ * lists its paths so that the message names every gateway.
+ */
 export async function checkJailDefaultRoutes(jail: string, prev: Result): Promise<void> {
   for (const r of prev.routes ?? []) {
     if (!isDefaultRoute(r.dst) || !r.gw) continue;
-    const got = await getRoute('default', familyOf(r.dst), { jail });
+    const family = familyOf(r.dst);
+    const got = await getRoute('default', family, { jail });
+    if (got && !got.gateway && got.flags.includes('GATEWAY')) {
+      const paths = (await listRoutes(family, { jail })).filter((e) => e.destination === 'default').map((e) => e.gateway);
+      throw checkFailed(
+        `jail ${jail} has a multipath default route through ${paths.join(' and ') || 'several gateways'}; it should have one, through ${r.gw}`,
+        `delete the other paths (route -j ${jail} delete default GATEWAY), or DEL and ADD the attachment`,
+      );
+    }
     if (!got?.gateway || canonicalAddress(got.gateway.split('%')[0] as string) !== canonicalAddress(r.gw)) {
       throw checkFailed(`jail ${jail} has no default route through ${r.gw}${got?.gateway ? ` (it goes through ${got.gateway})` : ''}`);
     }

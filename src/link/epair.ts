@@ -51,6 +51,16 @@ export async function createEpairLink(spec: HostEndSpec, rollback: Rollback): Pr
   return { hostEnd: spec.name, jailEnd: pair.b };
 }
 
+/**
+ * The jail as `jls -j JAIL jid name vnet` shows it, before ADD changes anything: code 3 when
+ * there is no such jail, 4 when it shares the host's network stack.
+ */
+export async function requireVnetJail(jail: string): Promise<void> {
+  const info = await findJail(jail);
+  if (!info) throw jailMissing(jail);
+  if (info.vnet !== 'new') throw notVnetJail(jail);
+}
+
 /** Moves the jail end into the vnet jail, turning FreeBSD's errors into what went wrong. */
 export async function moveIntoJail(ifname: string, jail: string): Promise<void> {
   try {
@@ -60,9 +70,7 @@ export async function moveIntoJail(ifname: string, jail: string): Promise<void> 
     if (err instanceof CommandError && /SIOCSIFVNET/.test(err.stderr)) {
       const info = await findJail(jail);
       if (!info) throw jailMissing(jail);
-      if (info.vnet !== 'new') {
-        throw new CniError(CniCode.InvalidEnvironment, `jail ${jail} is not a vnet jail`, 'create the jail with its own network stack (jail -c ... vnet, or runj with "vnet": "new")');
-      }
+      if (info.vnet !== 'new') throw notVnetJail(jail);
     }
     throw err;
   }
@@ -70,4 +78,8 @@ export async function moveIntoJail(ifname: string, jail: string): Promise<void> 
 
 export function jailMissing(jail: string): CniError {
   return new CniError(CniCode.UnknownContainer, `jail ${jail} does not exist`, 'CNI_NETNS must name a running vnet jail');
+}
+
+function notVnetJail(jail: string): CniError {
+  return new CniError(CniCode.InvalidEnvironment, `jail ${jail} is not a vnet jail`, 'create the jail with its own network stack (jail -c ... vnet, or runj with "vnet": "new")');
 }

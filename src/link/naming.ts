@@ -10,6 +10,8 @@ export const HOST_END_PREFIX = 'jn';
 /** Interface group of the host ends (`ifconfig -g jailnet_host`); bridges get `jailnet`. */
 export const HOST_END_GROUP = 'jailnet_host';
 export const BRIDGE_GROUP = 'jailnet';
+/** The bridge plugin's bridge when the configuration names none. */
+export const DEFAULT_BRIDGE = 'jailnet0';
 
 function digest(containerId: string, ifname: string): Buffer {
   return Buffer.from(sha256Hex(`${containerId}\0${ifname}`), 'hex');

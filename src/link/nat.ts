@@ -2,6 +2,7 @@ import type { CmdContext } from '../cni/skel';
 import { firewallClient } from '../firewall/client';
 import { familyOf } from '../net/cidr';
 import type { Rollback } from '../util/rollback';
+import { log } from '../log/logger';
 import { linkJailnetd, type LinkConf } from './config';
 
 /**
@@ -18,6 +19,7 @@ export async function joinNat(ctx: CmdContext<LinkConf>, jail: string, addresses
   const client = firewallClient(linkJailnetd(ctx.config), ctx.env);
   const { egressInterface } = ctx.config;
   const reply = await client.addNat({ ...attachment(ctx), jail, addresses: v4, ...(egressInterface ? { egressInterface } : {}) });
+  for (const w of reply.warnings ?? []) log.warn(w);
   const created = reply.added.filter((a) => a.created).map((a) => a.address);
   if (created.length > 0) rollback.push(`NAT of ${created.join(', ')}`, () => client.removeNat({ ...attachment(ctx), addresses: created }));
 }

@@ -52,7 +52,8 @@ export async function natAdd(ctx: Ctx): Promise<Result> {
     return prev;
   }
   const { egressInterface } = ctx.config;
-  await client(ctx).addNat({ ...attachment(ctx), jail: jailFromNetns(ctx.netns), addresses, ...(egressInterface ? { egressInterface } : {}) });
+  const reply = await client(ctx).addNat({ ...attachment(ctx), jail: jailFromNetns(ctx.netns), addresses, ...(egressInterface ? { egressInterface } : {}) });
+  for (const w of reply.warnings ?? []) log.warn(w);
   return prev;
 }
 

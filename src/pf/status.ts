@@ -3,16 +3,44 @@ import { isPfEnabled, showRules } from '../freebsd/pfctl';
 import { MAIN_RULESET_HOOKS } from './anchors';
 
 /**
- * What STATUS of the pf plugins (nat, portmap) asks: pf is enabled, and the main ruleset has
- * the translation hooks of conf/pf.conf (`pfctl -s nat` prints them as `nat-anchor "jailnet/*" all`).
+ * Whether pf can carry jailnet's rules: pf is enabled, and the main ruleset has the hooks of
+ * conf/pf.conf (`pfctl -s nat` prints them as `nat-anchor "jailnet/*" all`). Without them
+ * jailnet's anchors load fine and are never evaluated: NAT and published ports silently do
+ * nothing. What STATUS of the pf plugins, the CLI and the hook before ADD, and jailnetd before
+ * publishing ports ask.
  */
-export async function requirePfWithHooks(plugin: string, hooks: readonly ('nat-anchor' | 'rdr-anchor')[]): Promise<void> {
-  if (!(await isPfEnabled())) {
-    throw new CniError(CniCode.NotAvailable, `${plugin}: pf is not enabled`, 'sysrc pf_enable=YES && service pf start (conf/pf.conf has the anchor hooks the main ruleset needs)');
-  }
+
+export type PfHook = 'nat-anchor' | 'rdr-anchor';
+
+export interface PfReadiness {
+  enabled: boolean;
+  /** The hooks asked for that the main ruleset lacks (in pf.conf's words). */
+  missingHooks: string[];
+}
+
+/** Two read-only pfctl calls (`-s info`, `-s nat`; the second only when pf is enabled). */
+export async function pfReadiness(hooks: readonly PfHook[]): Promise<PfReadiness> {
+  if (!(await isPfEnabled())) return { enabled: false, missingHooks: [] };
   const main = await showRules('nat');
-  const missing = MAIN_RULESET_HOOKS.filter((h) => hooks.some((k) => h.startsWith(`${k} `)) && !main.some((line) => line === h || line.startsWith(`${h} `)));
-  if (missing.length > 0) {
-    throw new CniError(CniCode.NotAvailable, `${plugin}: the main pf ruleset lacks ${missing.map((h) => `\`${h}\``).join(' and ')}, so jailnet's anchors are never evaluated`, 'add the hooks of conf/pf.conf to /etc/pf.conf and reload it (pfctl -f /etc/pf.conf)');
-  }
+  const wanted = MAIN_RULESET_HOOKS.filter((h) => hooks.some((k) => h.startsWith(`${k} `)));
+  return { enabled: true, missingHooks: wanted.filter((h) => !main.some((line) => line === h || line.startsWith(`${h} `))) };
+}
+
+/** What to add to /etc/pf.conf, as the lines themselves. */
+export const PF_CONF_FIX = `add these lines to /etc/pf.conf (conf/pf.conf has them) and reload it with \`pfctl -f /etc/pf.conf\`:\n${MAIN_RULESET_HOOKS.join('\n')}`;
+
+/** Why pf is not ready (message, fix), or undefined when it is. */
+export function describeReadiness(r: PfReadiness, who: string): { message: string; fix: string } | undefined {
+  if (!r.enabled) return { message: `${who}: pf is not enabled`, fix: `sysrc pf_enable=YES && service pf start; ${PF_CONF_FIX}` };
+  if (r.missingHooks.length === 0) return undefined;
+  return {
+    message: `${who}: the main pf ruleset lacks ${r.missingHooks.map((h) => `\`${h}\``).join(' and ')}, so jailnet's anchors are never evaluated`,
+    fix: PF_CONF_FIX,
+  };
+}
+
+/** STATUS of the pf plugins: code 50 naming what is missing and the lines to add. */
+export async function requirePfWithHooks(plugin: string, hooks: readonly PfHook[]): Promise<void> {
+  const problem = describeReadiness(await pfReadiness(hooks), plugin);
+  if (problem) throw new CniError(CniCode.NotAvailable, problem.message, problem.fix);
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
 import { jailnetCli, type Cli } from '../helpers/jailnet-cli';
@@ -31,6 +32,8 @@ beforeAll(async () => {
   resolv = hostResolvConf(host);
   ipamd = await startJailnetd(host.env, { netns: host.hostNs, args: ['--resolv-conf', resolv.path] });
   cli = jailnetCli(host, ipamd);
+  await host.runOk('pfctl', ['-f', '-'], { input: readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8') });
+  await host.runOk('pfctl', ['-e']);
   await startWorldDns(host);
   await cli.ok(['network', 'create', 'fuzz', '--subnet', '10.77.0.0/24']);
   for (const j of ['fz', 'ok']) {

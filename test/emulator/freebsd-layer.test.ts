@@ -5,6 +5,7 @@
  */
 import * as ifc from '../../src/freebsd/ifconfig';
 import * as jail from '../../src/freebsd/jail';
+import { listRoutes } from '../../src/freebsd/netstat';
 import * as route from '../../src/freebsd/route';
 import * as sysctl from '../../src/freebsd/sysctl';
 import { canRunEmulator, createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
@@ -73,6 +74,23 @@ d('src/freebsd against the emulated host', () => {
     expect(await route.deleteRoute(spec, { jail: 'layer1' })).toBe(true);
     expect(await route.deleteRoute(spec, { jail: 'layer1' })).toBe(false);
     expect(await route.defaultRouteInterface()).toBe('em0');
+    await ifc.destroyInterface(pair.a);
+  });
+
+  test('a multipath default route on the host: the egress interface comes from netstat, not route get', async () => {
+    const pair = await ifc.createEpair();
+    await ifc.configureInterface(pair.a, [ifc.ifw.inet('10.68.0.1/24'), ifc.ifw.up()]);
+    // The host had one default route through em0; a second gateway makes it multipath.
+    expect(await route.addRoute({ dst: 'default', gateway: '10.68.0.9', family: 4 }, {})).toBe('added');
+    const got = await route.getRoute('default', 4);
+    expect(got?.gateway).toBeUndefined();
+    expect(await route.defaultRouteInterface()).toBe('em0');
+    expect((await listRoutes(4)).filter((e) => e.destination === 'default').map((e) => [e.gateway, e.netif])).toEqual([
+      [host.worldAddress, 'em0'],
+      ['10.68.0.9', pair.a],
+    ]);
+    expect(await route.deleteRoute({ dst: 'default', gateway: '10.68.0.9', family: 4 }, {})).toBe(true);
+    expect(await route.getRoute('default', 4)).toMatchObject({ gateway: host.worldAddress, interface: 'em0' });
     await ifc.destroyInterface(pair.a);
   });
 

@@ -53,6 +53,8 @@ d('emulated jail, jls and jexec', () => {
     expect(await host.run('jls', ['-j', 'nope'])).toMatchObject({ code: 1, stderr: 'jls: jail "nope" not found\n' });
     expect(await host.run('jls', ['bogusparam'])).toMatchObject({ code: 1, stderr: 'jls: unknown parameter: bogusparam\n' });
     expect(await host.run('jexec', ['nope', '/bin/true'])).toMatchObject({ code: 1, stderr: 'jexec: jail "nope" not found\n' });
+    // usr.sbin/jexec/jexec.c: libjail returns a JID unchecked; jail_attach(2) fails (EINVAL).
+    expect(await host.run('jexec', ['4242', '/bin/true'])).toMatchObject({ code: 1, stderr: 'jexec: jail_attach(4242): Invalid argument\n' });
     expect(await host.run('jail', ['-r', 'plain'])).toMatchObject({ code: 0, stdout: 'plain: removed\n' });
     expect(await host.run('jail', ['-r', 'plain'])).toMatchObject({ code: 1, stderr: 'jail: "plain" not found\n' });
     // JIDs keep increasing.
@@ -77,6 +79,23 @@ d('emulated jail, jls and jexec', () => {
     expect(parseIfconfig(await host.runOk('jexec', ['ex', '/sbin/ifconfig', 'lo0']))[0]?.inet[0]).toMatchObject({ address: '127.0.0.1', prefixlen: 8 });
     expect(await host.run('jexec', ['ex', 'no-such-program'])).toMatchObject({ code: 1, stderr: 'jexec: execvp: no-such-program: No such file or directory\n' });
     await host.removeJail('ex');
+  });
+
+  test('setting lo0\'s address again deletes and re-adds it (it moves behind the other addresses); reading lo0 changes nothing', async () => {
+    // sys/netinet/in.c in_aifaddr_ioctl deletes an equal address before adding it, and ifconfig's
+    // non-alias form first deletes the first address (clearaddr, sbin/ifconfig/ifconfig.c): the
+    // address is briefly gone and comes back last in the interface's list.
+    await host.createJail('lo');
+    const inet = async () => parseIfconfig(await host.runOk('ifconfig', ['-j', 'lo', 'lo0']))[0]?.inet.map((a) => a.address);
+    await host.runOk('ifconfig', ['-j', 'lo', 'lo0', 'inet', '127.0.0.1/8', 'up']);
+    await host.runOk('ifconfig', ['-j', 'lo', 'lo0', 'inet', '127.0.0.2/8', 'alias']);
+    expect(await inet()).toEqual(['127.0.0.1', '127.0.0.2']);
+    expect(await inet()).toEqual(['127.0.0.1', '127.0.0.2']);
+    await host.runOk('ifconfig', ['-j', 'lo', 'lo0', 'inet', '127.0.0.1/8', 'up']);
+    expect(await inet()).toEqual(['127.0.0.2', '127.0.0.1']);
+    await host.runOk('ifconfig', ['-j', 'lo', 'lo0', 'inet', '127.0.0.2/8', 'alias']);
+    expect(await inet()).toEqual(['127.0.0.1', '127.0.0.2']);
+    await host.removeJail('lo');
   });
 
   test('jail -r kills the jail\'s processes, returns host interfaces under their current names, destroys the jail\'s own', async () => {

@@ -22,22 +22,14 @@ d('emulated pfctl under concurrency', () => {
     await host?.destroy();
   });
 
-  test('one `pfctl -a X -f -` lands at once, with one nft transaction, costing about a pfctl start', async () => {
-    // Wall time on a shared machine is not asserted: each load is compared with a pfctl call
-    // that starts node and reads the state but changes nothing, measured in alternation with
-    // it, so both see the same load. The work is counted from the trace instead.
-    const loads: number[] = [];
-    const baselines: number[] = [];
+  test('one `pfctl -a X -f -` lands at once, with one nft transaction', async () => {
+    // Wall time on a shared machine is not asserted; the work is counted from the trace.
     for (let i = 0; i < 7; i++) {
-      let t0 = Date.now();
       const base = await pfctl(['-a', `jailnet/t${i}`, '-s', 'rules']);
-      baselines.push(Date.now() - t0);
       expect(base).toMatchObject({ code: 0, stdout: '' });
       const rule = `rdr pass on em0 inet proto tcp from any to (em0) port ${9100 + i} -> 10.90.0.${i + 2} port 80`;
       const mark = host.traceMark();
-      t0 = Date.now();
       const r = await pfctl(['-a', `jailnet/t${i}`, '-f', '-'], `${rule}\n`);
-      loads.push(Date.now() - t0);
       expect(r).toMatchObject({ code: 0, stderr: '' });
       const [entry, ...more] = host.traceSince(mark);
       expect(more).toEqual([]);
@@ -46,15 +38,12 @@ d('emulated pfctl under concurrency', () => {
       expect((await pfctl(['-a', `jailnet/t${i}`, '-s', 'nat'])).stdout).toContain(`port = ${9100 + i} -> 10.90.0.${i + 2} port 80`);
       expect(nftTable()).toContain(`tcp dport ${9100 + i} `);
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-    process.stdout.write(`pfctl -a X -f - (ms): ${loads.join(', ')}; median ${median(loads)}\npfctl -a X -s rules (ms): ${baselines.join(', ')}; median ${median(baselines)}\n`);
     for (let i = 0; i < 7; i++) await pfctl(['-a', `jailnet/t${i}`, '-F', 'all']);
     expect(nftTable()).not.toContain('dport 91');
   });
 
   test('50 concurrent anchor loads and table adds all land, in pf state and in nftables', async () => {
     const n = 50;
-    const t0 = Date.now();
     const results = await Promise.all(
       Array.from({ length: n }, async (_, i) => {
         const anchor = `jailnet/c${String(i).padStart(2, '0')}`;
@@ -63,8 +52,6 @@ d('emulated pfctl under concurrency', () => {
         return [a, b];
       }),
     );
-    const wall = Date.now() - t0;
-    process.stdout.write(`${n} concurrent ADD-like pairs of pfctl calls: ${wall} ms\n`);
     for (const [a, b] of results) {
       expect(a).toMatchObject({ code: 0, stderr: '' });
       expect(b?.code).toBe(0);

@@ -1,5 +1,6 @@
 /** The uplink: em0 to the world namespace, reached from the host and, with plain routing, from a jail. */
 import { canRunEmulator, createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
+import { expectFailure } from '../helpers/reach';
 
 const d = canRunEmulator ? describe : describe.skip;
 
@@ -36,7 +37,7 @@ d('world behind em0', () => {
     await host.runOk('route', ['-j', 'wj', '-4', 'add', 'default', '10.80.0.1']);
     // Without forwarding the host drops the jail's packets.
     const before = await host.request('wj', { proto: 'tcp', address: host.worldAddress, port: tcp.port, timeoutMs: 1000 });
-    expect(before.ok).toBe(false);
+    expectFailure(before, 'timeout');
     await host.runOk('sysctl', ['net.inet.ip.forwarding=1']);
     // The world knows no route to 10.80.0.0/24 until it is given one (no NAT here: that is pf's job).
     expect((await host.worldExec(['/usr/sbin/ip', 'route', 'add', '10.80.0.0/24', 'via', host.em0Address])).code).toBe(0);

@@ -83,6 +83,23 @@ export interface HostSnapshot {
   hostRoutes: string[];
 }
 
+/**
+ * How a request failed, so that a negative check says which failure it expects: `refused` (RST to
+ * the SYN, or ICMP port unreachable for UDP), `reset` (an established connection reset),
+ * `timeout` (no answer at all: dropped), `unreachable` (no route, host or network unreachable).
+ */
+export type FailureKind = 'refused' | 'reset' | 'timeout' | 'unreachable' | 'other';
+
+export type RequestResult = { ok: true; reply: EchoReply } | { ok: false; kind: FailureKind; code: number; error: string };
+
+export function failureKind(exitCode: number, stderr: string): FailureKind {
+  if (exitCode === 2 || /^timeout after/m.test(stderr)) return 'timeout';
+  if (/ECONNREFUSED/.test(stderr)) return 'refused';
+  if (/ECONNRESET|EPIPE/.test(stderr)) return 'reset';
+  if (/EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL/.test(stderr)) return 'unreachable';
+  return 'other';
+}
+
 export interface EmulatedHostOptions {
   /** em0 and the world side, IPv4 (default 198.51.100.2/24 and 198.51.100.1). */
   em0Cidr?: string;
@@ -120,7 +137,7 @@ export interface EmulatedHost {
   spawnInJail(jail: string, argv: readonly string[]): ChildProcess;
   /** Runs a program in the world namespace. */
   worldExec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
-  /** Starts a long-running program in the world namespace (a DNS server...); killed by destroy(). */
+  /** Starts a long-running program in the world namespace (a router, a DNS server); killed by destroy(). */
   spawnInWorld(argv: readonly string[]): ChildProcess;
   /** Runs a program in the host namespace directly (not through the emulated tools). */
   hostExec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
@@ -131,7 +148,7 @@ export interface EmulatedHost {
   /** The same server on the host itself (a program of the host that listens on a port). */
   startHostServer(opts: { proto: 'tcp' | 'udp'; port: number }): Promise<ServerHandle>;
   /** Connects from a jail, 'host' or 'world' to an echo server; the reply, or an error text. */
-  request(from: string, opts: { proto: 'tcp' | 'udp'; address: string; port: number; message?: string; timeoutMs?: number }): Promise<{ ok: true; reply: EchoReply } | { ok: false; code: number; error: string }>;
+  request(from: string, opts: { proto: 'tcp' | 'udp'; address: string; port: number; message?: string; timeoutMs?: number }): Promise<RequestResult>;
   /** Every trace entry so far. */
   trace(): TraceEntry[];
   /** A mark for traceSince(): the number of entries so far. */
@@ -470,7 +487,8 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
             ? await runProcess(IP, ['netns', 'exec', hostNs, ...args], { env })
             : await run('jexec', [from, ...args]);
       if (r.code === 0) return { ok: true, reply: JSON.parse(r.stdout) as EchoReply };
-      return { ok: false, code: r.code, error: r.stderr.trim() };
+      const error = r.stderr.trim();
+      return { ok: false, kind: failureKind(r.code, error), code: r.code, error };
     },
     trace: readTrace,
     traceMark: () => readTrace().length,

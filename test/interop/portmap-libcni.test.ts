@@ -8,6 +8,7 @@ import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
 import { libcniClient } from '../helpers/libcni';
 import { PLUGIN_DIR } from '../helpers/plugin-process';
 import { portmapAnchor } from '../../src/pf/anchors';
+import { expectFailure } from '../helpers/reach';
 
 // A conflist bridge + portmap + nat under libcni (the library of containerd, nerdctl, podman):
 // the portMappings capability reaches portmap as runtimeConfig, prevResult is chained, DEL runs
@@ -87,5 +88,5 @@ test('libcni ADD, CHECK, DEL of bridge + portmap + nat', async () => {
   expect(JSON.parse((await ipamd.get(`/v1/ports?network=${NET}`)).body)).toEqual({ reservations: [] });
   expect((await host.runOk('pfctl', ['-s', 'Anchors'])).split('\n').map((l) => l.trim())).not.toContain(anchor);
   expect((await host.run('pfctl', ['-a', `jailnet/nat-${NET}`, '-t', 'masq', '-T', 'show'])).stdout.trim()).toBe('');
-  expect((await host.request('world', { proto: 'tcp', address: host.em0Address, port: 8080, timeoutMs: 1500 })).ok).toBe(false);
+  expectFailure(await host.request('world', { proto: 'tcp', address: host.em0Address, port: 8080, timeoutMs: 1500 }), 'refused');
 });

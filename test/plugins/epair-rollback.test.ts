@@ -42,34 +42,40 @@ withPluginHost(async (s) => {
 // IPv6 gateway; the host routes to the jail; the forwarding sysctls; vnet; the jail end (MAC,
 // name, MTU, up); its IPv4 and IPv6 address; the jail's routes to the gateway and default
 // routes; the NAT table (and for a network's first jail the egress lookup and the anchor); lo0.
-const steps: { step: string; fault: Fault; network: 'p2pkeep' | 'p2pfresh' }[] = [
+// Forwarding is written only when it is off: those steps run with it turned off first.
+const steps: { step: string; fault: Fault; network: 'p2pkeep' | 'p2pfresh'; forwardingOff?: boolean }[] = [
+  { step: 'look at the jail', fault: { tool: 'jls', words: ['-j', '$JAIL'] }, network: 'p2pkeep' },
   { step: 'create the epair', fault: { tool: 'ifconfig', words: ['epair', 'create'] }, network: 'p2pkeep' },
   { step: 'name the host end', fault: { tool: 'ifconfig', words: ['name', hostEnd] }, network: 'p2pkeep' },
   { step: "the host end's IPv4 gateway", fault: { tool: 'ifconfig', words: [hostEnd, 'inet', '10.71.0.1/32'] }, network: 'p2pkeep' },
   { step: "the host end's IPv6 gateway", fault: { tool: 'ifconfig', words: [hostEnd, 'inet6', 'fd00:71::1/128'] }, network: 'p2pkeep' },
   { step: 'the host route to the jail', fault: { tool: 'route', words: ['-4', 'add', '-host', hostEnd] }, network: 'p2pkeep' },
   { step: 'the IPv6 host route to the jail', fault: { tool: 'route', words: ['-6', 'add', '-host', hostEnd] }, network: 'p2pkeep' },
-  { step: 'IPv4 forwarding', fault: { tool: 'sysctl', words: ['net.inet.ip.forwarding=1'] }, network: 'p2pkeep' },
-  { step: 'IPv6 forwarding', fault: { tool: 'sysctl', words: ['net.inet6.ip6.forwarding=1'] }, network: 'p2pkeep' },
+  { step: 'read the forwarding sysctls', fault: { tool: 'sysctl', words: ['net.inet.ip.forwarding', 'net.inet6.ip6.rfc6204w3'] }, network: 'p2pkeep' },
+  { step: 'IPv4 forwarding', fault: { tool: 'sysctl', words: ['net.inet.ip.forwarding=1'] }, network: 'p2pkeep', forwardingOff: true },
+  { step: 'IPv6 forwarding', fault: { tool: 'sysctl', words: ['net.inet6.ip6.forwarding=1'] }, network: 'p2pkeep', forwardingOff: true },
   { step: 'move into the jail', fault: { tool: 'ifconfig', words: ['vnet', '$JAIL'] }, network: 'p2pkeep' },
   { step: 'name the jail end, set its MAC and MTU', fault: { tool: 'ifconfig', words: ['name', 'eth0'] }, network: 'p2pkeep' },
   { step: "the jail end's IPv4 address", fault: { tool: 'ifconfig', words: ['eth0', 'inet'] }, network: 'p2pkeep' },
   { step: "the jail end's IPv6 address", fault: { tool: 'ifconfig', words: ['eth0', 'inet6'] }, network: 'p2pkeep' },
   { step: "the jail's route to the gateway", fault: { tool: 'route', words: ['-4', 'add', '-host', 'eth0'] }, network: 'p2pkeep' },
   { step: "the jail's IPv6 route to the gateway", fault: { tool: 'route', words: ['-6', 'add', '-host', 'eth0'] }, network: 'p2pkeep' },
+  { step: 'ask the jail for its default route', fault: { tool: 'route', words: ['get', 'default', '$JAIL'] }, network: 'p2pkeep' },
   { step: 'the default route', fault: { tool: 'route', words: ['-4', 'add', 'default'] }, network: 'p2pkeep' },
   { step: 'the IPv6 default route', fault: { tool: 'route', words: ['-6', 'add', 'default'] }, network: 'p2pkeep' },
   { step: 'ipMasq: the address into the NAT table', fault: { tool: 'pfctl', words: ['-T', 'add'] }, network: 'p2pkeep' },
-  { step: "ipMasq, a network's first jail: the egress interface", fault: { tool: 'route', words: ['get', 'default'] }, network: 'p2pfresh' },
+  { step: "ipMasq, a network's first jail: the egress interface", fault: { tool: 'route', words: ['get', 'default'], notWords: ['-j'] }, network: 'p2pfresh' },
   { step: "ipMasq, a network's first jail: the NAT rule", fault: { tool: 'pfctl', words: ['-a', 'jailnet/nat-p2pfresh', '-f', '-'] }, network: 'p2pfresh' },
-  { step: 'lo0 in the jail', fault: { tool: 'ifconfig', words: ['lo0'] }, network: 'p2pkeep' },
+  { step: 'read lo0 in the jail', fault: { tool: 'ifconfig', words: ['lo0'], notWords: ['inet'] }, network: 'p2pkeep' },
+  { step: 'lo0 in the jail', fault: { tool: 'ifconfig', words: ['lo0', 'inet'] }, network: 'p2pkeep' },
 ];
 
-test.each(steps.map((s, i) => ({ ...s, jail: `er${i}` })))('$step fails: error with a code, host exactly as before', async ({ fault, network, jail }) => {
+test.each(steps.map((s, i) => ({ ...s, jail: `er${i}` })))('$step fails: error with a code, host exactly as before', async ({ fault, network, jail, forwardingOff }) => {
   await host.createJail(jail);
   try {
     const c = conf(network);
     const att = { containerId: 'er', netns: jail };
+    if (forwardingOff) await host.runOk('sysctl', ['net.inet.ip.forwarding=0', 'net.inet6.ip6.forwarding=0']);
     const before = await state();
     expect(loopback(before, jail)).toMatchObject({ up: false, addresses: [] });
     host.setFaults([{ ...fault, words: fault.words.map((w) => (w === '$JAIL' ? jail : w)) }]);
@@ -84,7 +90,13 @@ test.each(steps.map((s, i) => ({ ...s, jail: `er${i}` })))('$step fails: error w
     expect(r.code).not.toBe(0);
     expect(r.json).toMatchObject({ code: 100 });
     expect(String(r.json?.msg)).toContain('injected fault');
-    expect(await state()).toEqual(before);
+    // Forwarding turned on before the fault stays on (docs/plugins.md): not part of the comparison.
+    const failed = await state();
+    expect(forwardingOff ? { ...failed, sysctls: before.sysctls } : failed).toEqual(before);
+    if (forwardingOff) {
+      await host.runOk('sysctl', ['net.inet.ip.forwarding=1', 'net.inet6.ip6.forwarding=1']);
+      before.sysctls = failed.sysctls = { 'net.inet.ip.forwarding': '1', 'net.inet6.ip6.forwarding': '1' };
+    }
 
     // The same ADD without the fault works; DEL then leaves the host as before but for lo0,
     // which ADD brought up with 127.0.0.1 and DEL leaves up.

@@ -14,7 +14,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => host?.destroy());
 
-const ipam = { type: 'fixture-ipam', address: '10.70.0.5/24' };
+const ipam = { type: 'fixture-ipam', address: '10.70.0.5/24', gateway: '10.70.0.1' };
 const good = { cniVersion: '1.0.0', name: 'hostile', type: 'bridge', bridge: 'jailnet0', isDefaultGateway: true, ipam };
 const att = { containerId: 'c1', netns: 'victim' };
 
@@ -28,6 +28,7 @@ const configCases: [string, object][] = [
   ['ipMasq as a number', { ipMasq: 1 }],
   ['runtimeConfig.mac with a shell command', { runtimeConfig: { mac: '02:00:00:00:00:01;reboot' } }],
   ['runtimeConfig.mac multicast', { runtimeConfig: { mac: '01:00:5e:00:00:01' } }],
+  ['runtimeConfig.mac all zeros', { runtimeConfig: { mac: '00:00:00:00:00:00' } }],
   ['args.cni.mac', { args: { cni: { mac: '`id`' } } }],
   ['egressInterface with a space', { egressInterface: 'em0 up' }],
   ['ipam.type as a path', { ipam: { type: '/bin/sh' } }],
@@ -60,6 +61,12 @@ const envCases: [string, Record<string, string>][] = [
   ['CNI_CONTAINERID as an option', { containerId: '-c1' }],
   ['CNI_ARGS MAC with a shell command', { args: 'MAC=02:00:00:00:00:0$(id)' }],
   ['CNI_ARGS with an unknown key', { args: 'EVIL=1' }],
+  ['CNI_ARGS MAC all zeros', { args: 'IgnoreUnknown=1;MAC=00:00:00:00:00:00' }],
+  // JID 0 is prison0, the host itself: its interfaces are not a jail's.
+  ['CNI_NETNS as JID 0', { netns: '0' }],
+  ['CNI_NETNS as JID 00', { netns: '00' }],
+  // lo0 is the jail's loopback: renaming the jail end to it would fail only after the epair exists.
+  ['CNI_IFNAME lo0', { ifname: 'lo0' }],
 ];
 
 describe.each([
@@ -89,5 +96,51 @@ describe.each([
     expect((await cni(plugin, 'DEL', { ...good, type: plugin }, { ...att, ifname: 'eth0;id' })).json?.code).toBe(4);
     expect((await cni(plugin, 'CHECK', { ...good, type: plugin, prevResult: { cniVersion: '1.0.0' } }, { ...att, netns: '/proc/1/ns/net' })).json?.code).toBe(4);
     expect(host.traceSince(mark)).toEqual([]);
+  });
+});
+
+// Refusals that need a read-only look at the host (the jail with jls, the bridge with ifconfig),
+// or that come from the IPAM result: nothing but those looks runs, and nothing changes.
+describe.each(['bridge', 'epair'] as const)('%s: checked before any change', (plugin) => {
+  const readOnly = (mark: number) =>
+    host.traceSince(mark).filter((t) => !(t.tool === 'jls' || (t.tool === 'ifconfig' && t.argv.length === 1) || (t.tool === 'route' && t.argv.includes('get')) || t.tool === 'netstat'));
+
+  test('a jail that does not exist: code 3 after one jls', async () => {
+    const before = await host.interfaces();
+    const mark = host.traceMark();
+    const r = await cni(plugin, 'ADD', { ...good, type: plugin }, { ...att, netns: 'ghost' });
+    expect(r.json).toMatchObject({ code: 3, msg: 'jail ghost does not exist' });
+    expect(host.traceSince(mark).map((t) => `${t.tool} ${t.argv.join(' ')}`)).toEqual(['jls -j ghost jid name vnet']);
+    expect(await host.interfaces()).toEqual(before);
+  });
+
+  test.each([
+    ['loopback', '127.0.0.5/8', '127.0.0.1'],
+    ['link-local', '169.254.7.5/16', '169.254.7.1'],
+    ['multicast', '224.1.2.3/24', '224.1.2.1'],
+    ['a gateway outside the subnet', '10.70.0.5/24', '10.71.0.1'],
+    ['the default route', '10.70.0.5/0', '10.70.0.1'],
+  ])('an IPAM result with %s: code 7, no change', async (_label, address, gateway) => {
+    const before = await host.interfaces();
+    const mark = host.traceMark();
+    const r = await cni(plugin, 'ADD', { ...good, type: plugin, ipam: { ...ipam, address, gateway } }, att);
+    expect(r.json).toMatchObject({ code: 7 });
+    expect(String(r.json?.msg)).toMatch(/^IPAM result: ips\[0\]: /);
+    expect(readOnly(mark)).toEqual([]);
+    expect(await host.interfaces()).toEqual(before);
+  });
+});
+
+describe('bridge naming an interface that is not a bridge', () => {
+  test.each(['em0', 'lo0', 'epair'])('%s: code 7 after reading it, no change', async (name) => {
+    let bridge = name;
+    if (name === 'epair') bridge = (await host.runOk('ifconfig', ['epair', 'create'])).trim();
+    const before = await host.interfaces();
+    const mark = host.traceMark();
+    const r = await cni('bridge', 'ADD', { ...good, bridge }, att);
+    expect(r.json).toMatchObject({ code: 7, msg: `network configuration: field "bridge": interface ${bridge} exists and is not a bridge` });
+    expect(host.traceSince(mark).map((t) => `${t.tool} ${t.argv.join(' ')}`)).toEqual(['jls -j victim jid name vnet', `ifconfig ${bridge}`]);
+    expect(await host.interfaces()).toEqual(before);
+    if (name === 'epair') await host.runOk('ifconfig', [bridge, 'destroy']);
   });
 });

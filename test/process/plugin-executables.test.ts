@@ -54,7 +54,7 @@ describe('a plugin built on the dispatcher', () => {
     });
     afterEach(() => {
       try {
-        execFileSync('/usr/bin/chattr', ['-i', join(dir, 'locked.log')]);
+        execFileSync('/usr/bin/chattr', ['-i', join(dir, 'locked.log')], { stdio: 'ignore' });
       } catch {
         /* not made */
       }

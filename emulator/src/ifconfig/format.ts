@@ -79,6 +79,7 @@ const ND6: [string, number][] = [
 /** ND6 flags as FreeBSD keeps them: bridges have no AUTO_LINKLOCAL; new interfaces are IFDISABLED. */
 export function nd6Flags(meta: IfMeta): number {
   let v = 0x1;
+  if (meta.acceptRtadv) v |= 0x2;
   if (meta.kind !== 'bridge') v |= 0x20;
   if (meta.ifdisabled && meta.kind !== 'lo') v |= 0x8;
   return v;

@@ -111,7 +111,7 @@ export async function ifconfigMain(ctx: EmuContext, argv: string[], io: ToolIo):
     }
   }
   if (fmt.addr) fmt.hostNames = readHostsFile(ctx);
-  const vnet = vnetOf(ctx, jail);
+  const vnet = vnetOf(ctx, jail, 'ifconfig');
   if (cloners) {
     io.out('bridge epair lo\n');
     return 0;

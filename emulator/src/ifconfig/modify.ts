@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ToolError, type EmuContext } from '../context';
-import { findJail, jailNotFoundMessage, type Vnet } from '../jails';
+import { findJail, isJid, jailNotFoundMessage, type Vnet } from '../jails';
 import { ALIAS_MAX, encodeMeta, metaOf, setMetaLine, type IfMeta } from '../meta';
 import { errnoText, ipBatch, q, readLinks, type BatchLine, type LinuxLink } from '../netns';
+import { stateSysctl, syncAcceptRa } from '../sysctl';
 import { freeUnits, takeUnit, takenUnits, type Cloner } from '../units';
 import { classfulPrefix, linkLocalOf, parseInet, parseInet6, parseMac, parseNetmask, sameInet6 } from './addresses';
 import { broadcastOf, hasAutoLinklocal, isUp } from './format';
@@ -20,7 +21,7 @@ const NOOP0 = new Set(
     'txcsum', 'rxcsum', 'txcsum6', 'rxcsum6', 'tso', 'tso4', 'tso6', 'lro', 'vlanmtu', 'vlanhwtag', 'vlanhwcsum',
     'vlanhwfilter', 'vlanhwtso', 'arp', 'debug', 'monitor', 'staticarp', 'wol', 'wol_ucast', 'wol_mcast', 'wol_magic',
     'link0', 'link1', 'link2', 'nomap', 'txtls', 'txtlsrtlmt', 'hwrxtstmp', 'mextpg', 'netcons', 'polling', 'toe',
-    'txrtlmt', 'vxlanhwcsum', 'vxlanhwtso', 'auto_linklocal', 'accept_rtadv', 'nud', 'no_radr', 'no_dad',
+    'txrtlmt', 'vxlanhwcsum', 'vxlanhwtso', 'auto_linklocal', 'nud', 'no_radr', 'no_dad',
     'prefer_source', 'no_prefer_iface', 'defaultif', 'ipv6_only', 'anycast', 'tentative', 'deprecated', 'autoconf',
     'eui64', 'normal', 'compress', 'noicmp',
   ].flatMap((w) => [w, `-${w}`]),
@@ -82,6 +83,8 @@ export class IfconfigSession {
   private readonly unitsFreed: { home: number; cloner: Cloner; unit: number }[] = [];
   /** Runs in another namespace before this session's own batch (ifconfig IF -vnet J). */
   private readonly preBatches: { ns: string; lines: BatchLine[] }[] = [];
+  /** Interfaces (Linux names) whose ACCEPT_RTADV this command set or cleared. */
+  private readonly rtadvChanged = new Set<string>();
   /**
    * Set when this command changed the host's vnet (addresses, interfaces, names, groups): the
    * caller then runs the emulated pf's refresh, after releasing the state lock.
@@ -196,11 +199,12 @@ export class IfconfigSession {
       const prefix = [0x02, ...randomBytes(4)];
       const macA = randomMac(prefix, 0x0a);
       this.emit(`link add ${a} address ${macA} type veth peer name ${b} address ${randomMac(prefix, 0x0b)}`, err);
-      const metaB: IfMeta = { kind: 'epair', unit, side: 'b', home, ifdisabled: true, groups: ['epair'] };
+      const metaB: IfMeta = { kind: 'epair', unit, side: 'b', home, ifdisabled: true, groups: ['epair'], ...this.rtadvDefault() };
       this.emit(`link set dev ${b} addrgenmode none`, err);
       this.emit(setMetaLine(b, metaB), err);
       this.emit(`link set dev ${a} addrgenmode none`, err);
       const link: LinuxLink = { ifindex: 0, ifname: a, flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, addr_info: [], ifalias: encodeMeta({ ...metaB, side: 'a' }) };
+      if (metaB.acceptRtadv) this.rtadvChanged.add(a).add(b);
       link.address = macA;
       this.links.push(link, { ifindex: 0, ifname: b, flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, addr_info: [] });
       this.select(link);
@@ -208,7 +212,8 @@ export class IfconfigSession {
       const br = `bridge${unit}`;
       this.emit(`link add ${br} address ${randomMac([0x58, 0x9c, 0xfc])} type bridge stp_state 0 forward_delay 0`, err);
       this.emit(`link set dev ${br} addrgenmode none`, err);
-      const link: LinuxLink = { ifindex: 0, ifname: br, flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, addr_info: [], ifalias: encodeMeta({ kind: 'bridge', unit, home, ifdisabled: true, groups: ['bridge'] }) };
+      const link: LinuxLink = { ifindex: 0, ifname: br, flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, addr_info: [], ifalias: encodeMeta({ kind: 'bridge', unit, home, ifdisabled: true, groups: ['bridge'], ...this.rtadvDefault() }) };
+      if (this.rtadvDefault().acceptRtadv) this.rtadvChanged.add(br);
       this.links.push(link);
       this.select(link);
     }
@@ -217,12 +222,19 @@ export class IfconfigSession {
     this.unitsTaken.push({ cloner, unit });
   }
 
+  /** nd6_ifattach: a new interface gets ACCEPT_RTADV when net.inet6.ip6.accept_rtadv is 1. */
+  private rtadvDefault(): Pick<IfMeta, 'acceptRtadv'> {
+    return stateSysctl(this.ctx, this.vnet, 'net.inet6.ip6.accept_rtadv') !== '0' ? { acceptRtadv: true } : {};
+  }
+
   // ---- vnet moves -------------------------------------------------------------------------
 
   /** `ifconfig IF -vnet J`: takes IF back from jail J into this vnet. */
   private async reclaim(ifname: string, jailArg: string): Promise<LinuxLink> {
     const jail = findJail(this.ctx, jailArg);
-    if (!jail) this.fail(jailNotFoundMessage(jailArg));
+    // setifrvnet: jail_getid() fails for a name; a JID goes to the ioctl, which finds no such
+    // prison (ENXIO).
+    if (!jail) this.fail(isJid(jailArg) ? `SIOCSIFRVNET(${Number(jailArg)}, ${ifname}): Device not configured` : jailNotFoundMessage(jailArg));
     const jailNs = jail.vnet ? jail.ns : this.ctx.config.hostNs;
     const what = `SIOCSIFRVNET(${jail.jid}, ${ifname})`;
     if (jailNs === this.vnet.ns) this.fail(`${what}: File exists`);
@@ -235,7 +247,9 @@ export class IfconfigSession {
 
   private async moveTo(jailArg: string): Promise<void> {
     const jail = findJail(this.ctx, jailArg);
-    if (!jail) this.fail(jailNotFoundMessage(jailArg));
+    // setifvnet (sbin/ifconfig/ifconfig.c): errx with jail_errmsg for a name; a JID goes to the
+    // SIOCSIFVNET ioctl, which finds no such prison (ENXIO, if_vmove_loan in sys/net/if.c).
+    if (!jail) this.fail(isJid(jailArg) ? 'SIOCSIFVNET: Device not configured' : jailNotFoundMessage(jailArg));
     if (!jail.vnet || jail.ns === this.vnet.ns) this.fail('SIOCSIFVNET: File exists');
     if (this.vnet.jid !== 0) this.fail('SIOCSIFVNET: Operation not permitted');
     if ((await readLinks(jail.ns)).some((l) => l.ifname === this.name)) this.fail('SIOCSIFVNET: File exists');
@@ -340,6 +354,12 @@ export class IfconfigSession {
         case '-ifdisabled':
           this.setMeta((m) => (m.ifdisabled = w === 'ifdisabled'));
           continue;
+        case 'accept_rtadv':
+        case '-accept_rtadv':
+          // af_inet6.c's setnd6flags(ND6_IFF_ACCEPT_RTADV); Linux's accept_ra follows (syncAcceptRa).
+          this.setMeta((m) => (m.acceptRtadv = w === 'accept_rtadv'));
+          this.rtadvChanged.add(this.name);
+          continue;
         case 'vnet':
           await this.moveTo(arg());
           i++;
@@ -396,6 +416,7 @@ export class IfconfigSession {
     this.emit(`link set dev ${q(this.name)} name ${q(ln)}`, err);
     if (up) this.emit(`link set dev ${q(ln)} up`, err);
     for (const l of this.links) if (l.master === this.cur.ifname) l.master = ln;
+    if (this.rtadvChanged.delete(this.cur.ifname)) this.rtadvChanged.add(ln);
     this.cur.ifname = ln;
     this.printName = true;
   }
@@ -538,6 +559,7 @@ export class IfconfigSession {
     if (r.ok) freeUnits(this.ctx, this.unitsFreed);
     if (this.vnet.jid === 0 && this.lines.length > 0 && (r.ok || (r.failed ?? 0) > 0)) this.needsPfRefresh = true;
     if (this.hostAddrChanged) this.needsPfRefresh = true;
+    if (r.ok && this.rtadvChanged.size > 0 && !this.gone) await syncAcceptRa(this.ctx, this.vnet, [...this.rtadvChanged]);
     if (!r.ok) throw new ToolError(messageFor(this.lines[r.failed ?? 0], r.error ?? ''));
     if (this.pendingError) throw new ToolError(this.pendingError);
     let stdout = '';

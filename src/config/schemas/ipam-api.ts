@@ -45,6 +45,8 @@ export const allocateRequestSchema = {
       required: ['names'],
       properties: { names: { type: 'array', maxItems: 32, items: dnsName }, domain: dnsName },
     },
+    /** The network's own bridge: its addresses are no conflict with the host's. */
+    bridge: { type: 'string', minLength: 1, maxLength: 15, pattern: '^[A-Za-z][A-Za-z0-9_.-]*$' },
   },
 } as const;
 
@@ -189,5 +191,7 @@ export const jailnetdConfigSchema = {
         rateLimit: { type: 'integer', minimum: 0, maximum: 1000000 },
       },
     },
+    /** Compare a network's ranges with the host's addresses and routes when first seen. */
+    hostCheck: { type: 'boolean' },
   },
 } as const;

@@ -12,6 +12,16 @@ export function parseSysctlValue(output: string): string {
   return output.trim();
 }
 
+/** `sysctl a b c` prints "name: value" per OID: name -> value. */
+export function parseSysctlValues(output: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const m = /^([A-Za-z0-9_.]+): (.*)$/.exec(line);
+    if (m) out.set(m[1] as string, m[2] as string);
+  }
+  return out;
+}
+
 /**
  * True when sysctl(8) failed because the kernel has no such OID: sbin/sysctl/sysctl.c parse()
  * prints `sysctl: unknown oid 'NAME'` (a kernel without VIMAGE, a pf without net.pf.filter_local).

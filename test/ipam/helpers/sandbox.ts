@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -42,6 +42,7 @@ export class Sandbox {
   socket: string;
   stateDir: string;
   readonly logFile: string;
+  readonly daemonConfig: string;
   private readonly pids = new Set<number>();
 
   constructor(name: string) {
@@ -59,11 +60,15 @@ export class Sandbox {
     this.socket = join(this.dir, 'run/jailnetd.sock');
     this.stateDir = join(this.dir, 'state');
     this.logFile = join(this.dir, 'jailnetd.log');
+    // No emulated FreeBSD host here: the daemons skip comparing ranges with the host's (Linux)
+    // addresses and routes. The autostarted ones read it from this file.
+    this.daemonConfig = join(this.dir, 'jailnetd.json');
+    writeFileSync(this.daemonConfig, JSON.stringify({ hostCheck: false }));
     live.add(this);
   }
 
   daemonArgs(extra: string[] = []): string[] {
-    return ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', ...extra];
+    return ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', '--no-host-check', ...extra];
   }
 
   /** Starts jailnetd and waits until it answers /v1/health. */
@@ -167,7 +172,7 @@ export class Sandbox {
       type: 'jailnet-ipam',
       ranges,
       socket: this.socket,
-      daemon: { path: this.jailnetd, stateDir: this.stateDir, logFile: this.logFile },
+      daemon: { path: this.jailnetd, stateDir: this.stateDir, logFile: this.logFile, config: this.daemonConfig },
       ...extra,
     };
   }

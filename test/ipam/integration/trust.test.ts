@@ -78,7 +78,7 @@ test("a socket another user owns is not talked to: its answers would be believed
 
 test("jailnetd started by the plugin gets an allow-listed environment, none of the runtime's", async () => {
   const socket = join(sb.dir, 'run5', 'jailnetd.sock');
-  const r = await sb.runPlugin({ ...cniEnv('ADD', 'p5'), NODE_OPTIONS: '--no-warnings', RUNTIME_SECRET: 'x', TZ: 'UTC' }, conf({ socket, daemon: { path: sb.jailnetd, stateDir: join(sb.dir, 'state5'), logFile: sb.logFile } }));
+  const r = await sb.runPlugin({ ...cniEnv('ADD', 'p5'), NODE_OPTIONS: '--no-warnings', RUNTIME_SECRET: 'x', TZ: 'UTC' }, conf({ socket, daemon: { path: sb.jailnetd, stateDir: join(sb.dir, 'state5'), logFile: sb.logFile, config: sb.daemonConfig } }));
   expect(r.stdout).not.toMatch(/"code"/);
   expect(r.code).toBe(0);
   const pid = Number.parseInt(readFileSync(join(sb.dir, 'state5', 'lock'), 'utf8'), 10);

@@ -48,4 +48,19 @@ describe('jailnetd configuration', () => {
       expect(() => loadConfig(['--config', file])).toThrow(`configuration file ${file}: ${file} is writable by other users (mode 0666)`);
     });
   });
+
+  test('the comparison of new ranges with the host is on unless the file or a flag turns it off', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jailnetd-conf-'));
+    try {
+      const base = ['--socket', join(dir, 'run', 'jailnetd.sock'), '--state-dir', join(dir, 'state')];
+      expect(loadConfig(base)).toMatchObject({ hostCheck: true });
+      expect(loadConfig([...base, '--no-host-check'])).toMatchObject({ hostCheck: false });
+      writeFileSync(join(dir, 'off.json'), JSON.stringify({ hostCheck: false }));
+      expect(loadConfig([...base, '--config', join(dir, 'off.json')])).toMatchObject({ hostCheck: false });
+      writeFileSync(join(dir, 'bad.json'), JSON.stringify({ hostCheck: 'no' }));
+      expect(() => loadConfig([...base, '--config', join(dir, 'bad.json')])).toThrow(ConfigError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -5,6 +5,10 @@ import { CommandError, setCommandRunner, type CommandRunner } from '../../../src
 import { attachmentKey } from '../../../src/ipam/lease';
 import type { StateRecord } from '../../../src/ipam/records';
 import { IpamState } from '../../../src/ipam/state';
+import { configureLogging } from '../../../src/log/logger';
+
+// The owner logs the teardowns it stops (expected here); a passing run prints nothing.
+configureLogging({ component: 'test', level: 'error' }, {});
 
 // jailnetd's firewall owner with a recording driver (the host boundary; the pf driver runs on the
 // emulated host in test/plugins/*): who holds what, what an undo takes back, the order of a
@@ -12,7 +16,7 @@ import { IpamState } from '../../../src/ipam/state';
 
 type Call = { op: string; network?: string; addresses?: string[]; id?: string };
 
-function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c: Call) => boolean } = {}): FirewallDriver {
+function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c: Call) => boolean; notReady?: boolean } = {}): FirewallDriver {
   const step = async (c: Call) => {
     calls.push(c);
     if (gate.wait) await gate.wait;
@@ -20,6 +24,10 @@ function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c:
   };
   return {
     name: 'recording',
+    readiness: async (kinds) => {
+      readinessAsked.push(kinds.join(','));
+      return gate.notReady ? { message: 'pf: pf is not enabled', fix: 'sysrc pf_enable=YES && service pf start' } : undefined;
+    },
     addNatMembers: async (network, addresses) => {
       await step({ op: 'nat-add', network, addresses: [...addresses] });
       return false;
@@ -42,6 +50,7 @@ const RANGES = [[{ subnet: '10.60.0.0/24' }]];
 let state: IpamState;
 let committed: StateRecord[];
 let calls: Call[];
+let readinessAsked: string[];
 let commands: string[];
 let previousRunner: CommandRunner;
 
@@ -58,6 +67,7 @@ beforeEach(() => {
   state = new IpamState();
   committed = [];
   calls = [];
+  readinessAsked = [];
   commands = [];
   // ifconfig for the host-end step of a teardown: no such interface.
   previousRunner = setCommandRunner(async (file, args) => {
@@ -110,6 +120,32 @@ describe('NAT', () => {
     expect(await fw.removeNat(id('b'))).toEqual(['10.60.0.3']);
     expect(calls.at(-1)).toEqual({ op: 'nat-teardown', network: 'n' });
     expect(state.nat.hasMembers('n')).toBe(false);
+  });
+});
+
+describe('readiness (issue 10.15)', () => {
+  const forward = { ...id('a'), mappings: [{ protocol: 'tcp' as const, hostPort: 8080, hostPortEnd: 8080, containerPort: 80 }], target: { v4: '10.60.0.2/24' }, externalInterface: 'em0', snat: false, userlandProxy: false };
+
+  test('a port that cannot work is not published: refused before anything is reserved or loaded', async () => {
+    const fw = owner(recordingDriver(calls, { notReady: true }));
+    await expect(fw.publish(forward, 'a')).rejects.toMatchObject({ reason: 'not-ready', message: expect.stringContaining('pf is not enabled') });
+    expect(readinessAsked).toEqual(['nat,rdr']);
+    expect(calls).toEqual([]);
+    expect(committed).toEqual([]);
+    expect(state.ports.reservations.size).toBe(0);
+  });
+
+  test('NAT that pf will not apply is made, with a warning for the plugin to log', async () => {
+    const fw = owner(recordingDriver(calls, { notReady: true }));
+    const r = await fw.addNat(id('a'), ['10.60.0.2']);
+    expect(r.added).toEqual([{ address: '10.60.0.2', created: true }]);
+    expect(r.warnings).toEqual([expect.stringContaining('pf is not enabled: 10.60.0.2 will not be translated')]);
+    // Ready: no warning, and the answer is trusted for a while (one readiness call for two adds).
+    const ready = owner(recordingDriver(calls));
+    readinessAsked.length = 0;
+    expect((await ready.addNat(id('b'), ['10.60.0.3'])).warnings).toBeUndefined();
+    expect((await ready.addNat(id('c'), ['10.60.0.4'])).warnings).toBeUndefined();
+    expect(readinessAsked).toEqual(['nat']);
   });
 });
 

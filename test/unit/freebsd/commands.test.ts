@@ -7,6 +7,7 @@ import { loadAnchor, changeTable } from '../../../src/freebsd/pfctl';
 import { addRoute, getRoute, routeArgs } from '../../../src/freebsd/route';
 import { setSysctl } from '../../../src/freebsd/sysctl';
 import { toolPath } from '../../../src/freebsd/tools';
+import { listRoutes } from '../../../src/freebsd/netstat';
 import { corpusSample } from '../../helpers/freebsd-corpus';
 
 // The typed operations build the argv documented in freebsd.md; a recording runner stands in
@@ -88,6 +89,19 @@ describe('ifconfig operations', () => {
       '/sbin/ifconfig -j web1 epair7b name eth0 up',
       '/usr/sbin/jexec web1 /sbin/ifconfig epair7b name eth0 up',
       '/usr/sbin/jexec web1 /sbin/ifconfig lo0 up',
+    ]);
+  });
+
+  test('-j is learnt per tool: an ifconfig with -j and a netstat without it', async () => {
+    replies.push({}, { fail: { code: 1, stderr: 'netstat: illegal option -- j\nusage: netstat ...' } }, { stdout: 'Routing tables\n' }, {});
+    await configureInterface('lo0', [ifw.up()], { jail: 'web1' });
+    expect(await listRoutes(4, { jail: 'web1' })).toEqual([]);
+    await configureInterface('lo0', [ifw.up()], { jail: 'web1' });
+    expect(argvs()).toEqual([
+      '/sbin/ifconfig -j web1 lo0 up',
+      '/usr/bin/netstat -j web1 -rnW -f inet',
+      '/usr/sbin/jexec web1 /usr/bin/netstat -rnW -f inet',
+      '/sbin/ifconfig -j web1 lo0 up',
     ]);
   });
 
