@@ -136,13 +136,19 @@ test("the runj hook writes the jail's resolv.conf into the bundle's root, never 
   };
   const state = (id: string, dir: string, annotations: Record<string, string>) => JSON.stringify({ ociVersion: '1.0.2', id, status: 'creating', pid: 1, bundle: dir, annotations: { 'org.jailnet.networks': 'front', ...annotations } });
   try {
-    // root.path relative to the bundle; the name from the annotation.
-    await host.createJail('ctr');
+    // root.path relative to the bundle; the name from the annotation. The jail's root is the
+    // bundle's, as runj makes it: its programs read the resolv.conf the hook writes there.
     const ctr = bundle('ctr', 'rootfs');
+    await host.runOk('jail', ['-c', 'name=ctr', `path=${join(ctr, 'rootfs')}`, 'persist', 'vnet']);
     await cli.ok(['hook', 'create-runtime'], state('ctr', ctr, { 'org.jailnet.name': 'api' }));
     expect(readFileSync(join(ctr, 'rootfs/etc/resolv.conf'), 'utf8')).toBe(`# written by jailnet (docs/dns.md)\nsearch front\nnameserver ${FRONT_GW}\noptions timeout:2 attempts:5\n`);
     const ctrIp = (await ipamd.leases('front')).find((l) => l.containerID === 'ctr')?.ips[0]?.address.split('/')[0];
     expect((await dig(host, 'web', FRONT_GW, ['api'])).answers).toEqual([`A ${ctrIp}`]);
+    // The libc resolver in the jail, with that file: the search list makes "web" web.front.
+    const getent = async (name: string) => (await host.jexec('ctr', ['/usr/bin/getent', 'hosts', name])).stdout.trim().split(/\s+/);
+    expect(await getent('web')).toEqual([ips.web, 'web.front']);
+    expect(await getent('api')).toEqual([ctrIp, 'api.front']);
+    expect(await getent(WORLD_ZONE.www.name)).toEqual([WORLD_ZONE.www.aaaa, WORLD_ZONE.www.name]);
     await host.removeJail('ctr');
     await cli.ok(['hook', 'poststop'], state('ctr', ctr, {}));
 
