@@ -223,3 +223,17 @@ test('names and the listener follow the attachments: gone after detach', async (
   expect(sockets.stdout.trim()).toBe('');
   expect((await host.hostExec(['ss', '-Hlun', `src ${FRONT_GW}`])).stdout).toContain(`${FRONT_GW}:53`);
 });
+
+test('CNI GC of an attachment takes its names with its lease', async () => {
+  await host.createJail('gone');
+  const out = JSON.parse(await cli.ok(['attach', 'gone', '-n', 'front', '--alias', 'soon-gone', '--json'])) as { result: { ips: { address: string }[] } }[];
+  const ip = out[0]?.result.ips[0]?.address.split('/')[0];
+  expect((await dig(host, 'web', FRONT_GW, ['soon-gone'])).answers).toEqual([`A ${ip}`]);
+  // The runtime's GC: only web is a valid attachment of front.
+  const gc = await ipamd.post('/v1/gc', { network: 'front', validAttachments: [{ containerID: 'web', ifname: 'eth0' }] });
+  expect(gc.status).toBe(200);
+  for (const name of ['gone.front', 'soon-gone.front']) expect({ name, status: (await dig(host, 'web', FRONT_GW, [name])).status }).toEqual({ name, status: 'NXDOMAIN' });
+  expect((await dig(host, 'web', FRONT_GW, ['web'])).answers).toEqual([`A ${ips.web}`]);
+  await host.removeJail('gone');
+  await cli.ok(['gc']);
+});
