@@ -22,6 +22,8 @@ export interface ListenerLimits {
   maxUdpQuery: number;
 }
 
+const UDP_RECEIVE_BUFFER = 1024 * 1024;
+
 export const DEFAULT_LIMITS: ListenerLimits = { maxTcpConnections: 256, tcpIdleMs: 10_000, maxPendingPerConnection: 16, maxUdpQuery: 4096 };
 
 /** A bind that failed: the address and the errno (EADDRNOTAVAIL: not on an interface; EADDRINUSE: another program). */
@@ -70,7 +72,9 @@ export class GatewayListener {
   }
 
   private openUdp(): Promise<UdpSocket> {
-    const socket = isIPv6(this.address) ? createSocket({ type: 'udp6', ipv6Only: true }) : createSocket({ type: 'udp4' });
+    // A larger receive buffer than the default (about 200 kB on FreeBSD and Linux): a burst from
+    // one jail, dropped by the rate limit only once read, crowds out its neighbours' queries later.
+    const socket = isIPv6(this.address) ? createSocket({ type: 'udp6', ipv6Only: true, recvBufferSize: UDP_RECEIVE_BUFFER }) : createSocket({ type: 'udp4', recvBufferSize: UDP_RECEIVE_BUFFER });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind({ address: this.address, port: this.port, exclusive: true }, () => {

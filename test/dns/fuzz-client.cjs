@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Run inside a jail (jexec). Two modes, each printing one JSON line at the end:
-//   client CODEC SERVER NAME ADDRESS MS   asks NAME (A) every 20 ms for MS ms, udp and tcp in turn,
-//                                         and counts answers that hold exactly ADDRESS;
+//   client CODEC SERVER NAME ADDRESS N STOP  asks NAME (A) every 20 ms, udp and tcp in turn, at
+//                                         least N times and until the file STOP exists, and
+//                                         counts answers that hold exactly ADDRESS;
 //   fuzz CODEC SERVER SEED CASES          sends random and mutated messages over udp and tcp.
 // CODEC is the path of dns-packet (the queries are encoded with it, not by hand).
 'use strict';
@@ -54,12 +55,11 @@ function askTcp(message, timeoutMs) {
   });
 }
 
-async function client(name, address, ms) {
-  const end = Date.now() + Number(ms);
+async function client(name, address, min, stop) {
   let asked = 0;
   let right = 0;
   const wrong = [];
-  for (let i = 0; Date.now() < end; i++) {
+  for (let i = 0; i < Number(min) || !require('node:fs').existsSync(stop); i++) {
     const id = (i * 7919) & 0xffff;
     const tcp = i % 4 === 3;
     let answer;
@@ -175,7 +175,7 @@ async function fuzz(seed, cases) {
 }
 
 (async () => {
-  const out = mode === 'client' ? await client(rest[0], rest[1], rest[2]) : await fuzz(rest[0], rest[1]);
+  const out = mode === 'client' ? await client(rest[0], rest[1], rest[2], rest[3]) : await fuzz(rest[0], rest[1]);
   process.stdout.write(`${JSON.stringify(out)}\n`);
 })().catch((err) => {
   process.stdout.write(`${JSON.stringify({ error: String(err && err.stack) })}\n`);
