@@ -1,4 +1,5 @@
 import { API_PREFIX } from '../src/ipam/api-types';
+import * as dns from './api/dns';
 import { gc } from './api/gc';
 import * as ingress from './api/ingress';
 import * as leases from './api/leases';
@@ -28,6 +29,8 @@ export const ROUTES: Record<string, Partial<Record<'GET' | 'POST', Handler>>> = 
   [`${API_PREFIX}/ingress/add`]: { POST: ingress.add },
   [`${API_PREFIX}/ingress/remove`]: { POST: ingress.remove },
   [`${API_PREFIX}/ingress/check`]: { POST: ingress.check },
+  [`${API_PREFIX}/dns/serve`]: { POST: dns.serve },
+  [`${API_PREFIX}/dns`]: { GET: dns.status },
   [`${API_PREFIX}/status`]: { GET: status },
   [`${API_PREFIX}/health`]: { GET: health },
   [`${API_PREFIX}/metrics`]: { GET: metrics },

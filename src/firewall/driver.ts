@@ -1,4 +1,5 @@
 import type { NetworkIngress } from './holdings';
+import type { DnsAccess } from '../pf/dns-rules';
 import type { AttachmentId, PortForward } from './intent';
 
 /**
@@ -51,4 +52,8 @@ export interface FirewallDriver {
   teardownIngress(network: string): Promise<void>;
   /** What differs between the installed ingress rules and `rules` (undefined when they match). */
   ingressDifference(network: string, rules: NetworkIngress): Promise<string | undefined>;
+  /** Lets the network's jails reach the DNS server on its gateways (replaces what was there). */
+  setDnsAccess(network: string, access: DnsAccess): Promise<void>;
+  /** Removes the network's DNS rules; succeeds when there are none. */
+  removeDnsAccess(network: string): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { isPfObjectMissing, isToolMissing } from '../freebsd/errors';
 import { changeTable, flushAnchor, killTable, listAnchors, loadAnchor, parseAnchorRules, showRules, showTable } from '../freebsd/pfctl';
-import { ANCHOR_ROOT, ingressAnchor, MASQ_TABLE, natAnchor, portmapAnchor, portmapAnchorNetwork } from '../pf/anchors';
+import { ANCHOR_ROOT, dnsAnchor, ingressAnchor, MASQ_TABLE, natAnchor, portmapAnchor, portmapAnchorNetwork } from '../pf/anchors';
+import { renderDnsRules } from '../pf/dns-rules';
 import { renderIngressRules } from '../pf/ingress-rules';
 import { renderMasqueradeRules } from '../pf/nat-rules';
 import { renderPortmapRules } from '../pf/port-rules';
@@ -135,6 +136,12 @@ export const pfDriver: FirewallDriver = {
     if (extra.length > 0) return `anchor ${anchor} has a rule ADD would not load: \`${extra[0]}\``;
     return undefined;
   },
+
+  async setDnsAccess(network, access) {
+    await loadAnchor(dnsAnchor(network), renderDnsRules(access));
+  },
+
+  removeDnsAccess: (network) => orNothing(flushAnchor(dnsAnchor(network)), undefined),
 };
 
 /** The firewall backend of this host. pf is the only one FreeBSD jailnet supports. */

@@ -44,6 +44,8 @@ function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c:
     setupIngress: (network, rules) => step({ op: 'ingress-set', network, addresses: rules.subnets.map((s) => s.cidr) }),
     teardownIngress: (network) => step({ op: 'ingress-teardown', network }),
     ingressDifference: async () => undefined,
+    setDnsAccess: (network) => step({ op: 'dns-set', network }),
+    removeDnsAccess: (network) => step({ op: 'dns-remove', network }),
   };
 }
 
