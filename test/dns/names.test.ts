@@ -100,6 +100,34 @@ test('isolated networks (network create\'s default): connections from another ne
   expect((await dig(host, 'other', BACK_GW, ['other'])).answers).toEqual([`A ${ips.other}`]);
 });
 
+test('podman\'s isolated policy: jails of one bridge cannot connect to each other, yet both ask the gateway for each other\'s names', async () => {
+  await cli.ok(['network', 'create', 'priv', '--subnet', '10.91.0.0/24']);
+  const file = join(cli.env.JAILNET_CONF_DIR as string, 'priv.conflist');
+  const list = JSON.parse(readFileSync(file, 'utf8')) as { plugins: { type: string; ingressPolicy?: string }[] };
+  for (const p of list.plugins) if (p.type === 'firewall') p.ingressPolicy = 'isolated';
+  writeFileSync(file, JSON.stringify(list));
+  const got: Record<string, string> = {};
+  for (const j of ['pi1', 'pi2']) {
+    await host.createJail(j);
+    const out = JSON.parse(await cli.ok(['attach', j, '-n', 'priv', '--json'])) as { result: { ips: { address: string }[] } }[];
+    got[j] = out[0]?.result.ips[0]?.address.split('/')[0] as string;
+  }
+  const server = await host.startJailServer('pi2', { proto: 'tcp', port: 80 });
+  try {
+    expectFailure(await host.request('pi1', { proto: 'tcp', address: got.pi2 as string, port: 80 }), 'refused');
+    // The positive control: the gateway's DNS server, by udp and tcp, answers pi2's name.
+    expect((await dig(host, 'pi1', '10.91.0.1', ['pi2'])).answers).toEqual([`A ${got.pi2}`]);
+    expect((await dig(host, 'pi1', '10.91.0.1', ['+tcp', 'pi2.priv'])).answers).toEqual([`A ${got.pi2}`]);
+  } finally {
+    await server.stop();
+  }
+  for (const j of ['pi1', 'pi2']) {
+    await cli.ok(['detach', j]);
+    await host.removeJail(j);
+  }
+  await cli.ok(['network', 'rm', 'priv']);
+});
+
 test('a gateway answers only its own jails: REFUSED to anyone else who reaches it', async () => {
   // The world routes to front through em0, as a neighbour on the host's LAN could.
   await host.worldExec(['ip', 'route', 'replace', '10.88.0.0/24', 'via', host.em0Address]);
