@@ -5,9 +5,9 @@
 # strace for the test that jailnetd syncs its journal before it answers, radvd for router
 # advertisements to the emulated host, dnsmasq-base (the DNS server of the suites' "Internet",
 # without the service the dnsmasq package starts) and bind9-dnsutils (dig, the resolver run inside
-# the jails) for the DNS suites, Go and libcni's sources for the interop tests, mandoc and
-# make for the manual pages and the staged install), Node.js 20 when the machine's node is
-# missing or too old, and the npm packages of
+# the jails) for the DNS suites, Go and libcni's sources for the interop tests, the reference CNI
+# plugins, mandoc and make for the manual pages and the staged install), Node.js 20 when the
+# machine's node is missing or too old, and the npm packages of
 # package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
@@ -32,6 +32,9 @@ command -v mount >/dev/null 2>&1 || missing="$missing mount"
 # podman use; Debian packages its sources.
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"
 [ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || missing="$missing golang-github-appc-cni-dev"
+# The reference plugins (host-local), run beside jailnet's on the same ADDs and DELs
+# (test/ipam/integration/host-local-reference.test.ts).
+[ -x /usr/lib/cni/host-local ] || missing="$missing containernetworking-plugins"
 # apt_install WHY PACKAGE...: installs Debian packages as root, or stops saying what is missing.
 apt_install() {
   why=$1

@@ -8,7 +8,8 @@ import { parseConflist } from '../cni/runtime/conflist';
 import { destroyInterface, showInterface } from '../freebsd/ifconfig';
 import { flushAnchor } from '../freebsd/pfctl';
 import { natAnchor } from '../pf/anchors';
-import { attach, check, detach, gc, runtimeEnv } from './attachments';
+import { attach, check, detach, gc, jailnetdOf, runtimeEnv } from './attachments';
+import { atLeast } from '../cni/version';
 import { doctor } from './doctor';
 import { runHook } from './hook';
 import { bridgeOf, createNetwork, listNetworks, loadNetwork, removeNetworkFile, subnetsOf, validateNetwork } from './networks';
@@ -47,10 +48,12 @@ function networkCommands(y: Argv): Argv {
           .option('ipv6-subnet', { type: 'string', describe: 'IPv6 subnet for dual stack' })
           .option('bridge', { type: 'string', describe: 'bridge name (default: jailnetN)' })
           .option('internal', { type: 'boolean', default: false, describe: 'no NAT to the outside' })
+          .option('isolation', { type: 'boolean', default: true, describe: 'jails of other networks cannot open connections to this one (--no-isolation opens it)' })
+          .option('cni-version', { type: 'string', describe: 'cniVersion of the file (default 1.0.0, which libcni 1.1 clients accept)' })
           .option('mtu', { type: 'number' }),
       async (a) => {
         const withPortmap = paths.cniPath.some((d) => readdirSafe(d).includes('portmap'));
-        const list = await createNetwork(paths, { name: a.name, subnet: a.subnet, gateway: a.gateway, subnet6: a['ipv6-subnet'], bridge: a.bridge, internal: a.internal, mtu: a.mtu }, withPortmap);
+        const list = await createNetwork(paths, { name: a.name, subnet: a.subnet, gateway: a.gateway, subnet6: a['ipv6-subnet'], bridge: a.bridge, internal: a.internal, mtu: a.mtu, isolated: a.isolation, cniVersion: a['cni-version'] }, withPortmap);
         print(`network ${list.name} created (${subnetsOf(list).join(', ')}, bridge ${bridgeOf(list) ?? '-'})\n`);
       },
     )
@@ -74,7 +77,14 @@ function networkCommands(y: Argv): Argv {
       print(`${lists.length} network file(s) valid\n`);
     })
     .command('status <name>', 'CNI STATUS of a network (can its plugins serve ADD?)', (a) => a.positional('name', { type: 'string', demandOption: true }), async (a) => {
-      await statusNetworkList(loadNetwork(paths, a.name), runtimeEnv(paths));
+      const list = loadNetwork(paths, a.name);
+      if (atLeast(list.cniVersion, '1.1.0')) await statusNetworkList(list, runtimeEnv(paths));
+      else {
+        // No CNI STATUS before 1.1.0: jailnetd, which serves the network, answers for it.
+        const daemon = jailnetdOf(list, process.env);
+        if (!daemon) throw new CniError(CniCode.IncompatibleVersion, `network ${a.name} is cniVersion ${list.cniVersion}, which has no STATUS, and jailnetd does not serve it`, 'STATUS needs cniVersion 1.1.0');
+        await daemon.health();
+      }
       print(`network ${a.name}: ready\n`);
     })
     .demandCommand(1);

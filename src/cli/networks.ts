@@ -6,9 +6,10 @@ import { loadConflist, parseConflist, type NetworkConfigList } from '../cni/runt
 import { pluginConfig } from '../cni/runtime/chain';
 import { loadEpairConfig } from '../epair/config';
 import { networkName } from '../freebsd/names';
-import { parseIpamConfig, requireUsableRanges } from '../ipam/plugin-config';
+import { ipamOfJailnetd, parseIpamConfig, requireUsableRanges } from '../ipam/plugin-config';
 import { requireNoHostConflict } from '../link/host-conflicts';
 import { networkCidr, parseCidr } from '../net/cidr';
+import { isSupportedVersion, SUPPORTED_VERSIONS } from '../cni/version';
 import type { CliPaths } from './paths';
 
 /** Network files: <confDir>/<name>.conflist, written by `jailnet network create`, read by everything. */
@@ -53,8 +54,7 @@ export function validateNetwork(list: NetworkConfigList): void {
     try {
       if (plugin.type === 'bridge') loadBridgeConfig(conf);
       if (plugin.type === 'epair') loadEpairConfig(conf);
-      const ipam = conf.ipam as { type?: string } | undefined;
-      if (ipam?.type === 'jailnet-ipam') requireUsableRanges(parseIpamConfig(conf).settings);
+      if (ipamOfJailnetd(conf as { ipam?: { type?: string } })) requireUsableRanges(parseIpamConfig(conf).settings);
     } catch (err) {
       throw where(err);
     }
@@ -70,7 +70,18 @@ export interface NewNetwork {
   /** No NAT to the outside (jails reach each other and the host only). */
   internal: boolean;
   mtu?: number;
+  /** Jails of other networks cannot open connections to this one (Docker's default). */
+  isolated: boolean;
+  /** The file's cniVersion (default FILE_CNI_VERSION). */
+  cniVersion?: string;
 }
+
+/**
+ * The cniVersion `jailnet network create` writes: the newest the common clients accept. libcni
+ * 1.1 (Debian's, containerd 1.7's, nerdctl 1.x's) refuses 1.1.0 files ("unsupported CNI result
+ * version"); jailnet's own runtime runs GC and STATUS of such files through jailnetd (cli.md).
+ */
+export const FILE_CNI_VERSION = '1.0.0';
 
 /** The lowest jailnetN bridge name no network file uses yet ("default" gets jailnet0). */
 function freeBridgeName(existing: NetworkConfigList[], wanted: NewNetwork): string {
@@ -102,7 +113,10 @@ export function networkTemplate(paths: CliPaths, existing: NetworkConfigList[], 
   if (n.mtu) bridge.mtu = n.mtu;
   const plugins: object[] = [bridge];
   if (withPortmap) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, socket: paths.daemonSocket });
-  return { cniVersion: '1.1.0', name: n.name, plugins };
+  // Isolation as nerdctl writes it: the firewall plugin's ingressPolicy, one mechanism for
+  // jailnet's files and theirs.
+  if (n.isolated) plugins.push({ type: 'firewall', ingressPolicy: 'same-bridge', socket: paths.daemonSocket });
+  return { cniVersion: n.cniVersion ?? FILE_CNI_VERSION, name: n.name, plugins };
 }
 
 /**
@@ -112,6 +126,7 @@ export function networkTemplate(paths: CliPaths, existing: NetworkConfigList[], 
  */
 export async function createNetwork(paths: CliPaths, n: NewNetwork, withPortmap: boolean): Promise<NetworkConfigList> {
   networkName(n.name);
+  if (n.cniVersion !== undefined && !isSupportedVersion(n.cniVersion)) throw new CniError(CniCode.InvalidNetworkConfig, `--cni-version ${n.cniVersion} is not one jailnet's plugins speak`, `use one of ${SUPPORTED_VERSIONS.join(', ')} (GC and STATUS need 1.1.0; libcni before 1.2 refuses 1.1.0)`);
   parseCidr(n.subnet);
   const existing = listNetworks(paths);
   const clash = existing.find((l) => subnetsOf(l).some((s) => overlaps(s, n.subnet) || (n.subnet6 !== undefined && overlaps(s, n.subnet6))));

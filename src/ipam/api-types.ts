@@ -108,6 +108,14 @@ export interface GcResponse {
   destroyedInterfaces: string[];
 }
 
+/** POST /v1/ingress/add and /v1/ingress/check: the firewall plugin's ingress policy of an attachment. */
+export interface IngressRequest extends AttachmentRef {
+  jail?: string;
+  policy: 'same-bridge' | 'isolated';
+  bridge: string;
+  subnets: { cidr: string; gateway?: string }[];
+}
+
 export interface NatAddRequest extends AttachmentRef {
   jail?: string;
   /** IPv4 addresses of the jail. */

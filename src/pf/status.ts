@@ -4,13 +4,15 @@ import { MAIN_RULESET_HOOKS } from './anchors';
 
 /**
  * Whether pf can carry jailnet's rules: pf is enabled, and the main ruleset has the hooks of
- * conf/pf.conf (`pfctl -s nat` prints them as `nat-anchor "jailnet/*" all`). Without them
- * jailnet's anchors load fine and are never evaluated: NAT and published ports silently do
- * nothing. What STATUS of the pf plugins, the CLI and the hook before ADD, and jailnetd before
- * publishing ports ask.
+ * conf/pf.conf (`pfctl -s nat` prints the translation hooks as `nat-anchor "jailnet/*" all`,
+ * `pfctl -s rules` the filter hook as `anchor "jailnet/*" all`). Without them jailnet's anchors
+ * load fine and are never evaluated: NAT, published ports and the firewall plugin's isolation
+ * silently do nothing. What STATUS of the pf plugins, the CLI and the hook before ADD, and
+ * jailnetd before publishing ports or loading a network's ingress rules ask.
  */
 
-export type PfHook = 'nat-anchor' | 'rdr-anchor';
+/** A hook of the main ruleset, by its keyword: translation (nat, rdr) or filter (anchor). */
+export type PfHook = 'nat-anchor' | 'rdr-anchor' | 'anchor';
 
 export interface PfReadiness {
   enabled: boolean;
@@ -18,11 +20,15 @@ export interface PfReadiness {
   missingHooks: string[];
 }
 
-/** Two read-only pfctl calls (`-s info`, `-s nat`; the second only when pf is enabled). */
+/**
+ * Read-only pfctl calls: `-s info`, then, when pf is enabled, `-s nat` for translation hooks and
+ * `-s rules` for the filter hook (each only when asked for).
+ */
 export async function pfReadiness(hooks: readonly PfHook[]): Promise<PfReadiness> {
   if (!(await isPfEnabled())) return { enabled: false, missingHooks: [] };
-  const main = await showRules('nat');
   const wanted = MAIN_RULESET_HOOKS.filter((h) => hooks.some((k) => h.startsWith(`${k} `)));
+  const filter = wanted.filter((h) => h.startsWith('anchor '));
+  const main = [...(wanted.length > filter.length ? await showRules('nat') : []), ...(filter.length > 0 ? await showRules('rules') : [])];
   return { enabled: true, missingHooks: wanted.filter((h) => !main.some((line) => line === h || line.startsWith(`${h} `))) };
 }
 

@@ -5,6 +5,7 @@ import type { DnsStatusResponse } from '../../src/ipam/api-types';
 import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
 import { jailnetCli, type Cli } from '../helpers/jailnet-cli';
 import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import { expectFailure } from '../helpers/reach';
 import { dig, hostResolvConf, startWorldDns, WORLD_ZONE } from './helpers';
 
 // jailnetd's DNS server on the emulated host, asked by dig inside the jails: names and aliases
@@ -76,6 +77,55 @@ test('a jail on another network gets NXDOMAIN for them, and its own network\'s n
   // A bare name it does not have is asked upstream, which does not know it either.
   expect((await dig(host, 'other', BACK_GW, ['db'])).status).toBe('NXDOMAIN');
   expect((await dig(host, 'other', BACK_GW, ['-x', ips.db as string])).status).toBe('NXDOMAIN');
+});
+
+test('isolated networks (network create\'s default): connections from another network are refused, yet jails ask their gateway', async () => {
+  // pf evaluates jailnet/* in name order (strcmp): the DNS passes before the isolation blocks.
+  const anchors = (await host.runOk('pfctl', ['-a', 'jailnet', '-s', 'Anchors'])).split('\n').map((l) => l.trim());
+  for (const net of ['front', 'back']) {
+    expect(anchors).toContain(`jailnet/iso-${net}`);
+    expect(anchors.indexOf(`jailnet/0dns-${net}`)).toBeLessThan(anchors.indexOf(`jailnet/iso-${net}`));
+  }
+  const servers = [await host.startJailServer('db', { proto: 'tcp', port: 80 }), await host.startJailServer('other', { proto: 'tcp', port: 80 })];
+  try {
+    // The positive control on one network, and back's isolation against front's jail.
+    expect(await host.request('web', { proto: 'tcp', address: ips.db as string, port: 80 })).toMatchObject({ ok: true });
+    expectFailure(await host.request('web', { proto: 'tcp', address: ips.other as string, port: 80 }), 'refused');
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+  // Each jail still reaches its gateway's port 53, over udp and tcp.
+  expect((await dig(host, 'web', FRONT_GW, ['db'])).answers).toEqual([`A ${ips.db}`]);
+  expect((await dig(host, 'web', FRONT_GW, ['+tcp', 'db'])).answers).toEqual([`A ${ips.db}`]);
+  expect((await dig(host, 'other', BACK_GW, ['other'])).answers).toEqual([`A ${ips.other}`]);
+});
+
+test('podman\'s isolated policy: jails of one bridge cannot connect to each other, yet both ask the gateway for each other\'s names', async () => {
+  await cli.ok(['network', 'create', 'priv', '--subnet', '10.91.0.0/24']);
+  const file = join(cli.env.JAILNET_CONF_DIR as string, 'priv.conflist');
+  const list = JSON.parse(readFileSync(file, 'utf8')) as { plugins: { type: string; ingressPolicy?: string }[] };
+  for (const p of list.plugins) if (p.type === 'firewall') p.ingressPolicy = 'isolated';
+  writeFileSync(file, JSON.stringify(list));
+  const got: Record<string, string> = {};
+  for (const j of ['pi1', 'pi2']) {
+    await host.createJail(j);
+    const out = JSON.parse(await cli.ok(['attach', j, '-n', 'priv', '--json'])) as { result: { ips: { address: string }[] } }[];
+    got[j] = out[0]?.result.ips[0]?.address.split('/')[0] as string;
+  }
+  const server = await host.startJailServer('pi2', { proto: 'tcp', port: 80 });
+  try {
+    expectFailure(await host.request('pi1', { proto: 'tcp', address: got.pi2 as string, port: 80 }), 'refused');
+    // The positive control: the gateway's DNS server, by udp and tcp, answers pi2's name.
+    expect((await dig(host, 'pi1', '10.91.0.1', ['pi2'])).answers).toEqual([`A ${got.pi2}`]);
+    expect((await dig(host, 'pi1', '10.91.0.1', ['+tcp', 'pi2.priv'])).answers).toEqual([`A ${got.pi2}`]);
+  } finally {
+    await server.stop();
+  }
+  for (const j of ['pi1', 'pi2']) {
+    await cli.ok(['detach', j]);
+    await host.removeJail(j);
+  }
+  await cli.ok(['network', 'rm', 'priv']);
 });
 
 test('a gateway answers only its own jails: REFUSED to anyone else who reaches it', async () => {

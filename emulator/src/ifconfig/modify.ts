@@ -272,8 +272,7 @@ export class IfconfigSession {
       const nm = q(this.name);
       switch (w) {
         case 'up':
-          this.emit(`link set dev ${nm} up`, (e) => `up: ${errnoText(e)}`);
-          if (!this.cur.flags.includes('UP')) this.cur.flags.push('UP');
+          this.bringUp((e) => `up: ${errnoText(e)}`);
           continue;
         case 'down':
           this.emit(`link set dev ${nm} down`, (e) => `down: ${errnoText(e)}`);
@@ -487,6 +486,21 @@ export class IfconfigSession {
     return (this.cur.addr_info ?? []).filter((a) => a.family === family);
   }
 
+  /**
+   * Brings the interface up. Linux gives lo 127.0.0.1/8 each time it comes up (inetdev_event,
+   * NETDEV_UP); FreeBSD's lo0 gets only ::1 (in6_ifattach_loopback, sys/netinet6/in6_ifattach.c)
+   * and keeps the IPv4 addresses ifconfig gave it: the Linux one is taken away again unless lo0
+   * had it before.
+   */
+  private bringUp(onError: BatchLine['onError']): void {
+    const nm = q(this.name);
+    const wasUp = isUp(this.cur);
+    this.emit(`link set dev ${nm} up`, onError);
+    if (wasUp) return;
+    this.cur.flags.push('UP');
+    if (this.meta.kind === 'lo' && !this.addressesOf('inet').some((a) => a.local === '127.0.0.1')) this.emit(`addr del 127.0.0.1/8 dev ${nm}`, onError);
+  }
+
   // ---- deferred address operations --------------------------------------------------------
 
   private finishAddresses(): void {
@@ -519,10 +533,7 @@ export class IfconfigSession {
           this.cur.addr_info = (this.cur.addr_info ?? []).filter((a) => a !== mine);
         }
         // An address brings the interface up (ether_ioctl SIOCSIFADDR).
-        if (!isUp(this.cur)) {
-          this.emit(`link set dev ${nm} up`, (e) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`);
-          this.cur.flags.push('UP');
-        }
+        if (!isUp(this.cur)) this.bringUp((e) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`);
         const err = (e: string) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`;
         // lo gets 127.0.0.1/8 and ::1 from Linux when it goes up: replace, not add.
         const verb = this.meta.kind === 'lo' ? 'replace' : 'add';

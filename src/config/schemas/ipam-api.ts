@@ -123,6 +123,26 @@ export const natCheckRequestSchema = {
   properties: { ...attachment, addresses: { type: 'array', maxItems: 64, items: ipv4 } },
 } as const;
 
+/** An attachment's ingress policy (src/firewall/intent.ts IngressRule); the daemon checks the values again. */
+export const ingressRequestSchema = {
+  $id: 'ipam-ingress',
+  type: 'object',
+  additionalProperties: false,
+  required: [...attachmentRequired, 'policy', 'bridge', 'subnets'],
+  properties: {
+    ...attachment,
+    jail,
+    policy: { enum: ['same-bridge', 'isolated'] },
+    bridge: { type: 'string', minLength: 1, maxLength: 15 },
+    subnets: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 16,
+      items: { type: 'object', additionalProperties: false, required: ['cidr'], properties: { cidr: { type: 'string', minLength: 1, maxLength: 64 }, gateway: { type: 'string', minLength: 1, maxLength: 64 } } },
+    },
+  },
+} as const;
+
 /** One published mapping (src/portmap/mappings.ts PortMapping); the daemon checks it again. */
 const forwardMapping = {
   type: 'object',

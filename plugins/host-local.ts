@@ -1,0 +1,12 @@
+/**
+ * CNI IPAM plugin `host-local`, served by jailnetd: the reference plugin's configuration
+ * (ranges, rangeStart/rangeEnd, gateway, routes, resolvConf, dataDir, the `ips` capability, IP= in
+ * CNI_ARGS) and its order of addresses, with jailnetd's leases (durable, collected, reclaimed).
+ * The same handlers as jailnet-ipam (src/ipam/plugin.ts); docs/plugins.md says what differs from
+ * the reference.
+ */
+import { pluginMain } from '../src/cni/skel';
+import { LINK_ARGS } from '../src/link/args';
+
+// Delegated with the main plugin's environment: accept the CNI_ARGS keys it accepts (reads only IP).
+pluginMain({ name: 'host-local', knownArgs: LINK_ARGS, load: async () => (await import('../src/ipam/plugin')).handlers });
