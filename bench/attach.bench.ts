@@ -305,7 +305,8 @@ function commandShape(e: TraceEntry): string {
       .replace(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'MAC')
       .replace(/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/, (m) => (m === GATEWAY ? m : 'ADDR'))
       .replace(/^(jailnet\/pm-[^-]+-)[0-9a-f]+$/, '$1ID')
-      .replace(/=hk\b/, '=JAIL'),
+      .replace(/=hk\b/, '=JAIL')
+      .replace(/\bip=\d+\.\d+\.\d+\.\d+\b/, 'ip=ADDR'),
   );
   return `${e.tool} ${words.join(' ')}`.trim();
 }
@@ -333,6 +334,20 @@ function toolFigures(attach: TraceEntry[][], detach: TraceEntry[][]): ToolFigure
       helpersPerCommand: mean(all.map((e) => e.helpers.length)),
     };
   });
+}
+
+/** Commands whose count differs between cycles, with how often each count occurred ("1x in 180, 2x in 20"). */
+function varyingCommands(cycles: string[][]): { command: string; counts: string }[] {
+  const shapes = [...new Set(cycles.flat())];
+  const out: { command: string; counts: string }[] = [];
+  for (const shape of shapes) {
+    const perCycle = cycles.map((c) => c.filter((x) => x === shape).length);
+    if (new Set(perCycle).size === 1) continue;
+    const freq = new Map<number, number>();
+    for (const n of perCycle) freq.set(n, (freq.get(n) ?? 0) + 1);
+    out.push({ command: shape, counts: [...freq].sort((a, b) => a[0] - b[0]).map(([n, k]) => `${n}x in ${k}`).join(', ') });
+  }
+  return out;
 }
 
 // ---- the run -------------------------------------------------------------------------------
@@ -648,7 +663,12 @@ function report(r: Results): void {
     p('   the commands of one hook cycle, in order (create-runtime, then poststop):');
     for (const [phase, s] of [['attach', last.attach], ['detach', last.detach]] as const) for (const e of s.trace) p(`     ${phase === 'attach' ? '+' : '-'} ${commandShape(e)}${e.jail ? `   (jail ${e.jail === HOOK_JAIL ? 'JAIL' : e.jail})` : ''}`);
   }
-  json.freebsdCommands = { perAttach, perDetach, tools: hookTools, oneCycle: last ? { attach: last.attach.trace.map(commandShape), detach: last.detach.trace.map(commandShape) } : null };
+  const varying = varyingCommands(r.steps.hook.map((c) => [...c.attach.trace.map((e) => `+ ${commandShape(e)}`), ...c.detach.trace.map((e) => `- ${commandShape(e)}`)]));
+  if (varying.length) {
+    p(`   not the same in every cycle (command: times per cycle, in how many of the ${r.steps.hook.length} cycles):`);
+    for (const v of varying) p(`     ${v.command}: ${v.counts}`);
+  }
+  json.freebsdCommands = { perAttach, perDetach, tools: hookTools, varying, oneCycle: last ? { attach: last.attach.trace.map(commandShape), detach: last.detach.trace.map(commandShape) } : null };
 
   // 5. Per process.
   p();
