@@ -25,8 +25,9 @@ if (benches.length === 0) {
   process.exit(1);
 }
 
-// A module bundled into .bench/ would see .bench/ as its __dirname; the test harness finds
-// dist/ and its helper scripts from its own folder, so each module gets its real one.
+// A module bundled into .bench/ would see .bench/ as its __dirname; the test harness (the
+// emulated host of the attach and dns benches) finds dist/ and its helper scripts from its own
+// folder, so each module gets its real one.
 const realDirname = {
   name: 'real-dirname',
   setup(b) {
