@@ -113,6 +113,8 @@ interface World {
   libcniEnv: NodeJS.ProcessEnv;
   conflist: string;
   traceFile: string;
+  /** The hook jail's OCI bundle. */
+  bundle: string;
 }
 
 function traceSize(w: World): number {
@@ -152,7 +154,14 @@ function runStep(w: World, argv: string[], env: NodeJS.ProcessEnv, input: string
   return { wallMs, cpu, trace: traceFrom(w, mark), stderr };
 }
 
-const ociState = (status: string) => JSON.stringify({ ociVersion: '1.0.2', id: HOOK_JAIL, status, pid: 4242, bundle: `/var/run/${HOOK_JAIL}`, annotations: {} });
+const ociState = (w: World, status: string) => JSON.stringify({ ociVersion: '1.0.2', id: HOOK_JAIL, status, pid: 4242, bundle: w.bundle, annotations: {} });
+
+/** An OCI bundle as runj has one: config.json naming the root, where the hook writes etc/resolv.conf. */
+function makeBundle(dir: string): string {
+  mkdirSync(join(dir, 'rootfs', 'etc'), { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', root: { path: 'rootfs' } }));
+  return dir;
+}
 const hookArgv = (phase: 'create-runtime' | 'poststop') => (phase === 'create-runtime' ? [JAILNET, 'hook', 'create-runtime', '-p', `${PORT.hostPort}:${PORT.containerPort}`] : [JAILNET, 'hook', 'poststop']);
 const libcniArgv = (w: World, command: 'add' | 'del') => [w.client, command, w.conflist, LIBCNI_JAIL, LIBCNI_JAIL, 'eth0', JSON.stringify({ portMappings: [PORT] })];
 
@@ -162,10 +171,10 @@ const libcniArgv = (w: World, command: 'add' | 'del') => [w.client, command, w.c
  */
 async function hookCycle(w: World, env = w.cliEnv, group = w.caller, check?: (phase: StepName) => Promise<void>): Promise<Record<StepName, Step>> {
   await w.host.createJail(HOOK_JAIL);
-  const attach = runStep(w, hookArgv('create-runtime'), env, ociState('creating'), group);
+  const attach = runStep(w, hookArgv('create-runtime'), env, ociState(w, 'creating'), group);
   await check?.('attach');
   await w.host.removeJail(HOOK_JAIL);
-  const detach = runStep(w, hookArgv('poststop'), env, ociState('stopped'), group);
+  const detach = runStep(w, hookArgv('poststop'), env, ociState(w, 'stopped'), group);
   return { attach, detach };
 }
 
@@ -226,19 +235,62 @@ async function daemonMemory(daemon: BenchDaemon, settleMs: number): Promise<Memo
   return { rssMB: percentile(samples.map((s) => s.rssMB), 0.5), heapUsedMB: percentile(samples.map((s) => s.heapUsedMB), 0.5) };
 }
 
+/** What each socket inode in the process's network namespace is: "tcp listen", "udp", "unix listen ...", "unix". */
+function socketsOf(pid: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const proto of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(`/proc/${pid}/net/${proto}`, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/);
+      // sl local_address rem_address st ... inode (field 10); st 0A is LISTEN.
+      if (f[9]) out.set(f[9], `${proto}${proto.startsWith('tcp') && f[3] === '0A' ? ' listen' : ''} port ${parseInt((f[1] ?? '').split(':')[1] ?? '', 16)}`);
+    }
+  }
+  try {
+    for (const line of readFileSync(`/proc/${pid}/net/unix`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // Num RefCount Protocol Flags Type St Inode Path; flags 00010000 is __SO_ACCEPTCON (listening).
+      if (f[6]) out.set(f[6], `unix${f[3] === '00010000' ? ' listen' : ''}`);
+    }
+  } catch {
+    /* no unix table */
+  }
+  return out;
+}
+
 /** A process's open descriptors by what they are: paths as such, sockets, pipes and the like by kind. */
 function openFiles(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
+  const sockets = socketsOf(pid);
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     let target: string;
     try {
-      target = readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/^(\w+):\[\d+\]$/, '$1').replace(/^anon_inode:/, '');
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      target = inode ? `socket ${sockets.get(inode) ?? '(other)'}` : link.replace(/^(\w+):\[\d+\]$/, '$1').replace(/^anon_inode:/, '');
     } catch {
       continue; /* closed meanwhile */
     }
     out[target] = (out[target] ?? 0) + 1;
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** openFiles once two reads 250 ms apart agree (connections of earlier requests closed), at most 5 reads. */
+async function settledOpenFiles(pid: number): Promise<Record<string, number>> {
+  let last = openFiles(pid);
+  for (let i = 0; i < 4; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = openFiles(pid);
+    if (JSON.stringify(now) === JSON.stringify(last)) return now;
+    last = now;
+  }
+  return last;
 }
 
 const listDir = (d: string) => (existsSync(d) ? readdirSync(d, { recursive: true }).map(String).sort() : []);
@@ -249,7 +301,7 @@ async function holdings(w: World): Promise<Record<string, unknown>> {
   // of a request's connection closes a moment after the client has its answer.
   const pid = w.daemon.pid;
   const daemonProcess = {
-    'jailnetd open files': openFiles(pid),
+    'jailnetd open files': await settledOpenFiles(pid),
     'jailnetd threads': readdirSync(`/proc/${pid}/task`).length,
     'jailnetd child processes': readdirSync(`/proc/${pid}/task`).map((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim()).filter(Boolean).join(' '),
   };
@@ -384,6 +436,8 @@ async function main(): Promise<void> {
   // control groups, jailnetd and the temp dirs (as they do after an error).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
   const started = Date.now();
+  // Taken at the start: the code measured is what dist/ was built from then.
+  const commit = gitCommit();
   const loadAtStart = loadavg();
   const client = libcniClient();
   const groups = new CpuGroups();
@@ -419,7 +473,7 @@ async function main(): Promise<void> {
     delete cliEnv.JAILNET_LOG_LEVEL;
     const libcniEnv: NodeJS.ProcessEnv = { ...cliEnv, CNI_PATH: PLUGIN_DIR, CNI_CACHE_DIR: join(work, 'libcni-cache') };
     ref = createReferenceChain(client, SUBNET, PORT);
-    const w: World = { o, host, daemon, groups, caller, ref, client, work, cliEnv, libcniEnv, conflist: join(work, 'default-cni-1.0.0.conflist'), traceFile: join(host.dir, 'trace.jsonl') };
+    const w: World = { o, host, daemon, groups, caller, ref, client, work, cliEnv, libcniEnv, conflist: join(work, 'default-cni-1.0.0.conflist'), traceFile: join(host.dir, 'trace.jsonl'), bundle: makeBundle(join(work, 'bundle')) };
     runStep(w, [JAILNET, 'network', 'create', 'default', '--subnet', SUBNET], cliEnv, '', caller);
     // The libcni of Debian's golang-github-appc-cni-dev speaks CNI up to 1.0.0: the libcni
     // cycle uses the same network file with that version.
@@ -463,9 +517,9 @@ async function main(): Promise<void> {
     const classify = attachClassifier({ emulatedHostDir: host.dir, jailnetDirs: [join(DIST, 'bin'), PLUGIN_DIR], goPluginDirs: [REFERENCE_PLUGIN_DIR], libcniClient: client });
     const processes: Record<string, ProcessCount[]> = {};
     await host.createJail(HOOK_JAIL);
-    processes['hook attach'] = await countProcesses(hookArgv('create-runtime'), { env: cliEnv, input: ociState('creating'), alsoPid: daemon.pid, classify });
+    processes['hook attach'] = await countProcesses(hookArgv('create-runtime'), { env: cliEnv, input: ociState(w, 'creating'), alsoPid: daemon.pid, classify });
     await host.removeJail(HOOK_JAIL);
-    processes['hook detach'] = await countProcesses(hookArgv('poststop'), { env: cliEnv, input: ociState('stopped'), alsoPid: daemon.pid, classify });
+    processes['hook detach'] = await countProcesses(hookArgv('poststop'), { env: cliEnv, input: ociState(w, 'stopped'), alsoPid: daemon.pid, classify });
     processes['libcni ADD'] = await countProcesses(libcniArgv(w, 'add'), { env: libcniEnv, alsoPid: daemon.pid, classify });
     processes['libcni DEL'] = await countProcesses(libcniArgv(w, 'del'), { env: libcniEnv, alsoPid: daemon.pid, classify });
     processes['reference ADD'] = await countProcesses(ref.argv('add'), { env: ref.env(), classify });
@@ -497,10 +551,10 @@ async function main(): Promise<void> {
     const holdingsBefore = await holdings(w);
     // The leak check can fail: with a jail attached, it sees what the jail holds.
     await host.createJail(HOOK_JAIL);
-    runStep(w, hookArgv('create-runtime'), cliEnv, ociState('creating'), caller);
+    runStep(w, hookArgv('create-runtime'), cliEnv, ociState(w, 'creating'), caller);
     const seenAttached = compareHoldings(holdingsBefore, await holdings(w)).filter((l) => !l.same).map((l) => l.item);
     await host.removeJail(HOOK_JAIL);
-    runStep(w, hookArgv('poststop'), cliEnv, ociState('stopped'), caller);
+    runStep(w, hookArgv('poststop'), cliEnv, ociState(w, 'stopped'), caller);
     // What any design of the attach holds (the other holdings, e.g. the result cache or NAT
     // records, may go with a change of architecture, and are compared all the same).
     const unseen = ['host interfaces', 'pf anchors', 'jailnetd leases', 'jailnetd port reservations'].filter((item) => !seenAttached.includes(item));
@@ -521,7 +575,7 @@ async function main(): Promise<void> {
     const loadAtEnd = loadavg();
     lcServer.kill('SIGKILL');
 
-    report({ o, startup, steps, processes, perProcess, memoryAtStart, memoryBefore, memoryAfter, leaks, seenAttached, loadAtStart, loadAtEnd, seconds: (Date.now() - started) / 1000, loopSeconds, commit: gitCommit() });
+    report({ o, startup, steps, processes, perProcess, memoryAtStart, memoryBefore, memoryAfter, leaks, seenAttached, loadAtStart, loadAtEnd, seconds: (Date.now() - started) / 1000, loopSeconds, commit });
   } finally {
     for (const s of servers) if (s.exitCode === null) s.kill('SIGKILL');
     await daemon.stop();
