@@ -317,7 +317,7 @@ async function holdings(w: World): Promise<Record<string, unknown>> {
   }
   const api = async (path: string) => JSON.parse((await call(w.daemon.socket, 'GET', path)).body) as unknown;
   const gauges: Record<string, number> = {};
-  for (const m of ['jailnetd_leases', 'jailnetd_port_reservations', 'jailnetd_nat_memberships', 'jailnetd_port_forwards', 'jailnetd_proxy_sockets']) gauges[m] = await metric(w.daemon.socket, m);
+  for (const m of ['jailnetd_leases', 'jailnetd_port_reservations', 'jailnetd_nat_memberships', 'jailnetd_port_forwards', 'jailnetd_proxy_sockets', 'jailnetd_dns_listening_addresses']) gauges[m] = await metric(w.daemon.socket, m);
   return {
     'host interfaces': snap.host.map((i) => `${i.name}(${i.kind}${i.master ? ` in ${i.master}` : ''})`).join(' '),
     'host routes': snap.hostRoutes.join('; '),
@@ -328,7 +328,7 @@ async function holdings(w: World): Promise<Record<string, unknown>> {
     'jailnetd port reservations': await api('/v1/ports'),
     'jailnetd port forwards': await api('/v1/forwards'),
     'jailnetd NAT records': await api('/v1/nat'),
-    'jailnetd live records (leases, ports, NAT, forwards, proxy sockets)': gauges,
+    'jailnetd live records (leases, ports, NAT, forwards, proxy sockets, DNS listeners)': gauges,
     ...daemonProcess,
     'jailnet result cache (hook)': listDir(join(w.work, 'cache')),
     'libcni result cache': listDir(join(w.work, 'libcni-cache')),
