@@ -436,7 +436,13 @@ function gitCommit(): string {
 function groupWrappers(w: World, dir: string, programs: [name: string, path: string][], groupOf: (name: string) => CpuGroup): string {
   mkdirSync(dir, { recursive: true });
   for (const [name, path] of programs) {
-    writeFileSync(join(dir, name), `#!/bin/sh\necho $$ > '${groupOf(name).procsFile}' || exit 70\nexec '${path}' "$@"\n`, { mode: 0o755 });
+    // A wrapper of a jailnet plugin carries the plugin's mark (its second line, `// jailnet CNI
+    // plugin`, inside a string sh ignores): a hook that runs jailnet's plugins in its own process
+    // (issue 13) and tells them by that mark treats the wrapper as the plugin, so the figures
+    // show how the hook really runs; a runtime (libcni) executes it.
+    const mark = readFileSync(path, 'latin1').split('\n', 2)[1];
+    const marked = mark?.startsWith('//') && !mark.includes("'") ? `: '\n${mark}\n'\n` : '';
+    writeFileSync(join(dir, name), `#!/bin/sh\n${marked}echo $$ > '${groupOf(name).procsFile}' || exit 70\nexec '${path}' "$@"\n`, { mode: 0o755 });
   }
   return dir;
 }
