@@ -25,8 +25,8 @@
  *                           [--attribution-cycles A] [--json FILE]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost, type TraceEntry } from '../test/harness/emulated-host';
 import { libcniClient } from '../test/helpers/libcni';
@@ -35,6 +35,7 @@ import { attachClassifier, countProcesses, STRACE, type ProcessCount } from './l
 import { BenchDaemon, call, metric } from './lib/jailnetd';
 import { createReferenceChain, IPTABLES, REFERENCE_PLUGIN_DIR, REFERENCE_PLUGINS, referenceMissing, type ReferenceChain } from './lib/reference-chain';
 import { BARE_NODE, measureStartups, pluginVersionSubjects, type StartupFigures, type StartupSubject } from './lib/startup';
+import { runTempDir } from './lib/run-dirs';
 import { fmt, percentile, ratio, spread, summarize, table, type Summary } from './lib/stats';
 
 // ---- options -----------------------------------------------------------------------------
@@ -465,7 +466,7 @@ async function main(): Promise<void> {
   const jailnetd = groups.group('jailnetd');
   const caller = groups.group('caller');
   const host = await createEmulatedHost({ toolCgroupProcs: freebsd.procsFile });
-  const work = mkdtempSync(join(tmpdir(), 'jailnet-bench-attach-'));
+  const work = runTempDir('jailnet-bench-attach-');
   process.on('exit', () => rmSync(work, { recursive: true, force: true }));
   const daemonLog = openSync(join(work, 'jailnetd.log'), 'a');
   // As the rc.d script runs it (default flags, logs to stderr for daemon(8)), but without the
