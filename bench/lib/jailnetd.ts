@@ -1,21 +1,39 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { daemonEnv } from '../../src/ipam/autostart';
+import { runTempDir } from './run-dirs';
 
-/** A jailnetd (the built dist/bin/jailnetd) in a temp dir, for the ipam benches. */
+/** A jailnetd (the built dist/bin/jailnetd) in a temp dir, for the benches. */
 
 export const JAILNETD = join(process.cwd(), 'dist/bin/jailnetd');
+const NSENTER = '/usr/bin/nsenter';
+const GC_ON_SIGNAL = join(__dirname, 'gc-on-signal.cjs');
+
+export interface BenchDaemonOptions {
+  /** Run inside this network namespace (an emulated host's hostNs), as jailnetd runs on the host. */
+  netns?: string;
+  /** The environment the daemon's is made from (by daemonEnv, unless BENCH_*NODE_OPTIONS say otherwise). */
+  env?: NodeJS.ProcessEnv;
+  /** Flags after --socket and --state-dir (default: the ipam benches' --no-host-check --log-level warn). */
+  flags?: string[];
+  /** A file descriptor for the daemon's stderr (default: the bench's). */
+  stderr?: number;
+  /**
+   * Let fullGc() force a full garbage collection: the daemon's node is started with
+   * --expose-gc and bench/lib/gc-on-signal.cjs preloaded (a SIGUSR2 handler), nothing else.
+   */
+  gcOnSignal?: boolean;
+}
 
 export class BenchDaemon {
-  readonly dir = mkdtempSync(join(tmpdir(), 'jailnet-bench-'));
+  readonly dir = runTempDir('jailnet-bench-d-');
   readonly socket = join(this.dir, 'jailnetd.sock');
   readonly stateDir = join(this.dir, 'state');
   child: ChildProcess | undefined;
 
-  constructor() {
+  constructor(private readonly options: BenchDaemonOptions = {}) {
     if (!existsSync(JAILNETD)) throw new Error('dist/bin/jailnetd is missing: run `npm run build` first');
     process.on('exit', () => this.destroy());
   }
@@ -25,8 +43,14 @@ export class BenchDaemon {
     const t0 = process.hrtime.bigint();
     // Started as the rc.d script and the IPAM plugin start it (NODE_OPTIONS, src/ipam/autostart.ts).
     // BENCH_DEFAULT_NODE_OPTIONS=1: Node's defaults; BENCH_NODE_OPTIONS: these options instead.
-    const env = process.env.BENCH_NODE_OPTIONS ? { ...process.env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : process.env.BENCH_DEFAULT_NODE_OPTIONS ? process.env : daemonEnv(process.env);
-    const child = spawn(JAILNETD, ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', '--no-host-check', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    const base = this.options.env ?? process.env;
+    const env = process.env.BENCH_NODE_OPTIONS ? { ...base, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : process.env.BENCH_DEFAULT_NODE_OPTIONS ? { ...base } : daemonEnv(base);
+    if (this.options.gcOnSignal) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --expose-gc --require ${GC_ON_SIGNAL}`.trim();
+    const argv = [JAILNETD, '--socket', this.socket, '--state-dir', this.stateDir, ...(this.options.flags ?? ['--reclaim-interval', '0', '--no-host-check', '--log-level', 'warn']), ...extra];
+    // nsenter execs the daemon (and env, its #! line, execs node): one process, child.pid.
+    if (this.options.netns) argv.unshift(NSENTER, `--net=/run/netns/${this.options.netns}`);
+    // cwd: where gc-on-signal.cjs says it has collected.
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', this.options.stderr ?? 'inherit'], env, cwd: this.dir });
     this.child = child;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`jailnetd exited with ${child.exitCode}`);
@@ -46,6 +70,25 @@ export class BenchDaemon {
     const exited = new Promise((r) => c.once('exit', r));
     c.kill(signal);
     await exited;
+  }
+
+  get pid(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error('jailnetd is not running');
+    return pid;
+  }
+
+  /** A full garbage collection in the daemon (gcOnSignal), done when this resolves. */
+  async fullGc(): Promise<void> {
+    if (!this.options.gcOnSignal) throw new Error('BenchDaemon: fullGc() needs gcOnSignal');
+    const done = join(this.dir, 'gc-done');
+    rmSync(done, { force: true });
+    process.kill(this.pid, 'SIGUSR2');
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(done)) {
+      if (Date.now() > deadline) throw new Error('jailnetd did not collect within 30 s of SIGUSR2');
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Resident memory of the daemon process (Linux /proc), in bytes. */
@@ -109,8 +152,9 @@ export function percentile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
 }
 
+/** A metric of /v1/metrics; the sum of its samples when it has labels (NaN when it has none). */
 export async function metric(socket: string, name: string): Promise<number> {
   const text = (await call(socket, 'GET', '/v1/metrics')).body;
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
+  const samples = [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+  return samples.length ? samples.reduce((a, b) => a + b, 0) : NaN;
 }
