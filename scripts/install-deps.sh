@@ -7,8 +7,8 @@
 # dnsmasq-base (the DNS server of the suites' "Internet", without the service the dnsmasq
 # package starts) and bind9-dnsutils (dig, the resolver run inside the jails) for the DNS suites,
 # Go and libcni's sources for the interop tests, containernetworking-plugins (host-local's
-# side-by-side suite, the attach benchmark's baseline) and iptables for that baseline, mandoc and make for the manual pages and the staged install),
-# Node.js 20 when the machine's node is missing or too old, and the npm packages of
+# side-by-side suite, the attach benchmark's baseline) and iptables for that baseline, mandoc and
+# make for the manual pages and the staged install), Node.js 20 when the machine's node is missing or too old, and the npm packages of
 # package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
