@@ -269,9 +269,13 @@ export function checkCreateFlags(f: CreateFlags): void {
 /** The line ifvxlan.c vxlan_status prints (without the tab), or nothing while no VNI is set. */
 export function vxlanStatusLine(cfg: VxlanConfig): string | undefined {
   if (cfg.vni === undefined) return undefined;
-  // getnameinfo of an AF_UNSPEC address fails: host and port print as empty strings.
+  // getnameinfo of an AF_UNSPEC address fails: host and port print as empty strings. The
+  // brackets follow the remote's family alone.
   const v6 = familyOf(cfg.remote) === 6;
-  const end = (addr: string | undefined, port: number) => (addr === undefined ? (v6 ? '[]:' : ':') : v6 || familyOf(addr) === 6 ? `[${addr}]:${port}` : `${addr}:${port}`);
+  const end = (addr: string | undefined, port: number) => {
+    const [host, serv] = addr === undefined ? ['', ''] : [addr, String(port)];
+    return v6 ? `[${host}]:${serv}` : `${host}:${serv}`;
+  };
   const mc = cfg.remote !== undefined && isMulticast(cfg.remote);
   return `vxlan vni ${cfg.vni} local ${end(cfg.local, cfg.localPort)} ${mc ? 'group' : 'remote'} ${end(cfg.remote, cfg.remotePort)}`;
 }
