@@ -14,6 +14,8 @@ import { checkTrustedPath, UntrustedPathError, type PathUse } from '../src/util/
 export const DEFAULT_CONFIG_FILE = '/usr/local/etc/jailnet/jailnetd.json';
 export const DEFAULT_SOCKET = '/var/run/jailnet/jailnetd.sock';
 export const DEFAULT_STATE_DIR = '/var/db/jailnet';
+export const DEFAULT_RESOLV_CONF = '/etc/resolv.conf';
+export const DEFAULT_DNS_RATE_LIMIT = 1000;
 
 export interface DaemonConfig {
   socket: string;
@@ -22,6 +24,8 @@ export interface DaemonConfig {
   logFile?: string;
   reclaim: { intervalSeconds: number; graceSeconds: number };
   compactAfterRecords: number;
+  /** The DNS server: the resolv.conf forwarding reads, queries a second per jail address (0: no limit). */
+  dns: { resolvConf: string; rateLimit: number };
   /**
    * Compare the ranges of a network with the host's own addresses and routes (`ifconfig`,
    * `netstat -rnW`) the first time they come, and refuse them when they overlap.
@@ -38,6 +42,7 @@ interface FileConfig {
   logFile?: string;
   reclaim?: { intervalSeconds?: number; graceSeconds?: number };
   compactAfterRecords?: number;
+  dns?: { resolvConf?: string; rateLimit?: number };
   hostCheck?: boolean;
 }
 
@@ -50,6 +55,7 @@ export function defaultConfig(): DaemonConfig {
     logLevel: 'info',
     reclaim: { intervalSeconds: 60, graceSeconds: 300 },
     compactAfterRecords: 100_000,
+    dns: { resolvConf: DEFAULT_RESOLV_CONF, rateLimit: DEFAULT_DNS_RATE_LIMIT },
     hostCheck: true,
   };
 }
@@ -95,6 +101,7 @@ Options:
       --log-file FILE        log file [default: stderr]
       --reclaim-interval S   seconds between checks of leases against jls; 0 turns it off [default: 60]
       --reclaim-grace S      seconds a jail must stay missing before its leases are released [default: 300]
+      --resolv-conf FILE     the resolv.conf whose nameservers the DNS server forwards to [default: ${DEFAULT_RESOLV_CONF}]
       --no-host-check        do not compare new networks' ranges with the host's addresses and
                              routes (ifconfig, netstat); for hosts without FreeBSD's tools
   -h, --help                 this text
@@ -129,6 +136,8 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
     if (file.reclaim?.intervalSeconds !== undefined) config.reclaim.intervalSeconds = file.reclaim.intervalSeconds;
     if (file.reclaim?.graceSeconds !== undefined) config.reclaim.graceSeconds = file.reclaim.graceSeconds;
     if (file.compactAfterRecords !== undefined) config.compactAfterRecords = file.compactAfterRecords;
+    if (file.dns?.resolvConf) config.dns.resolvConf = file.dns.resolvConf;
+    if (file.dns?.rateLimit !== undefined) config.dns.rateLimit = file.dns.rateLimit;
     if (file.hostCheck !== undefined) config.hostCheck = file.hostCheck;
   }
   const absolute = (flag: string, v: string) => {
@@ -146,12 +155,19 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
   };
   if (args['reclaim-interval'] !== undefined) config.reclaim.intervalSeconds = seconds('reclaim-interval', args['reclaim-interval']);
   if (args['reclaim-grace'] !== undefined) config.reclaim.graceSeconds = seconds('reclaim-grace', args['reclaim-grace']);
+  if (args['resolv-conf'] !== undefined) config.dns.resolvConf = absolute('resolv-conf', args['resolv-conf']);
   // Where each path came from, for the message when it is refused.
   const origin = (flag: string, field: keyof FileConfig, given: string | undefined) =>
     given !== undefined ? `--${flag}` : file?.[field] !== undefined ? `${config.configFile}: field "${field}"` : `the default ${flag}`;
   requireTrusted(origin('socket', 'socket', args.socket), config.socket, 'socket');
   requireTrusted(origin('state-dir', 'stateDir', args['state-dir']), config.stateDir, 'state-dir');
   if (config.logFile) requireTrusted(origin('log-file', 'logFile', args['log-file']), config.logFile, 'log');
+  // Its nameservers get every query the jails send out: a file others can change would let them
+  // redirect those. A missing one is allowed (resolvconf(8) may write it later; no upstreams meanwhile).
+  if (existsSync(config.dns.resolvConf)) {
+    const given = args['resolv-conf'] !== undefined ? '--resolv-conf' : file?.dns?.resolvConf !== undefined ? `${config.configFile}: field "dns.resolvConf"` : 'the default resolv-conf';
+    requireTrusted(given, config.dns.resolvConf, 'config');
+  }
   if (args['no-host-check']) config.hostCheck = false;
   return config;
 }
@@ -179,6 +195,7 @@ export const FLAGS = {
   'log-file': { type: 'string' },
   'reclaim-interval': { type: 'string' },
   'reclaim-grace': { type: 'string' },
+  'resolv-conf': { type: 'string' },
   'no-host-check': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },

@@ -3,6 +3,7 @@ import type { StateRecord } from '../src/ipam/records';
 import type { RangeSetConfig } from '../src/ipam/range';
 import type { StateStore } from '../src/ipam/store/store';
 import type { DaemonConfig } from './config';
+import type { DnsService } from './dns/service';
 import type { FirewallOwner } from './firewall';
 import type { Metrics } from './metrics';
 import type { ReclaimStatus } from './reclaim';
@@ -14,6 +15,8 @@ export interface DaemonContext {
   readonly metrics: Metrics;
   /** NAT, port forwards, the userland proxy and the ordered teardown of attachments. */
   readonly firewall: FirewallOwner;
+  /** The DNS server on the networks' gateways; its names follow the leases. */
+  readonly dns: DnsService;
   readonly config: DaemonConfig;
   readonly version: string;
   readonly startedAt: number;

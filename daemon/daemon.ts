@@ -13,6 +13,7 @@ import { IpamError } from '../src/ipam/errors';
 import { log } from '../src/log/logger';
 import type { DaemonConfig } from './config';
 import type { DaemonContext } from './context';
+import { DnsService } from './dns/service';
 import { FirewallOwner } from './firewall';
 import { collectGarbageOnce } from './heap';
 import { Metrics } from './metrics';
@@ -45,6 +46,7 @@ export class Daemon {
   private readonly metrics = new Metrics();
   private readonly ctx: DaemonContext;
   private readonly firewall: FirewallOwner;
+  private readonly dns: DnsService;
   private readonly reclaim: ReclaimLoop;
   private server: Server | undefined;
   private lock: StateLock | undefined;
@@ -61,12 +63,16 @@ export class Daemon {
       snapshotSource: () => this.state.snapshotRecords(),
       warn: (m) => log.warn(m),
     });
-    this.firewall = new FirewallOwner({ state: this.state, commit: (records) => this.commit(records), driver: options.firewall ?? firewallDriver(), proxy: new UserlandProxy() });
+    const driver = options.firewall ?? firewallDriver();
+    this.firewall = new FirewallOwner({ state: this.state, commit: (records) => this.commit(records), driver, proxy: new UserlandProxy() });
+    // Before the state is read: its index of names is built from the leases as they are read back.
+    this.dns = new DnsService(this.state, driver, { ...this.config.dns, port: 53 });
     this.ctx = {
       state: this.state,
       store: this.store,
       metrics: this.metrics,
       firewall: this.firewall,
+      dns: this.dns,
       config: this.config,
       version: options.version,
       startedAt: Date.now(),
@@ -117,12 +123,15 @@ export class Daemon {
     // The proxy's sockets are back before the first answer: a runtime that sees the daemon up
     // finds its published ports served.
     const listeners = await this.firewall.rebuildProxies();
+    // So are the DNS server's, on the gateways the leases name: a jail's resolver retries
+    // through the restart (docs/dns.md).
+    const dnsListeners = await this.dns.start();
     this.server = createApiServer(this.ctx, () => this.stopping || this.failed !== undefined);
     await listenOnSocket(this.server, this.config.socket);
     this.reclaim.start();
     // Both after the socket answers: loading the logger takes ~40 ms and a full collection of a
     // large state tens of ms, neither of which a runtime waiting for its first answer should pay.
-    const startedLine = `jailnetd ${this.options.version} started: listening on ${this.config.socket}; state read: ${this.state.leaseCount} leases in ${this.state.networks.size} networks, ${this.state.ports.reservations.size} port reservations, ${this.state.forwards.size} port forwards (${listeners} proxy sockets) (${report.records} records, ${readMs} ms)`;
+    const startedLine = `jailnetd ${this.options.version} started: listening on ${this.config.socket}; state read: ${this.state.leaseCount} leases in ${this.state.networks.size} networks, ${this.state.ports.reservations.size} port reservations, ${this.state.forwards.size} port forwards (${listeners} proxy sockets), DNS on ${dnsListeners} gateway addresses (${report.records} records, ${readMs} ms)`;
     setImmediate(() => log.info(startedLine, { pid: process.pid, stateDir: this.config.stateDir, configFile: this.config.configFile, uptimeMs: Math.round(process.uptime() * 1000) }));
     if (report.records > 10_000) setTimeout(collectGarbageOnce, 1000).unref();
   }
@@ -168,6 +177,7 @@ export class Daemon {
       }
     }
     await this.firewall.proxy.closeAll();
+    await this.dns.stop();
     await this.store.close();
     this.lock?.release();
     log.info('stopped');

@@ -32,7 +32,7 @@ export class Metrics {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 
-  render(state: IpamState, store: StoreStats, proxySockets = 0): string {
+  render(state: IpamState, store: StoreStats, proxySockets = 0, dns: { outcomes: ReadonlyMap<string, number>; listening: number } = { outcomes: new Map(), listening: 0 }): string {
     const out: string[] = [];
     const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -49,6 +49,8 @@ export class Metrics {
     metric('jailnetd_nat_memberships', 'gauge', 'Attachments with addresses in a network\'s NAT.', [[{}, state.nat.holdings.size]]);
     metric('jailnetd_port_forwards', 'gauge', 'Attachments with published ports.', [[{}, state.forwards.size]]);
     metric('jailnetd_proxy_sockets', 'gauge', 'Listening sockets of the userland proxy.', [[{}, proxySockets]]);
+    metric('jailnetd_dns_listening_addresses', 'gauge', 'Gateway addresses the DNS server listens on.', [[{}, dns.listening]]);
+    metric('jailnetd_dns_queries_total', 'counter', 'DNS queries, by outcome (local: answered from the names; forwarded; refused: not from a jail of the network, or a zone transfer; ratelimited: dropped; malformed; servfail: no upstream answered; notimp).', [...dns.outcomes].map(([outcome, v]) => [{ outcome }, v]));
     metric('jailnetd_allocations_total', 'counter', 'Leases created.', [[{}, this.allocations]]);
     metric('jailnetd_request_refusals_total', 'counter', 'Requests refused, by reason (the error reasons of the API).', [...this.refusals].map(([reason, v]) => [{ reason }, v]));
     metric('jailnetd_releases_total', 'counter', 'Leases released, by cause (del: CNI DEL, gc: CNI GC, reclaim: jail gone).', Object.entries(this.releases).map(([cause, v]) => [{ cause }, v]));

@@ -3,7 +3,9 @@
 # Debian packages (iproute2 for namespaces and links, nftables for the emulated pf,
 # iputils-ping for ICMP tests, util-linux for nsenter, conntrack for the emulated pfctl -k,
 # strace for the test that jailnetd syncs its journal before it answers, radvd for router
-# advertisements to the emulated host, Go and libcni's sources for the interop tests, mandoc and
+# advertisements to the emulated host, dnsmasq-base (the DNS server of the suites' "Internet",
+# without the service the dnsmasq package starts) and bind9-dnsutils (dig, the resolver run inside
+# the jails) for the DNS suites, Go and libcni's sources for the interop tests, mandoc and
 # make for the manual pages and the staged install), Node.js 20 when the machine's node is
 # missing or too old, and the npm packages of
 # package-lock.json.
@@ -19,6 +21,8 @@ command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$
 [ -x /usr/sbin/sysctl ] || missing="$missing procps"
 [ -x /usr/bin/strace ] || missing="$missing strace"
 [ -x /usr/sbin/radvd ] || missing="$missing radvd"
+[ -x /usr/sbin/dnsmasq ] || missing="$missing dnsmasq-base"
+[ -x /usr/bin/dig ] || missing="$missing bind9-dnsutils"
 # The manual pages are linted with mandoc (test/process/manual-pages.test.ts); the staged install
 # is run through its Makefile, in a mount namespace (test/process/staged-install.test.ts).
 command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"

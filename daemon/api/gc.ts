@@ -16,6 +16,7 @@ import { natView } from '../firewall';
 export const gc: Handler = async (ctx, req) => {
   const body = checkBody<GcRequest>(validateGc, req.body, 'gc');
   const r = await ctx.firewall.gc(body.network, body.validAttachments);
+  await ctx.dns.settle();
   ctx.metrics.releases.gc += r.leases.length;
   for (const l of r.leases) log.info('GC released a lease', { network: l.network, containerID: l.containerID, ifname: l.ifname, ips: l.ips.map((ip) => ip.address) });
   for (const p of r.ports) log.info('GC released host ports', { network: p.network, containerID: p.containerID, ifname: p.ifname });

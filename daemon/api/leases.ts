@@ -2,6 +2,7 @@ import validateAllocate from '../../src/config/generated/ipam-allocate';
 import validateAttachment from '../../src/config/generated/ipam-attachment';
 import validateCheck from '../../src/config/generated/ipam-check';
 import type { AllocateRequest, AllocateResponse, CheckRequest, CheckResponse, ReleaseRequest, ReleaseResponse } from '../../src/ipam/api-types';
+import { canonicalName } from '../../src/dns/names';
 import { attachmentKey } from '../../src/ipam/lease';
 import type { StateRecord } from '../../src/ipam/records';
 import { checkUsableRanges } from '../../src/ipam/range';
@@ -12,14 +13,22 @@ import type { Handler } from '../context';
 
 /** POST /v1/allocate, /v1/release, /v1/check; GET /v1/leases. */
 
+/** Names as the DNS server compares them: lower case, each once, in the order given. */
+function canonicalDns(dns: NonNullable<AllocateRequest['dns']>): NonNullable<AllocateRequest['dns']> {
+  const out: NonNullable<AllocateRequest['dns']> = { names: [...new Set(dns.names.map(canonicalName))] };
+  if (dns.domain) out.domain = canonicalName(dns.domain);
+  return out;
+}
+
 export const allocate: Handler = async (ctx, req) => {
   const body = checkBody<AllocateRequest>(validateAllocate, req.body, 'allocate');
+  if (body.dns) body.dns = canonicalDns(body.dns);
   // Ranges no new attachment may use: special-purpose subnets, a gateway outside its subnet
   // (pure), then the host's own addresses and routes (read the first time these ranges come).
   checkUsableRanges(body.ranges);
   await ctx.checkHostConflicts(body.ranges, body.bridge);
   const now = Date.now();
-  const net = ctx.state.ensureNetwork(body.network, body.ranges, now);
+  const net = ctx.state.ensureNetwork(body.network, body.ranges, now, body.dns?.domain);
   const records: StateRecord[] = [...net.records];
   if (net.value.changed) {
     ctx.metrics.configChanges++;
@@ -57,12 +66,15 @@ export const release: Handler = async (ctx, req) => {
     const r = await ctx.firewall.teardown([attachmentKey(body.network, body.containerID, body.ifname)], { interfaces: false });
     const failed = r.failures[0];
     if (failed) throw failed.error;
+    await ctx.dns.settle();
     if (lease) ctx.metrics.releases.del++;
     const reply: ReleaseResponse = { released: lease ? leaseView(lease, ctx.state.isInRange(lease)) : null };
     return { body: reply };
   }
   const change = ctx.state.release(body.network, body.containerID, body.ifname);
   await ctx.commit(change.records);
+  // The DNS server stops listening when this was the last attachment of the gateway.
+  await ctx.dns.settle();
   if (change.value) {
     ctx.metrics.releases.del++;
     log.debug('released', { network: body.network, containerID: body.containerID, ifname: body.ifname });

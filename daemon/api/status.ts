@@ -62,6 +62,6 @@ export const health: Handler = async (ctx) => {
 };
 
 export const metrics: Handler = async (ctx) => ({
-  body: ctx.metrics.render(ctx.state, ctx.store.stats(), ctx.firewall.proxy.size),
+  body: ctx.metrics.render(ctx.state, ctx.store.stats(), ctx.firewall.proxy.size, { outcomes: ctx.dns.outcomes, listening: ctx.dns.listening }),
   contentType: 'text/plain; version=0.0.4; charset=utf-8',
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { EMU_DIR_ENV, EMU_JAIL_ENV, ToolError, type EmuContext, type ToolIo } from './context';
@@ -35,6 +35,7 @@ const TOOLS: Record<string, string> = {
 };
 
 const SETPRIV = '/usr/bin/setpriv';
+const SH = '/bin/sh';
 const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 function emulatedTool(prog: string): string | undefined {
@@ -60,6 +61,20 @@ function resolve(prog: string): string | undefined {
     if (ok(p)) return p;
   }
   return undefined;
+}
+
+/**
+ * jexec attaches to the jail (jail_attach(2), sys/kern/kern_jail.c), which changes the process's
+ * root to the jail's `path`: a program in a jail with a root of its own reads that root's
+ * /etc/resolv.conf (usr.sbin/jexec/jexec.c, lib/libc/resolv/res_init.c _PATH_RESCONF). Programs
+ * here run on the Linux filesystem; that one file is put in place: in the private mount namespace
+ * `ip netns exec` gives the program, `<path>/etc/resolv.conf` is bind-mounted over
+ * /etc/resolv.conf before the program is executed. Nothing else of the jail's root is used.
+ */
+function jailResolvConf(root: string): string[] {
+  const file = join(root, 'etc/resolv.conf');
+  if (root === '/' || !existsSync(file)) return [];
+  return [SH, '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', file];
 }
 
 export async function jexecMain(ctx: EmuContext, argv: string[], io: ToolIo): Promise<number> {
@@ -90,7 +105,7 @@ export async function jexecMain(ctx: EmuContext, argv: string[], io: ToolIo): Pr
     const path = resolve(prog);
     if (!path) throw new ToolError(`execvp: ${prog}: No such file or directory`);
     file = SETPRIV;
-    args = ['--pdeathsig', 'KILL', '--', IP, 'netns', 'exec', jail.ns, path, ...command.slice(1)];
+    args = ['--pdeathsig', 'KILL', '--', IP, 'netns', 'exec', jail.ns, ...jailResolvConf(jail.path), path, ...command.slice(1)];
     delete env[EMU_JAIL_ENV];
   }
   const child = spawn(file, args, { stdio: 'inherit', env, ...(cwd ? { cwd } : {}) });

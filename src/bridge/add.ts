@@ -5,6 +5,7 @@ import { planAddresses } from '../link/addresses';
 import { beginAttachment } from '../link/attachment';
 import { moveIntoJail } from '../link/epair';
 import { describeHostEnd } from '../link/naming';
+import { serveDns } from '../link/dns';
 import { linkResult } from '../link/result';
 import { joinNat } from '../link/nat';
 import { addressOf } from '../net/cidr';
@@ -21,7 +22,7 @@ import { attachToBridge, lookAtBridge } from './device';
 export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
   const conf = ctx.config;
   return withRollback(async (rollback) => {
-    const a = await beginAttachment(ctx, rollback);
+    const a = await beginAttachment(ctx, rollback, { gatewayOnHost: conf.isGateway });
     const plan = planAddresses(a.ipam, conf);
     const addresses = plan.ips.map((ip) => ip.address);
     const setup = { name: conf.bridge, network: conf.name, gatewayCidrs: conf.isGateway ? plan.gatewayCidrs : [], mtu: conf.mtu, promisc: conf.promiscMode, forceAddress: conf.forceAddress };
@@ -34,6 +35,8 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
       mtu: conf.mtu,
     });
     const bridge = await attachToBridge(setup, link.hostEnd, { isolate: conf.portIsolation, promisc: conf.promiscMode }, rollback, seen);
+    // The gateway is on the bridge now: jailnetd's DNS server can listen there.
+    const dns = a.dns ? await serveDns(ctx) : undefined;
     await moveIntoJail(link.jailEnd, a.jail);
     await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses });
     plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
@@ -50,7 +53,7 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
         { name: ctx.ifname, mac: a.jailMac, ...mtu, sandbox: ctx.netns },
       ],
       plan,
-      a.ipam.dns ?? conf.dns,
+      dns ?? a.ipam.dns ?? conf.dns,
     );
   });
 }

@@ -28,6 +28,8 @@ export interface AttachRequest {
   /** Static addresses (capability `ips`), each to the network whose subnet holds it. */
   ips?: string[];
   mac?: string;
+  /** DNS names besides the jail's own, on every network (the aliases capability; docs/dns.md). */
+  names?: string[];
 }
 
 /** What one network of an attach gets: its own share of the ports and addresses. */
@@ -88,8 +90,8 @@ function shareOut(lists: NetworkConfigList[], req: AttachRequest): NetworkShare[
 /** Refuses runtime arguments that no plugin of the network takes (they would be dropped silently). */
 function checkCapabilities(share: NetworkShare, req: AttachRequest): void {
   const list = share.list;
-  const wanted = { portMappings: share.ports.length > 0, ips: share.ips.length > 0, mac: Boolean(req.mac) };
-  const flag = { portMappings: '-p', ips: '--ip', mac: '--mac' } as const;
+  const wanted = { portMappings: share.ports.length > 0, ips: share.ips.length > 0, mac: Boolean(req.mac), aliases: Boolean(req.names?.length) };
+  const flag = { portMappings: '-p', ips: '--ip', mac: '--mac', aliases: '--name/--alias' } as const;
   for (const [capability, asked] of Object.entries(wanted) as [keyof typeof flag, boolean][]) {
     if (asked && !list.plugins.some((p) => p.capabilities?.[capability])) {
       throw new CniError(CniCode.InvalidNetworkConfig, `network ${list.name} cannot take ${flag[capability]}: none of its plugins declares the "${capability}" capability`, capability === 'portMappings' ? 'add {"type": "portmap", "capabilities": {"portMappings": true}} to the network' : `add "capabilities": {"${capability}": true} to its bridge or epair plugin`);
@@ -152,6 +154,7 @@ async function attachNetworks(paths: CliPaths, req: AttachRequest, shares: Netwo
       const capabilityArgs: Record<string, unknown> = { portMappings: ports.map(capabilityMapping) };
       if (ips.length) capabilityArgs.ips = ips;
       if (req.mac) capabilityArgs.mac = req.mac;
+      if (req.names?.length) capabilityArgs.aliases = [...req.names];
       const rt: RuntimeConf = { containerId: req.jail, netns: req.jail, ifname, capabilityArgs };
       try {
         done.push({ rt, list, result: await addNetworkList(list, rt, env) });

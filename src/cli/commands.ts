@@ -104,9 +104,12 @@ export async function runCommandLine(argv: string[]): Promise<void> {
           .option('publish', { alias: 'p', type: 'string', array: true, describe: '[IP:]HOSTPORT:PORT[/tcp|udp][@NETWORK] (published once: on NETWORK, else on the first network)' })
           .option('ip', { type: 'string', array: true, describe: 'static address(es), each on the network whose subnet holds it' })
           .option('mac', { type: 'string' })
+          .option('name', { type: 'string', describe: 'DNS name of the jail on its networks (the jail\'s own name is one too; docs/dns.md)' })
+          .option('alias', { type: 'string', array: true, describe: 'more DNS names, several jails may share one' })
           .option('json', { type: 'boolean' }),
       async (a) => {
-        const done = await attach(paths, { jail: a.jail, networks: a.network, ports: ports(a.publish), ips: a.ip, mac: a.mac });
+        const names = [...(a.name !== undefined ? [a.name] : []), ...(a.alias ?? [])];
+        const done = await attach(paths, { jail: a.jail, networks: a.network, ports: ports(a.publish), ips: a.ip, mac: a.mac, names });
         if (a.json) return json(done);
         for (const d of done) print(`${a.jail} ${d.ifname} on ${d.network}: ${ipsOf(d.result)}\n`);
       },
@@ -135,8 +138,8 @@ export async function runCommandLine(argv: string[]): Promise<void> {
       else print(findings.map((f) => `${f.verdict.padEnd(4)}  ${f.check}: ${f.detail}${f.fix ? `\n      fix: ${f.fix}` : ''}`).join('\n') + '\n');
       if (findings.some((f) => f.verdict === 'fail')) process.exitCode = 1;
     })
-    .command('hook <phase>', "runj OCI hook: create-runtime (attach) or poststop (detach); OCI state on stdin", (a) => a.positional('phase', { type: 'string', choices: ['create-runtime', 'createRuntime', 'poststop'], demandOption: true }).option('network', { alias: 'n', type: 'string', array: true }).option('publish', { alias: 'p', type: 'string', array: true }).option('ip', { type: 'string', array: true }), async (a) => {
-      await runHook([a.phase, ...(a.network ?? []).flatMap((n) => ['-n', n]), ...(a.publish ?? []).flatMap((p) => ['-p', p]), ...(a.ip ?? []).flatMap((ip) => ['--ip', ip])]);
+    .command('hook <phase>', "runj OCI hook: create-runtime (attach) or poststop (detach); OCI state on stdin", (a) => a.positional('phase', { type: 'string', choices: ['create-runtime', 'createRuntime', 'poststop'], demandOption: true }).option('network', { alias: 'n', type: 'string', array: true }).option('publish', { alias: 'p', type: 'string', array: true }).option('ip', { type: 'string', array: true }).option('name', { type: 'string' }).option('alias', { type: 'string', array: true }).option('resolv-conf', { type: 'boolean', default: true, describe: 'write the jail\'s /etc/resolv.conf (--no-resolv-conf leaves it alone)' }), async (a) => {
+      await runHook([a.phase, ...(a.network ?? []).flatMap((n) => ['-n', n]), ...(a.publish ?? []).flatMap((p) => ['-p', p]), ...(a.ip ?? []).flatMap((ip) => ['--ip', ip]), ...(a.name !== undefined ? ['--name', a.name] : []), ...(a.alias ?? []).flatMap((n) => ['--alias', n]), ...(a['resolv-conf'] === false ? ['--no-resolv-conf'] : [])]);
     })
     .command('plugins install', 'copy the CNI plugins where runtimes look for them', (a) => a.option('dir', { type: 'string', default: SYSTEM_CNI_DIR }), (a) => {
       const from = paths.cniPath.find((d) => readdirSafe(d).includes('bridge') && d !== a.dir);

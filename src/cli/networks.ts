@@ -94,8 +94,9 @@ export function networkTemplate(paths: CliPaths, existing: NetworkConfigList[], 
     isGateway: true,
     isDefaultGateway: !n.internal,
     ipMasq: !n.internal,
-    // --mac and --ip of jailnet attach (runtimeConfig.mac for the jail end, runtimeConfig.ips for IPAM).
-    capabilities: { mac: true, ips: true },
+    // --mac, --ip and --name/--alias of jailnet attach (runtimeConfig.mac for the jail end,
+    // runtimeConfig.ips for IPAM, runtimeConfig.aliases for the DNS names).
+    capabilities: { mac: true, ips: true, aliases: true },
     ipam,
   };
   if (n.mtu) bridge.mtu = n.mtu;

@@ -22,6 +22,12 @@ export interface OciState {
 export const ANNOTATION_NETWORKS = 'org.jailnet.networks';
 export const ANNOTATION_PORTS = 'org.jailnet.ports';
 export const ANNOTATION_IPS = 'org.jailnet.ips';
+/** The jail's DNS name on its networks (docs/dns.md); nerdctl's container name otherwise. */
+export const ANNOTATION_NAME = 'org.jailnet.name';
+export const ANNOTATION_ALIASES = 'org.jailnet.aliases';
+/** "false": the hook leaves the jail's /etc/resolv.conf alone. */
+export const ANNOTATION_RESOLV_CONF = 'org.jailnet.resolv-conf';
+export const NERDCTL_NAME = 'nerdctl/name';
 export const NERDCTL_NETWORKS = 'nerdctl/networks';
 export const NERDCTL_PORTS = 'nerdctl/ports';
 export const DEFAULT_NETWORK = 'default';
@@ -76,9 +82,25 @@ export interface HookRequest {
   ports: PortMapping[];
   /** Static addresses, each for the network whose subnet holds it. */
   ips: string[];
+  /** DNS names besides the jail's own (the aliases capability), the first one the name PTR gives. */
+  names: string[];
+  /** Whether to write the jail's /etc/resolv.conf. */
+  resolvConf: boolean;
 }
 
-export function hookRequest(state: OciState, argNetworks: string[], argPorts: PortMapping[], argIps: string[] = []): HookRequest {
+export interface HookArgs {
+  networks?: string[];
+  ports?: PortMapping[];
+  ips?: string[];
+  name?: string;
+  aliases?: string[];
+  noResolvConf?: boolean;
+}
+
+export function hookRequest(state: OciState, args: HookArgs): HookRequest {
+  const argNetworks = args.networks ?? [];
+  const argPorts = args.ports ?? [];
+  const argIps = args.ips ?? [];
   const a = state.annotations ?? {};
   const networksText = a[ANNOTATION_NETWORKS] ?? a[NERDCTL_NETWORKS];
   const portsText = a[ANNOTATION_PORTS] ?? a[NERDCTL_PORTS];
@@ -86,5 +108,9 @@ export function hookRequest(state: OciState, argNetworks: string[], argPorts: Po
   const networks = argNetworks.length ? argNetworks : networksText ? nameList(networksText, a[ANNOTATION_NETWORKS] ? ANNOTATION_NETWORKS : NERDCTL_NETWORKS) : [DEFAULT_NETWORK];
   const ports = argPorts.length ? argPorts : portsText ? portList(portsText, a[ANNOTATION_PORTS] ? ANNOTATION_PORTS : NERDCTL_PORTS) : [];
   const ips = argIps.length ? argIps : ipsText ? nameList(ipsText, ANNOTATION_IPS) : [];
-  return { networks: networks.filter((n) => n !== 'none' && n !== 'host'), ports, ips };
+  const name = args.name ?? a[ANNOTATION_NAME] ?? a[NERDCTL_NAME];
+  const aliases = args.aliases?.length ? args.aliases : a[ANNOTATION_ALIASES] ? nameList(a[ANNOTATION_ALIASES], ANNOTATION_ALIASES) : [];
+  const names = [...(name ? [name.trim()] : []), ...aliases];
+  const resolvConf = !args.noResolvConf && a[ANNOTATION_RESOLV_CONF]?.trim().toLowerCase() !== 'false';
+  return { networks: networks.filter((n) => n !== 'none' && n !== 'host'), ports, ips, names, resolvConf };
 }

@@ -9,6 +9,7 @@ import { beginAttachment } from '../link/attachment';
 import { moveIntoJail } from '../link/epair';
 import { enableForwarding } from '../link/forwarding';
 import { describeHostEnd } from '../link/naming';
+import { serveDns } from '../link/dns';
 import { requireNoHostConflict } from '../link/host-conflicts';
 import { linkResult } from '../link/result';
 import { joinNat } from '../link/nat';
@@ -25,7 +26,7 @@ import type { EpairConf } from './config';
 export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
   const conf = ctx.config;
   return withRollback(async (rollback) => {
-    const a = await beginAttachment(ctx, rollback);
+    const a = await beginAttachment(ctx, rollback, { gatewayOnHost: true });
     const plan = planAddresses(a.ipam, { isGateway: true, isDefaultGateway: true });
     if (plan.ips.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, 'IPAM gave no address; the epair plugin needs one', 'check the "ipam" section');
     // jailnetd compares a network's ranges with the host's addresses and routes when it first
@@ -45,6 +46,9 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     // Host-wide, and not undone when a later step fails (src/link/forwarding.ts).
     await enableForwarding(gatewayHosts.some((g) => familyOf(g) === 6) ? [4, 6] : [4]);
 
+    // The gateway is on the host end now: jailnetd's DNS server can listen there (one socket
+    // per gateway address serves every host end of the network that carries it).
+    const dns = a.dns ? await serveDns(ctx) : undefined;
     await moveIntoJail(link.jailEnd, a.jail);
     await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses: jailHosts });
     // The gateway is on the link, not in a connected subnet: reach it through the interface first.
@@ -63,7 +67,7 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
         { name: ctx.ifname, mac: a.jailMac, ...mtu, sandbox: ctx.netns },
       ],
       plan,
-      a.ipam.dns ?? conf.dns,
+      dns ?? a.ipam.dns ?? conf.dns,
     );
   });
 }

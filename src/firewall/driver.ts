@@ -1,3 +1,4 @@
+import type { DnsAccess } from '../pf/dns-rules';
 import type { AttachmentId, PortForward } from './intent';
 
 /**
@@ -39,4 +40,9 @@ export interface FirewallDriver {
   /** The network's installed forwards that belong to none of `keep` (by handle, for removeForwardHandle). */
   staleForwards(network: string, keep: readonly AttachmentId[]): Promise<string[]>;
   removeForwardHandle(handle: string): Promise<void>;
+
+  /** Lets the network's jails reach the DNS server on its gateways (replaces what was there). */
+  setDnsAccess(network: string, access: DnsAccess): Promise<void>;
+  /** Removes the network's DNS rules; succeeds when there are none. */
+  removeDnsAccess(network: string): Promise<void>;
 }

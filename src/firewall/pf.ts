@@ -1,6 +1,7 @@
 import { isPfObjectMissing, isToolMissing } from '../freebsd/errors';
 import { changeTable, flushAnchor, killTable, listAnchors, loadAnchor, parseAnchorRules, showRules, showTable } from '../freebsd/pfctl';
-import { ANCHOR_ROOT, MASQ_TABLE, natAnchor, portmapAnchor, portmapAnchorNetwork } from '../pf/anchors';
+import { ANCHOR_ROOT, dnsAnchor, MASQ_TABLE, natAnchor, portmapAnchor, portmapAnchorNetwork } from '../pf/anchors';
+import { renderDnsRules } from '../pf/dns-rules';
 import { renderMasqueradeRules } from '../pf/nat-rules';
 import { renderPortmapRules } from '../pf/port-rules';
 import { canonicalAddress } from '../net/cidr';
@@ -116,6 +117,12 @@ export const pfDriver: FirewallDriver = {
     if (portmapAnchorNetwork(handle) === undefined) throw new Error(`${handle} is not a port-forward anchor`);
     await flushAnchor(handle);
   },
+
+  async setDnsAccess(network, access) {
+    await loadAnchor(dnsAnchor(network), renderDnsRules(access));
+  },
+
+  removeDnsAccess: (network) => orNothing(flushAnchor(dnsAnchor(network)), undefined),
 };
 
 /** The firewall backend of this host. pf is the only one FreeBSD jailnet supports. */

@@ -27,6 +27,11 @@ export interface AllocateRequest extends AttachmentRef {
    * the network's own, not the host's, when the ranges are compared with the host.
    */
   bridge?: string;
+  /**
+   * The attachment uses the network's DNS server (docs/dns.md): its names (the first is the one
+   * PTR gives; may be empty) and the network's domain. Absent: no DNS for this attachment.
+   */
+  dns?: { names: string[]; domain?: string };
 }
 
 export interface LeaseIpView {
@@ -51,6 +56,31 @@ export interface AllocateResponse {
 }
 
 export type ReleaseRequest = AttachmentRef;
+
+/** POST /v1/dns/serve: the attachment's gateway is in place; serve DNS on it. */
+export type DnsServeRequest = AttachmentRef;
+
+export interface DnsServeResponse {
+  /** The gateway addresses the server listens on for the attachment (its jail's nameservers). */
+  nameservers: string[];
+  domain?: string;
+  names: string[];
+}
+
+export interface DnsNetworkView {
+  network: string;
+  domain?: string;
+  attachments: number;
+  /** Gateway addresses and whether the server listens there (udp and tcp, port 53). */
+  listeners: { address: string; listening: boolean; error?: string }[];
+  records: { name: string; addresses: string[] }[];
+}
+
+export interface DnsStatusResponse {
+  networks: DnsNetworkView[];
+  upstreams: string[];
+  resolvConf: string;
+}
 export interface ReleaseResponse {
   released: LeaseView | null;
 }

@@ -26,6 +26,13 @@ export interface Lease {
   ips: LeaseIp[];
   /** Milliseconds since the epoch. */
   createdAt: number;
+  /**
+   * The names jailnetd's DNS server answers for the attachment on its network (canonical, the
+   * first one is what PTR gives; src/dns/names.ts). Undefined when the attachment does not use
+   * the network's DNS server (another IPAM client, or DNS turned off): its gateway is then not
+   * served for it either. An empty list still uses the server (forwarding) without names.
+   */
+  names?: string[];
 }
 
 /** Network names, container IDs and interface names never contain "/", so this is unambiguous. */

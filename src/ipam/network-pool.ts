@@ -21,6 +21,8 @@ export class NetworkPool {
   config!: ResolvedPoolConfig;
   /** When the configuration last changed (ms since the epoch); undefined when never. */
   configChangedAt: number | undefined;
+  /** The domain of the network's DNS names (src/dns/names.ts), once an attachment used the DNS server. */
+  domain: string | undefined;
   sets: RangeSetPool[] = [];
   readonly leases = new Map<string, Lease>();
   /**

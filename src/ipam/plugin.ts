@@ -3,7 +3,7 @@ import type { CmdContext, GcContext, PluginHandlers } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { jailFromNetns } from '../jail/target';
 import { DEFAULT_BRIDGE } from '../link/naming';
-import type { AllocateResponse, CheckResponse, GcResponse, StatusResponse } from './api-types';
+import type { AllocateRequest, AllocateResponse, CheckResponse, DnsServeResponse, GcResponse, StatusResponse } from './api-types';
 import { callJailnetd } from './connection';
 import { parseIpamConfig, requestedIps, requireUsableRanges, type IpamPluginConfig } from './plugin-config';
 
@@ -33,17 +33,25 @@ function ownBridge(conf: IpamPluginConfig): string | undefined {
 
 const attachment = (ctx: Ctx) => ({ network: ctx.config.settings.network, containerID: ctx.containerId, ifname: ctx.ifname });
 
-/** ADD: the attachment's lease as an IPAM result, and whether it is new (false: a repeated ADD found it). */
-export async function allocate(ctx: Ctx): Promise<{ result: Result; created: boolean }> {
+/**
+ * ADD: the attachment's lease as an IPAM result, and whether it is new (false: a repeated ADD
+ * found it). `dns`: the link plugin's names for jailnetd's DNS server (src/link/dns.ts).
+ */
+export async function allocate(ctx: Ctx, dns?: AllocateRequest['dns']): Promise<{ result: Result; created: boolean }> {
   const { settings } = ctx.config;
   requireUsableRanges(settings);
   const ips = requestedIps(settings, ctx.args);
   const bridge = ownBridge(ctx.config);
-  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}) });
+  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}), ...(dns ? { dns } : {}) });
   const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };
   if (settings.routes.length > 0) result.routes = settings.routes.map((r) => ({ ...r }));
   if (settings.dns) result.dns = settings.dns;
   return { result, created: reply.created };
+}
+
+/** The attachment's gateway is in place: jailnetd's DNS server listens there when this returns. */
+export function serveDns(ctx: Ctx): Promise<DnsServeResponse> {
+  return daemon<DnsServeResponse>(ctx, 'POST', '/v1/dns/serve', attachment(ctx));
 }
 
 export async function release(ctx: Ctx): Promise<void> {

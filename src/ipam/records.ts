@@ -20,17 +20,21 @@ export interface NetRecord {
   at: number;
   /** Snapshots only: when the configuration last changed. */
   changedAt?: number;
+  /** The domain of the network's DNS names, when its attachments use jailnetd's DNS server. */
+  dom?: string;
 }
 
 /** [address, prefix, gateway or null, 1 when static] */
 export type IpTuple = [string, number, string | null, 0 | 1];
 
 /**
- * A lease: ['L', network, containerID, ifname, jail or 0, ips, createdAt]. An array rather than
- * an object because nearly every record is one of these, and a journal or snapshot of a full /16
- * holds 65,000 of them: arrays are a quarter smaller and parse a third faster.
+ * A lease: ['L', network, containerID, ifname, jail or 0, ips, createdAt, names?]. An array rather
+ * than an object because nearly every record is one of these, and a journal or snapshot of a full
+ * /16 holds 65,000 of them: arrays are a quarter smaller and parse a third faster. `names` (the
+ * attachment's DNS names) is written only for attachments that use the network's DNS server;
+ * journals written before it existed have seven elements and read as leases without DNS.
  */
-export type LeaseRecord = ['L', string, string, string, string | 0, IpTuple[], number];
+export type LeaseRecord = ['L', string, string, string, string | 0, IpTuple[], number] | ['L', string, string, string, string | 0, IpTuple[], number, string[]];
 
 export function isLeaseRecord(r: unknown): r is LeaseRecord {
   return Array.isArray(r) && r[0] === 'L';
@@ -114,7 +118,8 @@ export type StateRecord = NetRecord | LeaseRecord | UnleaseRecord | PortsRecord 
 export function leaseToRecord(l: Lease): LeaseRecord {
   // No jail means the container ID (lease.ts jailOf), which is what runj passes: not written twice.
   const jail = l.jail && l.jail !== l.containerID ? l.jail : 0;
-  return ['L', l.network, l.containerID, l.ifname, jail, l.ips.map((ip) => [ip.address, ip.prefix, ip.gateway ?? null, ip.static ? 1 : 0]), l.createdAt];
+  const ips = l.ips.map((ip): IpTuple => [ip.address, ip.prefix, ip.gateway ?? null, ip.static ? 1 : 0]);
+  return l.names ? ['L', l.network, l.containerID, l.ifname, jail, ips, l.createdAt, [...l.names]] : ['L', l.network, l.containerID, l.ifname, jail, ips, l.createdAt];
 }
 
 /**
@@ -130,7 +135,7 @@ function intern(s: string): string {
 }
 
 export function recordToLease(r: LeaseRecord): Lease {
-  const [, network, containerID, ifname, jail, ips, createdAt] = r;
+  const [, network, containerID, ifname, jail, ips, createdAt, names] = r;
   // Every field in the literal, jail too (undefined when unknown): one object shape for all
   // leases, without a separate property store for a field added later.
   return {
@@ -140,6 +145,7 @@ export function recordToLease(r: LeaseRecord): Lease {
     jail: jail ? (jail === containerID ? containerID : jail) : undefined,
     ips: ips.map(([address, prefix, gateway, isStatic]) => ({ address, prefix, gateway: gateway === null ? undefined : intern(gateway), static: isStatic === 1 })),
     createdAt,
+    names,
   };
 }
 
@@ -196,7 +202,7 @@ export function recordToForward(r: FwdRecord): ForwardHolding {
 
 /** A structural check of a decoded record (the journal's checksum already vouches for its bytes). */
 export function isStateRecord(v: unknown): v is StateRecord {
-  if (Array.isArray(v)) return v[0] === 'L' && v.length === 7 && Array.isArray(v[5]);
+  if (Array.isArray(v)) return v[0] === 'L' && (v.length === 7 || (v.length === 8 && Array.isArray(v[7]) && v[7].every((n) => typeof n === 'string'))) && Array.isArray(v[5]);
   if (v === null || typeof v !== 'object') return false;
   const t = (v as { t?: unknown }).t;
   return t === 'net' || t === 'unlease' || t === 'ports' || t === 'unports' || t === 'cursor' || t === 'nat' || t === 'unnat' || t === 'fwd' || t === 'unfwd';

@@ -7,7 +7,7 @@ import { attachmentKey, leaseKey, type Lease } from './lease';
 import { NetworkPool, resolvePoolConfigCached } from './network-pool';
 import { normalizePortEntry, PortTable, type PortEntry, type PortReservation } from './ports';
 import { isAllocatableIn, resolvePoolConfig, type RangeConfig, type ResolvedPoolConfig } from './range';
-import { forwardToRecord, isLeaseRecord, leaseToRecord, natToRecord, portsToRecord, recordToForward, recordToLease, recordToNat, recordToPorts, type LeaseRecord, type StateRecord } from './records';
+import { forwardToRecord, isLeaseRecord, leaseToRecord, natToRecord, portsToRecord, recordToForward, recordToLease, recordToNat, recordToPorts, type LeaseRecord, type NetRecord, type StateRecord } from './records';
 
 /**
  * Everything jailnetd knows: networks with their pools and leases, host-port reservations, and
@@ -20,6 +20,15 @@ import { forwardToRecord, isLeaseRecord, leaseToRecord, natToRecord, portsToReco
  * records before it answers (see daemon/). Everything here is synchronous: the daemon's
  * single thread is what keeps two requests from picking the same address.
  */
+
+/**
+ * Told of every lease that comes and goes, replay included (jailnetd's DNS names are an index
+ * of the leases, daemon/dns/). Called synchronously, after the change.
+ */
+export interface LeaseObserver {
+  leaseAdded(lease: Lease): void;
+  leaseRemoved(lease: Lease): void;
+}
 
 export interface Change<T> {
   records: StateRecord[];
@@ -34,6 +43,7 @@ export class IpamState {
   private readonly configCache = new Map<string, ResolvedPoolConfig>();
   /** Problems met while applying records (replay), reported by the daemon at start-up. */
   readonly warnings: string[] = [];
+  observer: LeaseObserver | undefined;
 
   get leaseCount(): number {
     let n = 0;
@@ -53,15 +63,18 @@ export class IpamState {
         if (!pool) {
           const created = new NetworkPool(rec.net, resolved);
           created.configChangedAt = rec.changedAt;
+          created.domain = rec.dom;
           this.networks.set(rec.net, created);
-        } else if (pool.config.canonical !== resolved.canonical) {
-          pool.setConfig(resolved, rec.changedAt ?? rec.at);
+        } else {
+          if (pool.config.canonical !== resolved.canonical) pool.setConfig(resolved, rec.changedAt ?? rec.at);
+          pool.domain = rec.dom;
         }
         break;
       }
       case 'unlease': {
         const network = rec.k.slice(0, rec.k.indexOf('/'));
-        this.networks.get(network)?.deleteLease(rec.k);
+        const gone = this.networks.get(network)?.deleteLease(rec.k);
+        if (gone) this.observer?.leaseRemoved(gone);
         break;
       }
       case 'ports':
@@ -102,10 +115,13 @@ export class IpamState {
     }
     const lease = recordToLease(rec);
     const key = leaseKey(lease);
+    const before = knownNew ? undefined : pool.leases.get(key);
+    if (before) this.observer?.leaseRemoved(before);
     for (const other of pool.putLease(lease, key, knownNew)) {
       const otherKey = leaseKey(other);
       if (otherKey !== key) this.warnings.push(`an address of network ${rec[1]} is claimed by both ${otherKey} and ${key}`);
     }
+    this.observer?.leaseAdded(lease);
     return lease;
   }
 
@@ -115,17 +131,22 @@ export class IpamState {
   }
 
   /**
-   * Registers a network or records a change of its ranges. Kept apart from allocate() so that
-   * a configuration change is kept even when the allocation that brought it is refused.
+   * Registers a network or records a change of its ranges (or of its DNS domain, when given).
+   * Kept apart from allocate() so that a configuration change is kept even when the allocation
+   * that brought it is refused.
    */
-  ensureNetwork(network: string, ranges: RangeConfig[][], now: number): Change<{ changed: boolean; outOfRange: Lease[] }> {
+  ensureNetwork(network: string, ranges: RangeConfig[][], now: number, domain?: string): Change<{ changed: boolean; outOfRange: Lease[] }> {
     const resolved = resolvePoolConfigCached(this.configCache, JSON.stringify(ranges), ranges);
     const pool = this.networks.get(network);
-    if (pool && pool.config.canonical === resolved.canonical) return { records: [], value: { changed: false, outOfRange: [] } };
-    const rec: StateRecord = { t: 'net', net: network, ranges: JSON.parse(resolved.canonical) as Required<RangeConfig>[][], at: now };
+    const sameRanges = pool !== undefined && pool.config.canonical === resolved.canonical;
+    if (sameRanges && (domain === undefined || domain === pool.domain)) return { records: [], value: { changed: false, outOfRange: [] } };
+    const rec: NetRecord = { t: 'net', net: network, ranges: JSON.parse(resolved.canonical) as Required<RangeConfig>[][], at: now };
+    if (sameRanges && pool.configChangedAt !== undefined) rec.changedAt = pool.configChangedAt;
+    const dom = domain ?? pool?.domain;
+    if (dom !== undefined) rec.dom = dom;
     this.applyAll([rec]);
-    const outOfRange = pool ? (this.networks.get(network) as NetworkPool).outOfRangeLeases() : [];
-    return { records: [rec], value: { changed: pool !== undefined, outOfRange } };
+    const outOfRange = pool && !sameRanges ? (this.networks.get(network) as NetworkPool).outOfRangeLeases() : [];
+    return { records: [rec], value: { changed: pool !== undefined && !sameRanges, outOfRange } };
   }
 
   /** A lease for the attachment: the one it holds, or new addresses. Call ensureNetwork first. */
@@ -149,6 +170,7 @@ export class IpamState {
     const ips = pool.planAllocation(requested.addresses, requested.text);
     const planned: Lease = { network: req.network, containerID: req.containerID, ifname: req.ifname, ips, createdAt: now };
     if (req.jail) planned.jail = req.jail;
+    if (req.dns) planned.names = [...req.dns.names];
     const rec = leaseToRecord(planned);
     const lease = this.applyLease(rec, true) as Lease;
     return { records: [rec], value: { lease, created: true } };
@@ -310,6 +332,7 @@ export class IpamState {
     for (const pool of this.networks.values()) {
       const rec: StateRecord = { t: 'net', net: pool.name, ranges: pool.rangesConfig, at: 0 };
       if (pool.configChangedAt !== undefined) rec.changedAt = pool.configChangedAt;
+      if (pool.domain !== undefined) rec.dom = pool.domain;
       out.push(rec);
     }
     for (const pool of this.networks.values()) for (const l of pool.leases.values()) out.push(leaseToRecord(l));

@@ -5,6 +5,7 @@ import type { Result } from '../cni/types';
 import { jailFromNetns, jailIfname } from '../jail/target';
 import type { Rollback } from '../util/rollback';
 import { requestedMac, type LinkConf } from './config';
+import { dnsRequest } from './dns';
 import { createEpairLink, requireVnetJail, type Epair, type HostEndSpec } from './epair';
 import { IPAM_OF_JAILNETD, ipamAllocate, ipamRelease } from './ipam';
 import { attachmentMacs, hostEndName, HOST_END_GROUP } from './naming';
@@ -21,22 +22,25 @@ export interface AttachmentStart {
   jailMac: string;
   /** The IPAM result; empty when the network has no IPAM. */
   ipam: Result;
+  /** Whether the attachment uses jailnetd's DNS server (call serveDns once the gateway is in place). */
+  dns: boolean;
   /** Creates the epair; its host end gets the attachment's name, MAC and group. */
   createLink(spec: Omit<HostEndSpec, 'name' | 'mac' | 'group'>): Promise<Epair>;
 }
 
-export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollback): Promise<AttachmentStart> {
+export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollback, opts: { gatewayOnHost: boolean }): Promise<AttachmentStart> {
   const jail = jailFromNetns(ctx.netns);
   jailIfname(ctx.ifname);
   const hostEnd = hostEndName(ctx.containerId, ctx.ifname);
   const macs = attachmentMacs(ctx.containerId, ctx.ifname);
   const jailMac = requestedMac(ctx.config, ctx.args) ?? macs.jail;
+  const dns = dnsRequest(ctx, opts.gatewayOnHost);
   // Before anything changes: the IPAM plugin exists (when it is run as a process), and a
   // read-only look (one jls) refuses a missing or non-vnet jail before the lease and the epair.
   if (ctx.config.ipam?.type && ctx.config.ipam.type !== IPAM_OF_JAILNETD) ipamPluginPath(ctx);
   await requireVnetJail(jail);
 
-  const lease = await ipamAllocate(ctx);
+  const lease = await ipamAllocate(ctx, dns);
   // Undo only a lease this ADD created: a repeated ADD (same container and ifname) gets the
   // lease of the attachment that is running, which must stay. jailnetd says whether the lease is
   // new; a delegated IPAM plugin cannot, so then the host end's name being taken is the sign.
@@ -50,6 +54,7 @@ export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollb
     hostMac: macs.host,
     jailMac,
     ipam: lease.result,
+    dns: dns !== undefined,
     createLink: (spec) =>
       createEpairLink({ ...spec, name: hostEnd, mac: macs.host, group: HOST_END_GROUP }, rollback).catch((err: unknown) => {
         attachmentExists = err instanceof CniError && err.code === CniCode.ResourceConflict;

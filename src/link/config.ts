@@ -14,7 +14,9 @@ export interface LinkConf extends NetConf, JailnetdSection {
   mtu?: number;
   ipMasq: boolean;
   egressInterface?: string;
-  runtimeConfig?: { mac?: string; ips?: string[] } & Record<string, unknown>;
+  /** jailnet: false turns jailnetd's DNS server off for the network (docs/dns.md). */
+  dnsServer?: boolean;
+  runtimeConfig?: { mac?: string; ips?: string[]; aliases?: unknown } & Record<string, unknown>;
   args?: { cni?: { ips?: string[]; mac?: string } & Record<string, unknown> } & Record<string, unknown>;
 }
 

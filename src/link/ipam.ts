@@ -31,10 +31,11 @@ function direct<C extends LinkConf>(ctx: CmdContext<C>): CmdContext<IpamPluginCo
 
 const hasIpam = (conf: LinkConf) => Boolean(conf.ipam?.type);
 
-export async function ipamAllocate<C extends LinkConf>(ctx: CmdContext<C>): Promise<IpamAllocation> {
+/** `dns`: names for jailnetd's DNS server (only with jailnet-ipam, src/link/dns.ts). */
+export async function ipamAllocate<C extends LinkConf>(ctx: CmdContext<C>, dns?: { names: string[]; domain?: string }): Promise<IpamAllocation> {
   if (!hasIpam(ctx.config)) return { result: { cniVersion: ctx.cniVersion }, created: false };
   const own = direct(ctx);
-  if (own) return jailnetIpam.allocate(own);
+  if (own) return jailnetIpam.allocate(own, dns);
   return { result: await ipamAdd(ctx), created: undefined };
 }
 

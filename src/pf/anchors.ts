@@ -40,3 +40,15 @@ export function portmapAnchorNetwork(anchor: string): string | undefined {
   const m = new RegExp(`^(.+)-[0-9a-f]{${PORTMAP_HASH_DIGITS}}$`).exec(rest);
   return m && !m[1]?.includes('/') ? m[1] : undefined;
 }
+
+/**
+ * The per-network anchor of the DNS server's pass rules: `jailnet/0dns-NETWORK`. The
+ * `"jailnet/*"` hook evaluates children in strcmp order, and "0" sorts before every other
+ * character an anchor name may start with but the other digits (anchorName: letters, digits,
+ * "_"), so its `quick` rules come before any isolation rule (src/pf/dns-rules.ts).
+ */
+export const DNS_ANCHOR_PREFIX = `${ANCHOR_ROOT}/0dns-`;
+
+export function dnsAnchor(network: string): string {
+  return anchorName(`${DNS_ANCHOR_PREFIX}${networkName(network)}`);
+}

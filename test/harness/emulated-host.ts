@@ -137,7 +137,7 @@ export interface EmulatedHost {
   spawnInJail(jail: string, argv: readonly string[]): ChildProcess;
   /** Runs a program in the world namespace. */
   worldExec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
-  /** Starts a long-running program in the world namespace (a router, say); killed by destroy(). */
+  /** Starts a long-running program in the world namespace (a router, a DNS server); killed by destroy(). */
   spawnInWorld(argv: readonly string[]): ChildProcess;
   /** Runs a program in the host namespace directly (not through the emulated tools). */
   hostExec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;

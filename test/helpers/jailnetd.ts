@@ -24,8 +24,11 @@ export interface TestDaemon {
   post(path: string, body: unknown): Promise<{ status: number; body: string }>;
   /** The daemon's log so far. */
   log(): string;
-  /** SIGKILL, then a new daemon on the same socket and state (a crash and restart). */
-  restart(): Promise<void>;
+  /**
+   * SIGKILL, then a new daemon on the same socket and state (a crash and restart); `whileDown`
+   * runs between the two.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -90,8 +93,9 @@ export async function startJailnetd(env: NodeJS.ProcessEnv = process.env, opts: 
     get,
     post: (path, body) => call('POST', path, body),
     log: readLog,
-    restart: async () => {
+    restart: async (whileDown) => {
       await stopChild('SIGKILL');
+      await whileDown?.();
       await start();
     },
     stop: async () => {

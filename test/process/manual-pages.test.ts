@@ -39,7 +39,7 @@ const PLUGIN_SCHEMAS: Record<string, object> = {
  * that is the one message allowed, and only for these names (and for our own pages, when man/
  * has them).
  */
-const FREEBSD_PAGES = new Set(['curl(1)', 'epair(4)', 'if_bridge(4)', 'pf(4)', 'vxlan(4)', 'newsyslog.conf(5)', 'pf.conf(5)', 'rc.conf(5)', 'daemon(8)', 'ifconfig(8)', 'jail(8)', 'jls(8)', 'netstat(1)', 'newsyslog(8)', 'pfctl(8)', 'pkg(8)', 'rc.subr(8)', 'syslogd(8)']);
+const FREEBSD_PAGES = new Set(['curl(1)', 'epair(4)', 'if_bridge(4)', 'pf(4)', 'vxlan(4)', 'newsyslog.conf(5)', 'pf.conf(5)', 'rc.conf(5)', 'resolv.conf(5)', 'daemon(8)', 'ifconfig(8)', 'jail(8)', 'jls(8)', 'netstat(1)', 'newsyslog(8)', 'pfctl(8)', 'pkg(8)', 'rc.subr(8)', 'syslogd(8)']);
 
 /** Variables read by the executables that are not for installed systems. */
 const TEST_ONLY_ENV = new Set([

@@ -13,6 +13,8 @@ const runtimeConfig = {
   properties: {
     mac,
     ips: { type: 'array', items: { type: 'string' } },
+    /** A list of names, or podman's map of network name to list (src/dns/names.ts checks the names). */
+    aliases: { anyOf: [{ type: 'array' }, { type: 'object' }] },
   },
 } as const;
 
@@ -31,6 +33,8 @@ const linkCommon = {
   ipMasq: { type: 'boolean' },
   /** jailnet: egress interface for ipMasq; the default route's interface when absent. */
   egressInterface: { type: 'string', minLength: 1 },
+  /** jailnet: false turns jailnetd's DNS server off for this network (default on with jailnet-ipam). */
+  dnsServer: { type: 'boolean' },
   /** jailnet: the jailnetd that owns ipMasq's NAT, when ipam is not jailnet-ipam (whose section says it otherwise). */
   ...jailnetdFields,
 } as const;

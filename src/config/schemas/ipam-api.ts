@@ -25,6 +25,10 @@ const portEntry = {
   },
 } as const;
 
+/** A host name of RFC 1123 labels (src/dns/names.ts says the same in words). */
+const LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const dnsName = { type: 'string', maxLength: 253, pattern: `^${LABEL}(\\.${LABEL})*$` } as const;
+
 export const allocateRequestSchema = {
   $id: 'ipam-allocate',
   type: 'object',
@@ -35,6 +39,12 @@ export const allocateRequestSchema = {
     jail,
     ranges: rangesSchema,
     ips: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
+    dns: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['names'],
+      properties: { names: { type: 'array', maxItems: 32, items: dnsName }, domain: dnsName },
+    },
     /** The network's own bridge: its addresses are no conflict with the host's. */
     bridge: { type: 'string', minLength: 1, maxLength: 15, pattern: '^[A-Za-z][A-Za-z0-9_.-]*$' },
   },
@@ -170,6 +180,17 @@ export const jailnetdConfigSchema = {
     },
     /** Take a snapshot once the journal holds this many records. */
     compactAfterRecords: { type: 'integer', minimum: 100 },
+    /** The DNS server on the networks' gateways (docs/dns.md). */
+    dns: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** The resolv.conf whose nameservers and search list forwarding uses. */
+        resolvConf: absolutePathSchema,
+        /** Queries a second each jail address may ask; 0: no limit. */
+        rateLimit: { type: 'integer', minimum: 0, maximum: 1000000 },
+      },
+    },
     /** Compare a network's ranges with the host's addresses and routes when first seen. */
     hostCheck: { type: 'boolean' },
   },

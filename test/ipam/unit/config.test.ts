@@ -28,6 +28,19 @@ describe('jailnetd configuration', () => {
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
     const base = () => ['--socket', join(dir, 'run', 'jailnetd.sock'), '--state-dir', join(dir, 'state')];
 
+    test('the DNS server\'s resolv.conf: a file others may change is refused, naming the flag; a missing one is allowed', () => {
+      const conf = join(dir, 'resolv.conf');
+      writeFileSync(conf, 'nameserver 192.0.2.53\n', { mode: 0o644 });
+      expect(loadConfig([...base(), '--resolv-conf', conf])).toMatchObject({ dns: { resolvConf: conf, rateLimit: 1000 } });
+      chmodSync(conf, 0o666);
+      expect(() => loadConfig([...base(), '--resolv-conf', conf])).toThrow(/^--resolv-conf: .*writable by other users/);
+      expect(loadConfig([...base(), '--resolv-conf', join(dir, 'none.conf')])).toMatchObject({ dns: { resolvConf: join(dir, 'none.conf') } });
+      expect(() => loadConfig([...base(), '--resolv-conf', 'resolv.conf'])).toThrow(/--resolv-conf must be an absolute path/);
+      const file = join(dir, 'jailnetd.json');
+      writeFileSync(file, JSON.stringify({ dns: { resolvConf: join(dir, 'none.conf'), rateLimit: 0 } }), { mode: 0o600 });
+      expect(loadConfig([...base(), '--config', file])).toMatchObject({ dns: { resolvConf: join(dir, 'none.conf'), rateLimit: 0 } });
+    });
+
     test('in a root-made 0700 temp dir they pass', () => {
       expect(loadConfig([...base(), '--log-file', join(dir, 'jailnetd.log')])).toMatchObject({ stateDir: join(dir, 'state') });
     });

@@ -86,19 +86,29 @@ describe('-p specs', () => {
 describe('runj hook state', () => {
   test('networks and ports from the hook arguments win', () => {
     const s = parseOciState('{"ociVersion":"1.0.2","id":"web","status":"creating","pid":1,"bundle":"/b","annotations":{"nerdctl/networks":"[\\"x\\"]"}}');
-    expect(hookRequest(s, ['front'], parsePortSpec('8080:80'), ['10.0.0.5'])).toEqual({ networks: ['front'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], ips: ['10.0.0.5'] });
+    expect(hookRequest(s, { networks: ['front'], ports: parsePortSpec('8080:80'), ips: ['10.0.0.5'] })).toEqual({ networks: ['front'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], ips: ['10.0.0.5'], names: [], resolvConf: true });
   });
   test("jailnet's annotations, then nerdctl's, then the default network", () => {
     const ann = (a: Record<string, string>) => parseOciState(JSON.stringify({ id: 'web', annotations: a }));
-    expect(hookRequest(ann({ 'org.jailnet.networks': 'a,b', 'org.jailnet.ports': '8080:80/tcp,8443:443@b', 'org.jailnet.ips': '10.0.0.5, fd00::5' }), [], [])).toEqual({
+    expect(hookRequest(ann({ 'org.jailnet.networks': 'a,b', 'org.jailnet.ports': '8080:80/tcp,8443:443@b', 'org.jailnet.ips': '10.0.0.5, fd00::5' }), {})).toEqual({
       networks: ['a', 'b'],
       ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostPort: 8443, containerPort: 443, protocol: 'tcp', network: 'b' }],
       ips: ['10.0.0.5', 'fd00::5'],
+      names: [],
+      resolvConf: true,
     });
-    expect(hookRequest(ann({ 'org.jailnet.ports': '[{"hostPort":8080,"containerPort":80,"protocol":"tcp","network":"b"}]' }), [], []).ports).toEqual([{ hostPort: 8080, containerPort: 80, protocol: 'tcp', network: 'b' }]);
-    expect(hookRequest(ann({ 'nerdctl/networks': '["bridge"]', 'nerdctl/ports': '[{"HostPort":8080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]' }), [], [])).toEqual({ networks: ['bridge'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], ips: [] });
-    expect(hookRequest(ann({}), [], [])).toEqual({ networks: ['default'], ports: [], ips: [] });
-    expect(hookRequest(ann({ 'nerdctl/networks': '["none"]' }), [], []).networks).toEqual([]);
+    expect(hookRequest(ann({ 'org.jailnet.ports': '[{"hostPort":8080,"containerPort":80,"protocol":"tcp","network":"b"}]' }), {}).ports).toEqual([{ hostPort: 8080, containerPort: 80, protocol: 'tcp', network: 'b' }]);
+    expect(hookRequest(ann({ 'nerdctl/networks': '["bridge"]', 'nerdctl/ports': '[{"HostPort":8080,"ContainerPort":80,"Protocol":"tcp","HostIP":""}]' }), {})).toEqual({ networks: ['bridge'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], ips: [], names: [], resolvConf: true });
+    expect(hookRequest(ann({}), {})).toEqual({ networks: ['default'], ports: [], ips: [], names: [], resolvConf: true });
+    expect(hookRequest(ann({ 'nerdctl/networks': '["none"]' }), {}).networks).toEqual([]);
+  });
+  test('DNS names: the hook arguments, then org.jailnet.name/aliases, then nerdctl/name; org.jailnet.resolv-conf=false', () => {
+    const ann = (a: Record<string, string>) => parseOciState(JSON.stringify({ id: 'web', annotations: a }));
+    expect(hookRequest(ann({ 'org.jailnet.name': 'www', 'org.jailnet.aliases': 'a,b', 'nerdctl/name': 'n' }), {}).names).toEqual(['www', 'a', 'b']);
+    expect(hookRequest(ann({ 'nerdctl/name': 'shop' }), {}).names).toEqual(['shop']);
+    expect(hookRequest(ann({ 'org.jailnet.name': 'www', 'org.jailnet.aliases': '["x"]' }), { name: 'api', aliases: ['y'] }).names).toEqual(['api', 'y']);
+    expect(hookRequest(ann({ 'org.jailnet.resolv-conf': 'false' }), {}).resolvConf).toBe(false);
+    expect(hookRequest(ann({}), { noResolvConf: true }).resolvConf).toBe(false);
   });
   test.each(['', 'nope', '{}', '{"id":"../x"}', '{"id":"a","annotations":"x"}'])('state %p is refused', (text) => {
     expect(() => parseOciState(text)).toThrow();

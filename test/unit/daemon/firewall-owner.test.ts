@@ -41,6 +41,8 @@ function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c:
     portForwardDifference: async () => undefined,
     staleForwards: async () => [],
     removeForwardHandle: (handle) => step({ op: 'forward-remove-handle', id: handle }),
+    setDnsAccess: (network) => step({ op: 'dns-set', network }),
+    removeDnsAccess: (network) => step({ op: 'dns-remove', network }),
   };
 }
 
