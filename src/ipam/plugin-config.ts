@@ -5,6 +5,7 @@ import validateIpamConfig from '../config/generated/ipam-config';
 import validateIpamSection from '../config/generated/ipam-section';
 import { validateWith } from '../config/validate';
 import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from './connection';
+import type { ClusterConfig } from '../cluster/config';
 import { IpamError } from './errors';
 import { checkUsableRanges, type RangeConfig } from './range';
 
@@ -27,6 +28,7 @@ type RawIpam = JailnetdSection & {
   dns?: Dns;
   daemon?: { path?: string; config?: string; stateDir?: string; logFile?: string };
   timeout?: number;
+  cluster?: ClusterConfig;
 };
 
 /** The configuration as decoded, with what the plugin made of it in `settings`. */
@@ -42,6 +44,8 @@ export interface IpamSettings extends JailnetdSettings {
   ranges: RangeConfig[][];
   routes: Route[];
   dns?: Dns;
+  /** A network across hosts: addresses from this host's blocks (docs/cluster.md). */
+  cluster?: ClusterConfig;
 }
 
 export function parseIpamConfig(rawDoc: Record<string, unknown>): IpamPluginConfig {
@@ -77,6 +81,7 @@ function ipamSettings(network: string, ipam: RawIpam, configuredIps: string[]): 
   }
   const settings: IpamSettings = { network, configuredIps, ranges, routes: ipam.routes ?? [], ...jailnetdSettings(ipam) };
   if (ipam.dns) settings.dns = ipam.dns;
+  if (ipam.cluster) settings.cluster = ipam.cluster;
   return settings;
 }
 

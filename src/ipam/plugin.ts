@@ -42,7 +42,7 @@ export async function allocate(ctx: Ctx, dns?: AllocateRequest['dns']): Promise<
   requireUsableRanges(settings);
   const ips = requestedIps(settings, ctx.args);
   const bridge = ownBridge(ctx.config);
-  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}), ...(dns ? { dns } : {}) });
+  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}), ...(dns ? { dns } : {}), ...(settings.cluster ? { cluster: settings.cluster } : {}) });
   const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };
   if (settings.routes.length > 0) result.routes = settings.routes.map((r) => ({ ...r }));
   if (settings.dns) result.dns = settings.dns;

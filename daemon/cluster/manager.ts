@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import type * as Etcd3Module from 'etcd3';
+import { clusterSettings, type ClusterConfig, type ClusterSettings } from '../../src/cluster/config';
+import { IpamError } from '../../src/ipam/errors';
+import { ClusterNetwork, type ClusterNetworkStatus } from './network';
+
+/**
+ * jailnetd's cluster networks (docs/cluster.md). jailnetd is the only etcd client of the host;
+ * the client library (etcd3, gRPC) is loaded the first time a cluster network is used, so a
+ * host with local networks only never loads it (scripts/build.mjs embeds it compressed).
+ * One client per set of endpoints and TLS files.
+ */
+export class ClusterManager {
+  private readonly networks = new Map<string, ClusterNetwork>();
+  private readonly clients = new Map<string, Etcd3Module.Etcd3>();
+
+  constructor(
+    private readonly hostName: string,
+    private readonly onRemoteNames: (network: string, names: Map<string, string[]>) => void,
+  ) {}
+
+  /** The network's cluster state, joined; a changed cluster object (another VNI, prefix...) is refused. */
+  async network(name: string, config: ClusterConfig, subnet: string): Promise<ClusterNetwork> {
+    const settings = clusterSettings(config, subnet);
+    let net = this.networks.get(name);
+    if (net && JSON.stringify(net.settings) !== JSON.stringify(settings)) {
+      throw new IpamError('invalid-config', `cluster network ${name}: its cluster settings differ from the ones jailnetd serves it with`, 'every attachment of a network uses one network file; restart jailnetd after changing it', { field: 'cluster' });
+    }
+    if (!net) {
+      net = new ClusterNetwork({ network: name, settings, subnet, hostName: this.hostName, etcd: this.client(settings), onRemoteNames: this.onRemoteNames });
+      this.networks.set(name, net);
+    }
+    await net.join();
+    return net;
+  }
+
+  /** A known cluster network (after its first attachment since start), for release. */
+  known(name: string): ClusterNetwork | undefined {
+    return this.networks.get(name);
+  }
+
+  private client(settings: ClusterSettings): Etcd3Module.Etcd3 {
+    const key = JSON.stringify([settings.endpoints, settings.tls]);
+    let c = this.clients.get(key);
+    if (!c) {
+      const { Etcd3 } = require('etcd3') as typeof Etcd3Module;
+      const read = (field: string, path: string) => {
+        try {
+          return readFileSync(path);
+        } catch (err) {
+          throw new IpamError('invalid-config', `cluster.tls.${field}: cannot read ${path}: ${(err as Error).message}`, 'name a readable PEM file', { field: `cluster.tls.${field}` });
+        }
+      };
+      const tls = settings.tls;
+      c = new Etcd3({
+        hosts: settings.endpoints,
+        ...(tls ? { credentials: { rootCertificate: read('ca', tls.ca), ...(tls.cert && tls.key ? { certChain: read('cert', tls.cert), privateKey: read('key', tls.key) } : {}) } } : {}),
+        dialTimeout: 3000,
+        // Unary calls give up after 3 s (an attach waits no longer for a dead etcd); watches are streams.
+        defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 3000 }),
+      });
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  status(): ClusterNetworkStatus[] {
+    return [...this.networks.values()].map((n) => n.status());
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.networks.values()].map((n) => n.stop()));
+    for (const c of this.clients.values()) c.close();
+  }
+}
