@@ -31,7 +31,7 @@ export const allocate: Handler = async (ctx, req) => {
   await ctx.checkHostConflicts(body.ranges, body.bridge);
   const cluster = body.cluster ? await joinCluster(ctx, body) : undefined;
   let outcome: { lease: import('../../src/ipam/lease').Lease; created: boolean } | undefined;
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     // Synchronous from the ranges to the allocation: a block claimed by a concurrent request
     // is in the ranges this one gives the pool.
     const blocksSeen = cluster?.blockCount ?? 0;
@@ -58,8 +58,9 @@ export const allocate: Handler = async (ctx, req) => {
     }
     // A configuration change is kept even when the allocation it came with is refused.
     await ctx.commit(records);
-    if (cluster && refusal instanceof IpamError && refusal.reason === 'pool-exhausted' && attempt < 3) {
-      // The host's blocks are full: one etcd transaction for another block, then again.
+    if (cluster && refusal instanceof IpamError && refusal.reason === 'pool-exhausted') {
+      // The host's blocks are full: one etcd transaction for another block, then again (a
+      // concurrent request may fill the new block first; claimBlock fails when none is left).
       await cluster.claimBlock(blocksSeen);
       continue;
     }

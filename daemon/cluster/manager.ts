@@ -69,7 +69,7 @@ export class ClusterManager {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.networks.values()].map((n) => n.stop()));
+    for (const n of this.networks.values()) n.stop();
     for (const c of this.clients.values()) c.close();
   }
 }

@@ -429,11 +429,15 @@ export class ClusterNetwork {
     };
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops renewing and watching. The lease is not revoked: the tunnels and blocks stay as they
+   * are through a restart, and the others see this host go only if it stays away for the TTL.
+   * The watches end when the manager closes the client (a cancel would wait for an etcd that
+   * may not answer).
+   */
+  stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await Promise.all(this.watchers.map((w) => w.cancel().catch(() => undefined)));
-    await this.syncing;
   }
 }
 

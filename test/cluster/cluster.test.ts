@@ -45,7 +45,7 @@ d('cluster networks on three emulated hosts', () => {
     for (;;) {
       const v = await probe();
       if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${nodes.map((n) => `${n.name}: ${n.daemon.log()}`).join('\n')}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -123,5 +123,93 @@ d('cluster networks on three emulated hosts', () => {
     const found = (await dig(nodes[0]!.host, 'j1', gw.j1 as string, ['j3'])).answers[0]?.replace(/^A /, '') as string;
     expect(await nodes[0]!.host.request('j1', { proto: 'tcp', address: found, port: 8080 })).toMatchObject({ ok: true, reply: { local: addr.j3 } });
     await srv.stop();
+  });
+
+  test('a published port on each host reaches that host\'s jail from the world', async () => {
+    for (const [i, n] of nodes.entries()) {
+      const srv = await n.host.startJailServer(`j${i + 1}`, { proto: 'tcp', port: 8080 });
+      const r = await n.host.request('world', { proto: 'tcp', address: n.host.em0Address, port: 8081 + i });
+      expect(r).toMatchObject({ ok: true, reply: { local: addr[`j${i + 1}`] } });
+      await srv.stop();
+    }
+  });
+
+  test('with one etcd member killed, cluster attaches go on', async () => {
+    await etcd.kill(0);
+    await nodes[1]!.host.createJail('j4');
+    const a = await attach(nodes[1]!, 'j4');
+    expect((await nodes[1]!.host.jexec('j4', ['/usr/bin/ping', '-c1', '-W3', addr.j1 as string])).code).toBe(0);
+    expect((await dig(nodes[0]!.host, 'j1', gw.j1 as string, ['j4.app'])).answers).toEqual([`A ${a}`]);
+    await etcd.restart(0);
+  });
+
+  test('1,000 concurrent IPAM attaches on three hosts never give one address twice (etcd and the hosts agree)', async () => {
+    const subnet = '10.71.0.0/21';
+    const settings = { endpoints: etcd.endpoints, vni: 4243, underlay: 'em0', blockPrefix: 26, leaseTtl: 3, reclaimGrace: 2 };
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, async (_, i) => {
+        const n = nodes[i % 3] as Node;
+        const r = await n.daemon.post('/v1/allocate', { network: 'bulk', containerID: `bulk${i}`, ifname: 'eth0', ranges: [[{ subnet }]], cluster: settings });
+        return { host: n.name, status: r.status, body: r.body };
+      }),
+    );
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    // On the hosts: every lease, from each daemon's state (on disk before it answered).
+    const leases = (await Promise.all(nodes.map(async (n) => (await n.daemon.leases('bulk')).map((l: LeaseView) => ({ host: n.name, address: l.ips[0]?.address.split('/')[0] as string }))))).flat();
+    expect(leases).toHaveLength(1000);
+    expect(new Set(leases.map((l) => l.address)).size).toBe(1000);
+    // In etcd: the blocks, each owned by one host, and every lease inside a block of its own host.
+    const got = await etcd.etcdctl(['get', '--prefix', '/jailnet/bulk/blocks/']);
+    const lines = got.stdout.trim().split('\n');
+    const owner = new Map<string, string>();
+    for (let i = 0; i < lines.length; i += 2) owner.set((lines[i] as string).slice('/jailnet/bulk/blocks/'.length), (JSON.parse(lines[i + 1] as string) as { host: string }).host);
+    for (const l of leases) expect({ address: l.address, owner: owner.get(blockOfAddress(l.address, 26)) }).toEqual({ address: l.address, owner: l.host });
+    // Etcd was asked for a block only when a host's blocks were full: 1000 / 62 per block.
+    expect(owner.size).toBeLessThanOrEqual(Math.ceil(1000 / 3 / 62) * 3 + 3);
+  }, 60_000);
+
+  test('a host killed: after its lease expires the others drop its tunnel, and its block is reclaimed and reused', async () => {
+    const [h1, , h3] = nodes as [Node, Node, Node];
+    const h3Block = (await clusterStatus(h3, 'app'))?.blocks[0] as string;
+    const h3Index = (await clusterStatus(h3, 'app'))?.index as number;
+    // The machine dies: its daemon stops renewing and its underlay goes.
+    await cluster.setLink(h3.host, false);
+    await h3.daemon.stop();
+    await until('h1 drops the tunnel to h3', async () => !(await h1.host.runOk('ifconfig', ['-l'])).split(/\s+/).includes(`vx${VNI}p${h3Index}`));
+    expect((await clusterStatus(h1, 'app'))?.peers.map((p) => p.host).sort()).toEqual(['h2']);
+    await until('the block of h3 reclaimed', async () => {
+      const s = await Promise.all([clusterStatus(h1, 'app'), clusterStatus(nodes[1]!, 'app')]);
+      return s.some((x) => x?.reclaimed.includes(h3Block));
+    });
+    // h1 fills its block and the free one, then gets h3's old block.
+    const got: string[] = [];
+    for (let i = 0; i < 40 && !got.some((a) => blockOfAddress(a, 28) === h3Block); i++) {
+      const r = await h1.daemon.post('/v1/allocate', { network: 'app', containerID: `fill${i}`, ifname: 'eth0', ranges: [[{ subnet: SUBNET }]], cluster: JSON.parse(readFileSync(join(h1.cli.env.JAILNET_CONF_DIR as string, 'app.conflist'), 'utf8')).plugins[0].ipam.cluster });
+      expect(r.status).toBe(200);
+      got.push((JSON.parse(r.body) as { lease: LeaseView }).lease.ips[0]?.address.split('/')[0] as string);
+    }
+    expect(got.some((a) => blockOfAddress(a, 28) === h3Block)).toBe(true);
+    expect((await clusterStatus(h1, 'app'))?.blocks).toContain(h3Block);
+  }, 60_000);
+
+  test('etcd down: a local network attaches as before; a cluster attach fails with a clear error and leaves nothing', async () => {
+    const [h1, h2] = nodes as [Node, Node];
+    await h1.cli.ok(['network', 'create', 'loc', '--subnet', '10.72.0.0/24']);
+    for (let i = 0; i < 3; i++) await etcd.kill(i);
+    await until('h2 fenced', async () => (await clusterStatus(h2, 'app'))?.fenced);
+    await h1.host.createJail('l1');
+    const out = JSON.parse(await h1.cli.ok(['attach', 'l1', '-n', 'loc', '--json'])) as { result: { ips: { gateway: string }[] } }[];
+    expect((await h1.host.jexec('l1', ['/usr/bin/ping', '-c1', '-W3', out[0]?.result.ips[0]?.gateway as string])).code).toBe(0);
+    await h2.host.createJail('j5');
+    const before = await h2.host.interfaces();
+    const leasesBefore = await h2.daemon.leases('app');
+    const r = await h2.cli.run(['attach', 'j5', '-n', 'app']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cluster network app: this host's membership was not renewed for \d+ s \(lease TTL 3 s\): etcd at http:\/\/198\.51\.100\.\d+:2379.* unreachable/);
+    expect(await h2.host.interfaces()).toEqual(before);
+    expect(await h2.daemon.leases('app')).toEqual(leasesBefore);
+    // Fenced, it is off the overlay: its jails keep their addresses but no tunnel.
+    expect((await h2.host.runOk('ifconfig', ['-l'])).split(/\s+/).filter((x) => x.startsWith(`vx${VNI}p`))).toEqual([]);
+    expect((await h2.host.jexec('j2', ['/usr/sbin/ifconfig', 'eth0'])).stdout).toContain(addr.j2);
   });
 });
