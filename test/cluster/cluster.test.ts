@@ -125,6 +125,23 @@ d('cluster networks on three emulated hosts', () => {
     await srv.stop();
   });
 
+  test('network create --cluster refuses bad input and writes nothing', async () => {
+    const n = nodes[0] as Node;
+    const cases: [string[], RegExp][] = [
+      [['--cluster'], /--cluster needs --etcd-endpoints/],
+      [['--etcd-endpoints', etcd.endpoints[0] as string], /--etcd-endpoints is for cluster networks/],
+      [['--cluster', '--etcd-endpoints', '198.51.100.101:2379'], /field "ipam\.cluster\.endpoints\[0\]": "198\.51\.100\.101:2379" is not an etcd client URL/],
+      [['--cluster', '--etcd-endpoints', etcd.endpoints[0] as string, '--vni', '16777216'], /ipam\.cluster\.vni/],
+      [['--cluster', '--etcd-endpoints', etcd.endpoints[0] as string, '--etcd-ca', '/nonexistent/ca.pem'], /field "ipam\.cluster\.tls\.ca": cannot read \/nonexistent\/ca\.pem/],
+      [['--cluster', '--etcd-endpoints', etcd.endpoints[0] as string, '--gateway', '10.73.0.9'], /a cluster network has one IPv4 subnet without rangeStart, rangeEnd or gateway/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await n.cli.run(['network', 'create', 'bad', '--subnet', '10.73.0.0/24', ...args]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 1, stderr: expect.stringMatching(message) });
+    }
+    expect((await n.cli.run(['network', 'inspect', 'bad'])).code).not.toBe(0);
+  });
+
   test('a published port on each host reaches that host\'s jail from the world', async () => {
     for (const [i, n] of nodes.entries()) {
       const srv = await n.host.startJailServer(`j${i + 1}`, { proto: 'tcp', port: 8080 });
