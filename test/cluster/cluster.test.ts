@@ -130,7 +130,7 @@ d('cluster networks on three emulated hosts', () => {
     const cases: [string[], RegExp][] = [
       [['--cluster'], /--cluster needs --etcd-endpoints/],
       [['--etcd-endpoints', etcd.endpoints[0] as string], /--etcd-endpoints is for cluster networks/],
-      [['--cluster', '--etcd-endpoints', '198.51.100.101:2379'], /field "ipam\.cluster\.endpoints\[0\]": "198\.51\.100\.101:2379" is not an etcd client URL/],
+      [['--cluster', '--etcd-endpoints', '198.51.100.101:2379'], /field "ipam\.cluster\.endpoints\[0\]": "198\.51\.100\.101:2379" is not a URL/],
       [['--cluster', '--etcd-endpoints', etcd.endpoints[0] as string, '--vni', '16777216'], /ipam\.cluster\.vni/],
       [['--cluster', '--etcd-endpoints', etcd.endpoints[0] as string, '--etcd-ca', '/nonexistent/ca.pem'], /field "ipam\.cluster\.tls\.ca": cannot read \/nonexistent\/ca\.pem/],
       [['--cluster', '--etcd-endpoints', etcd.endpoints[0] as string, '--gateway', '10.73.0.9'], /a cluster network has one IPv4 subnet without rangeStart, rangeEnd or gateway/],
@@ -208,6 +208,25 @@ d('cluster networks on three emulated hosts', () => {
     expect(got.some((a) => blockOfAddress(a, 28) === h3Block)).toBe(true);
     expect((await clusterStatus(h1, 'app'))?.blocks).toContain(h3Block);
   }, 60_000);
+
+  test('with TLS: a cluster network whose etcd asks for client certificates', async () => {
+    const tlsEtcd = await startEtcd(cluster, { members: 1, tls: true });
+    try {
+      const tls = tlsEtcd.tls!;
+      const settings = { endpoints: tlsEtcd.endpoints, tls: { ca: tls.ca, cert: tls.cert, key: tls.key }, vni: 4244, underlay: 'em0', leaseTtl: 3 };
+      const r = await nodes[0]!.daemon.post('/v1/allocate', { network: 'sec', containerID: 'sec1', ifname: 'eth0', ranges: [[{ subnet: '10.74.0.0/24' }]], cluster: settings });
+      expect(r.status).toBe(200);
+      const block = (await clusterStatus(nodes[0]!, 'sec'))?.blocks[0];
+      expect((await tlsEtcd.etcdctl(['get', '--print-value-only', `/jailnet/sec/blocks/${block}`])).stdout).toBe('{"host":"h1","home":true}\n');
+      // Without the client certificate the member refuses: the attach fails, nothing is kept.
+      const noCert = await nodes[1]!.daemon.post('/v1/allocate', { network: 'sec', containerID: 'sec2', ifname: 'eth0', ranges: [[{ subnet: '10.74.0.0/24' }]], cluster: { ...settings, tls: { ca: tls.ca } } });
+      expect(noCert.status).toBe(503);
+      expect(JSON.parse(noCert.body)).toMatchObject({ error: { reason: 'cluster-unavailable', message: expect.stringMatching(/^cluster network sec: cannot join: etcd at https:\/\/198\.51\.100\.\d+:2379 did not answer/) } });
+      expect(await nodes[1]!.daemon.leases('sec')).toEqual([]);
+    } finally {
+      await tlsEtcd.stop();
+    }
+  });
 
   test('etcd down: a local network attaches as before; a cluster attach fails with a clear error and leaves nothing', async () => {
     const [h1, h2] = nodes as [Node, Node];
