@@ -102,6 +102,14 @@ d('cluster networks on three emulated hosts', () => {
       expect(blockOfAddress(addr[`j${i + 1}`] as string, 28)).toBe(s?.blocks[0]);
       expect(gw[`j${i + 1}`]).toBe(s?.gateway);
     }
+    // Every jail pings every other first (each ARP request is the first between them): the
+    // broadcast reaches each peer through its own tunnel.
+    for (const [i, n] of nodes.entries()) {
+      for (const other of ['j1', 'j2', 'j3'].filter((o) => o !== `j${i + 1}`)) {
+        const ping = await n.host.jexec(`j${i + 1}`, ['/usr/bin/ping', '-c1', '-W3', addr[other] as string]);
+        expect({ from: `j${i + 1}`, to: other, code: ping.code }).toEqual({ from: `j${i + 1}`, to: other, code: 0 });
+      }
+    }
     const srv = await nodes[1]!.host.startJailServer('j2', { proto: 'tcp', port: 8080 });
     const r = await nodes[0]!.host.request('j1', { proto: 'tcp', address: addr.j2 as string, port: 8080 });
     expect(r).toMatchObject({ ok: true, reply: { peer: addr.j1, local: addr.j2 } });
