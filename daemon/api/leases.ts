@@ -97,9 +97,8 @@ async function joinCluster(ctx: DaemonContext, body: AllocateRequest): Promise<C
   if (body.ips && body.ips.length > 0) {
     throw new IpamError('address-not-allowed', `static addresses are not supported on cluster network ${body.network}`, 'leave out ips / IP= for cluster networks: addresses come from this host\'s blocks');
   }
-  const net = await ctx.cluster.network(body.network, cluster, (sets[0] as RangeConfig[])[0]?.subnet as string);
+  const net = await ctx.cluster.network(body.network, cluster, (sets[0] as RangeConfig[])[0]?.subnet as string, body.bridge);
   net.requireServing();
-  net.setBridge(body.bridge);
   return net;
 }
 

@@ -1,5 +1,5 @@
 import type * as Etcd3Module from 'etcd3';
-import { blocksOf, gatewayOf, rangesOf } from '../../src/cluster/blocks';
+import { blockOfAddress, blocksOf, gatewayOf, rangesOf } from '../../src/cluster/blocks';
 import { MAX_PEERS, type ClusterSettings } from '../../src/cluster/config';
 import { IpamError } from '../../src/ipam/errors';
 import type { RangeConfig } from '../../src/ipam/range';
@@ -53,6 +53,8 @@ interface HostRecord {
   underlay: string;
   index: number;
   gateway: string;
+  /** Lost a block while fenced: a member, but off the overlay (no tunnels to it). */
+  isolated?: boolean;
 }
 
 export interface ClusterNetworkOptions {
@@ -63,6 +65,8 @@ export interface ClusterNetworkOptions {
   etcd: Etcd;
   /** Remote names for the DNS server: name -> addresses, of every other host. */
   onRemoteNames: (network: string, names: Map<string, string[]>) => void;
+  /** Addresses this host's journal holds on the network (its running jails'). */
+  localAddresses: (network: string) => string[];
 }
 
 export class ClusterNetwork {
@@ -137,14 +141,17 @@ export class ClusterNetwork {
     this.renewedAt = sentAt;
     // The blocks etcd says are ours, before anything is served from them.
     const owned = await this.readOwnedBlocks();
-    const lost = this.blocks.filter((b) => !owned.includes(b));
+    // Blocks this process served, and the blocks of the addresses the journal holds (after a
+    // restart the process remembers none): each must still be ours.
+    const held = new Set([...this.blocks, ...this.options.localAddresses(this.network).map((a) => blockOfAddress(a, this.settings.blockPrefix))]);
+    const lost = [...held].filter((b) => !owned.includes(b) && !this.lostBlocks.includes(b));
     if (lost.length > 0) {
       this.lostBlocks.push(...lost);
       this.isolated = true;
-      log.error(`cluster network ${this.network}: blocks ${lost.join(', ')} were reclaimed by other hosts while this host was fenced; the jails holding their addresses stay off the overlay (no address is live twice) until jailnetd restarts`, { network: this.network });
+      log.error(`cluster network ${this.network}: blocks ${lost.join(', ')} were reclaimed by other hosts while this host was fenced; this host stays off the overlay (no address is live twice) until the jails holding those addresses are detached and jailnetd is restarted`, { network: this.network });
     }
     this.blocks = this.isolated ? this.blocks.filter((b) => owned.includes(b)) : owned;
-    if (this.blocks.length === 0) await this.claimBlockNow();
+    if (this.blocks.length === 0 && !this.isolated) await this.claimBlockNow();
     await this.claimIndex();
     this.fencedLogged = false;
     if (!this.timer) {
@@ -181,7 +188,7 @@ export class ClusterNetwork {
   /** The host's index (0 .. MAX_PEERS - 1), held with its lease, and its membership record. */
   private async claimIndex(): Promise<void> {
     const leaseId = this.leaseId as string;
-    const record = (index: number): string => JSON.stringify({ underlay: this.underlay as string, index, gateway: this.gateway() } satisfies HostRecord);
+    const record = (index: number): string => JSON.stringify({ underlay: this.underlay as string, index, gateway: this.gateway(), ...(this.isolated ? { isolated: true } : {}) } satisfies HostRecord);
     const tryIndex = async (n: number): Promise<boolean> => {
       const indexKey = this.key('index', String(n));
       const r = await this.etcd
@@ -208,13 +215,13 @@ export class ClusterNetwork {
   }
 
   private gateway(): string {
-    return gatewayOf(this.blocks[0] as string);
+    return this.blocks[0] ? gatewayOf(this.blocks[0]) : '';
   }
 
   /** Refuses when this host may not hand out addresses: fenced, or cut off after losing a block. */
   requireServing(): void {
     if (this.isolated) {
-      throw new IpamError('cluster-unavailable', `cluster network ${this.network}: blocks ${this.lostBlocks.join(', ')} were reclaimed by other hosts while this host was fenced`, 'this host stays off the overlay; stop its jails on this network and restart jailnetd');
+      throw new IpamError('cluster-unavailable', `cluster network ${this.network}: blocks ${this.lostBlocks.join(', ')} were reclaimed by other hosts while this host was fenced`, 'this host stays off the overlay; detach its jails on this network, then restart jailnetd');
     }
     if (this.fenced()) {
       throw new IpamError(
@@ -312,11 +319,28 @@ export class ClusterNetwork {
     }
   }
 
+  private renewing: Promise<void> | undefined;
+
+  /** Every TTL/3: renew the lease (one keep-alive at a time), then look at etcd and the overlay. */
   private async tick(): Promise<void> {
-    if (this.stopped || !this.lease) return;
+    if (this.stopped) return;
+    if (!this.lease) {
+      // Lost, and not registered again yet: try again (etcd may answer now).
+      if (!this.joined) this.join().catch(() => undefined);
+      await this.resync();
+      return;
+    }
+    this.renewing ??= this.renew().finally(() => (this.renewing = undefined));
+    await this.resync();
+  }
+
+  private async renew(): Promise<void> {
+    const lease = this.lease;
+    if (!lease) return;
     const sentAt = Date.now();
     try {
-      const r = await this.lease.keepaliveOnce();
+      // A keep-alive is a message on a stream, which has no deadline: bound it here.
+      const r = await withTimeout(lease.keepaliveOnce(), 3000, 'keep-alive not answered within 3 s');
       if (Number(r.TTL) > 0) this.renewedAt = sentAt;
       else throw new Error('lease expired');
     } catch (err) {
@@ -324,15 +348,15 @@ export class ClusterNetwork {
       if (this.fenced() && !this.fencedLogged) {
         this.fencedLogged = true;
         log.error(`cluster network ${this.network}: membership not renewed within ${this.settings.leaseTtl} s; this host is fenced (no new addresses, off the overlay): ${(err as Error).message}`, { network: this.network });
+        void this.resync();
       }
-      if (lost) {
+      if (lost && this.lease === lease) {
         // etcd expired the lease: register again (new lease, blocks checked) once etcd answers.
         this.lease = undefined;
         this.joined = undefined;
         this.join().catch(() => undefined);
       }
     }
-    await this.resync();
   }
 
   /** Reads hosts, names and blocks again and applies them: peers' tunnels, remote names, reclaim. */
@@ -365,7 +389,7 @@ export class ClusterNetwork {
       await this.syncNames();
       await this.reclaimDeadBlocks(new Set([...peers.keys(), this.host]));
     }
-    const desired: Peer[] = offOverlay || this.index === undefined ? [] : [...this.peers.entries()].map(([host, r]) => ({ host, underlay: r.underlay, index: r.index }));
+    const desired: Peer[] = offOverlay || this.index === undefined ? [] : [...this.peers.entries()].filter(([, r]) => !r.isolated).map(([host, r]) => ({ host, underlay: r.underlay, index: r.index }));
     await this.dataplane.apply(this.underlay, this.index, desired);
   }
 
@@ -439,6 +463,11 @@ export class ClusterNetwork {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 function parseJson<T>(text: string): T | undefined {

@@ -193,28 +193,55 @@ d('cluster networks on three emulated hosts', () => {
     expect(owner.size).toBeLessThanOrEqual(Math.ceil(1000 / 3 / 62) * 3 + 3);
   }, 60_000);
 
-  test('a host killed: after its lease expires the others drop its tunnel, and its block is reclaimed and reused', async () => {
+  test('jailnetd restarted: it joins its cluster network again at start, and the tunnels come back without an attach', async () => {
+    const h2 = nodes[1] as Node;
+    await h2.daemon.restart();
+    await until('h2 back on the overlay', async () => {
+      const s = await clusterStatus(h2, 'app');
+      const tunnels = (await h2.host.runOk('ifconfig', ['-l'])).split(/\s+/).filter((x) => x.startsWith(`vx${VNI}p`));
+      return s && !s.fenced && tunnels.length === 2;
+    });
+    expect((await h2.host.jexec('j2', ['/usr/bin/ping', '-c1', '-W3', addr.j3 as string])).code).toBe(0);
+  });
+
+  test('a host cut off: after its lease expires the others drop its tunnel and reclaim and reuse its block; back, it finds the block lost and stays off the overlay', async () => {
     const [h1, , h3] = nodes as [Node, Node, Node];
-    const h3Block = (await clusterStatus(h3, 'app'))?.blocks[0] as string;
-    const h3Index = (await clusterStatus(h3, 'app'))?.index as number;
-    // The machine dies: its daemon stops renewing and its underlay goes.
+    const before = (await clusterStatus(h3, 'app')) as ClusterNetworkStatus;
+    const h3Block = before.blocks[0] as string;
+    // The machine is gone for the others: no etcd, no tunnels.
     await cluster.setLink(h3.host, false);
-    await h3.daemon.stop();
-    await until('h1 drops the tunnel to h3', async () => !(await h1.host.runOk('ifconfig', ['-l'])).split(/\s+/).includes(`vx${VNI}p${h3Index}`));
+    await until('h1 drops the tunnel to h3', async () => !(await h1.host.runOk('ifconfig', ['-l'])).split(/\s+/).includes(`vx${VNI}p${before.index}`));
     expect((await clusterStatus(h1, 'app'))?.peers.map((p) => p.host).sort()).toEqual(['h2']);
+    // h3 itself is fenced: off the overlay, its jail keeps its address.
+    await until('h3 fenced and without tunnels', async () => (await clusterStatus(h3, 'app'))?.fenced && !(await h3.host.runOk('ifconfig', ['-l'])).includes(`vx${VNI}p`));
+    expect((await h3.host.jexec('j3', ['/usr/sbin/ifconfig', 'eth0'])).stdout).toContain(addr.j3);
     await until('the block of h3 reclaimed', async () => {
       const s = await Promise.all([clusterStatus(h1, 'app'), clusterStatus(nodes[1]!, 'app')]);
       return s.some((x) => x?.reclaimed.includes(h3Block));
     });
     // h1 fills its block and the free one, then gets h3's old block.
+    const cfg = (JSON.parse(readFileSync(join(h1.cli.env.JAILNET_CONF_DIR as string, 'app.conflist'), 'utf8')) as { plugins: { ipam: { cluster: unknown } }[] }).plugins[0]?.ipam.cluster;
     const got: string[] = [];
     for (let i = 0; i < 40 && !got.some((a) => blockOfAddress(a, 28) === h3Block); i++) {
-      const r = await h1.daemon.post('/v1/allocate', { network: 'app', containerID: `fill${i}`, ifname: 'eth0', ranges: [[{ subnet: SUBNET }]], cluster: JSON.parse(readFileSync(join(h1.cli.env.JAILNET_CONF_DIR as string, 'app.conflist'), 'utf8')).plugins[0].ipam.cluster });
+      const r = await h1.daemon.post('/v1/allocate', { network: 'app', containerID: `fill${i}`, ifname: 'eth0', ranges: [[{ subnet: SUBNET }]], cluster: cfg });
       expect(r.status).toBe(200);
       got.push((JSON.parse(r.body) as { lease: LeaseView }).lease.ips[0]?.address.split('/')[0] as string);
     }
     expect(got.some((a) => blockOfAddress(a, 28) === h3Block)).toBe(true);
     expect((await clusterStatus(h1, 'app'))?.blocks).toContain(h3Block);
+    // Back: h3 registers again, finds its block gone, reports it and stays off the overlay; the
+    // others make no tunnel to it; its attaches are refused.
+    await cluster.setLink(h3.host, true);
+    const back = await until('h3 registered again', async () => {
+      const s = await clusterStatus(h3, 'app');
+      return s && !s.fenced ? s : undefined;
+    });
+    expect(back).toMatchObject({ isolated: true, lostBlocks: [h3Block] });
+    expect((await h3.host.runOk('ifconfig', ['-l'])).split(/\s+/).filter((x) => x.startsWith(`vx${VNI}p`))).toEqual([]);
+    expect((await h1.host.runOk('ifconfig', ['-l'])).split(/\s+/)).not.toContain(`vx${VNI}p${before.index}`);
+    const refused = await h3.daemon.post('/v1/allocate', { network: 'app', containerID: 'late', ifname: 'eth0', ranges: [[{ subnet: SUBNET }]], cluster: cfg });
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { reason: 'cluster-unavailable', message: `cluster network app: blocks ${h3Block} were reclaimed by other hosts while this host was fenced` } });
   }, 60_000);
 
   test('with TLS: a cluster network whose etcd asks for client certificates', async () => {
