@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterNetworkStatus } from '../../daemon/cluster/network';
-import type { LeaseView } from '../../src/ipam/api-types';
+import type { DnsStatusResponse, LeaseView } from '../../src/ipam/api-types';
 import { blockOfAddress } from '../../src/cluster/blocks';
 import { canRunEmulator, createEmulatedCluster, type EmulatedCluster, type EmulatedHost } from '../harness/emulated-host';
 import { dig } from '../dns/helpers';
@@ -81,7 +81,14 @@ d('cluster networks on three emulated hosts', () => {
       await n.host.createJail(`j${i + 1}`);
       await attach(n, `j${i + 1}`, ['-p', `808${i + 1}:8080/tcp`]);
     }
-    // Each host has seen the two others and made a tunnel to each.
+    // Each host knows the names of every jail (through etcd, asynchronously), and has seen the
+    // two others and made a tunnel to each.
+    for (const n of nodes) {
+      await until(`names on ${n.name}`, async () => {
+        const net = (JSON.parse((await n.daemon.get('/v1/dns')).body) as DnsStatusResponse).networks.find((x) => x.network === 'app');
+        return ['j1', 'j2', 'j3'].every((j) => net?.records.some((r) => r.name === j && r.addresses.includes(addr[j] as string)));
+      });
+    }
     for (const n of nodes) await until(`tunnels on ${n.name}`, async () => ((await n.host.runOk('ifconfig', ['-l'])).split(/\s+/).filter((x) => x.startsWith(`vx${VNI}p`)).length === 2 ? true : undefined));
   }, 120_000);
 
@@ -164,7 +171,8 @@ d('cluster networks on three emulated hosts', () => {
     await nodes[1]!.host.createJail('j4');
     const a = await attach(nodes[1]!, 'j4');
     expect((await nodes[1]!.host.jexec('j4', ['/usr/bin/ping', '-c1', '-W3', addr.j1 as string])).code).toBe(0);
-    expect((await dig(nodes[0]!.host, 'j1', gw.j1 as string, ['j4.app'])).answers).toEqual([`A ${a}`]);
+    // Names reach the other hosts through etcd's watch (or the next resync): within seconds.
+    await until('j4 known on h1', async () => (await dig(nodes[0]!.host, 'j1', gw.j1 as string, ['j4.app'])).answers[0] === `A ${a}`);
     await etcd.restart(0);
   });
 
