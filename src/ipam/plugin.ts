@@ -59,7 +59,9 @@ export async function release(ctx: Ctx): Promise<void> {
 }
 
 export async function check(ctx: Ctx): Promise<void> {
-  const { lease } = await daemon<CheckResponse>(ctx, 'POST', '/v1/check', { ...attachment(ctx), ranges: ctx.config.settings.ranges });
+  // A cluster network's pool is this host's blocks, which jailnetd knows and the file does not.
+  const { settings } = ctx.config;
+  const { lease } = await daemon<CheckResponse>(ctx, 'POST', '/v1/check', { ...attachment(ctx), ...(settings.cluster ? {} : { ranges: settings.ranges }) });
   const reported = new Set((ctx.prevResult?.ips ?? []).map((ip) => ip.address));
   const missing = ctx.prevResult ? lease.ips.filter((ip) => !reported.has(ip.address)) : [];
   if (missing.length > 0) {

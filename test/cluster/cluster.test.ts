@@ -117,6 +117,10 @@ d('cluster networks on three emulated hosts', () => {
         expect({ from: `j${i + 1}`, to: other, code: ping.code }).toEqual({ from: `j${i + 1}`, to: other, code: 0 });
       }
     }
+    // The overlay's MTU on the tunnels and the jails' interfaces; CHECK against this host's blocks.
+    expect(await nodes[0]!.host.runOk('ifconfig', [`vx${VNI}p1`])).toMatch(/ mtu 1450\n\tdescription: jailnet app to h2\n[\s\S]*\tvxlan vni 4242 local 198\.51\.100\.2:4790 remote 198\.51\.100\.3:4789\n/);
+    expect(await nodes[0]!.host.runOk('ifconfig', ['-j', 'j1', 'eth0'])).toMatch(/ mtu 1450\n/);
+    for (const [i, n] of nodes.entries()) await n.cli.ok(['check', `j${i + 1}`]);
     const srv = await nodes[1]!.host.startJailServer('j2', { proto: 'tcp', port: 8080 });
     const r = await nodes[0]!.host.request('j1', { proto: 'tcp', address: addr.j2 as string, port: 8080 });
     expect(r).toMatchObject({ ok: true, reply: { peer: addr.j1, local: addr.j2 } });
