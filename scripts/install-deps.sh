@@ -7,8 +7,9 @@
 # dnsmasq-base (the DNS server of the suites' "Internet", without the service the dnsmasq
 # package starts) and bind9-dnsutils (dig, the resolver run inside the jails) for the DNS suites,
 # Go and libcni's sources for the interop tests, containernetworking-plugins (host-local's
-# side-by-side suite, the attach benchmark's baseline) and iptables for that baseline, mandoc and
-# make for the manual pages and the staged install), Node.js 20 when the machine's node is missing or too old, and the npm packages of
+# side-by-side suite, the attach benchmark's baseline) and iptables for that baseline, etcd-server,
+# etcd-client and openssl for the cluster suites, mandoc and make for the manual pages and the
+# staged install), Node.js 20 when the machine's node is missing or too old, and the npm packages of
 # package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
@@ -24,6 +25,11 @@ command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$
 [ -x /usr/sbin/radvd ] || missing="$missing radvd"
 [ -x /usr/sbin/dnsmasq ] || missing="$missing dnsmasq-base"
 [ -x /usr/bin/dig ] || missing="$missing bind9-dnsutils"
+# Cluster networks keep their state in etcd (v3 API); the cluster suites run a three-member
+# cluster of Debian's etcd (3.4) with certificates made by openssl (test/helpers/etcd.ts).
+[ -x /usr/bin/etcd ] || missing="$missing etcd-server"
+[ -x /usr/bin/etcdctl ] || missing="$missing etcd-client"
+[ -x /usr/bin/openssl ] || missing="$missing openssl"
 # The manual pages are linted with mandoc (test/process/manual-pages.test.ts); the staged install
 # is run through its Makefile, in a mount namespace (test/process/staged-install.test.ts).
 command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"

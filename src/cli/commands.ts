@@ -12,6 +12,7 @@ import { attach, check, detach, gc, jailnetdOf, runtimeEnv } from './attachments
 import { atLeast } from '../cni/version';
 import { doctor } from './doctor';
 import { runHook } from './hook';
+import { defaultVni, type ClusterConfig } from '../cluster/config';
 import { bridgeOf, createNetwork, listNetworks, loadNetwork, removeNetworkFile, subnetsOf, validateNetwork } from './networks';
 import { table } from './output';
 import { cliPaths, SYSTEM_CNI_DIR } from './paths';
@@ -50,10 +51,19 @@ function networkCommands(y: Argv): Argv {
           .option('internal', { type: 'boolean', default: false, describe: 'no NAT to the outside' })
           .option('isolation', { type: 'boolean', default: true, describe: 'jails of other networks cannot open connections to this one (--no-isolation opens it)' })
           .option('cni-version', { type: 'string', describe: 'cniVersion of the file (default 1.0.0, which libcni 1.1 clients accept)' })
-          .option('mtu', { type: 'number' }),
+          .option('mtu', { type: 'number' })
+          .option('cluster', { type: 'boolean', default: false, describe: 'a network across hosts, on etcd and vxlan (docs/cluster.md)' })
+          .option('etcd-endpoints', { type: 'string', describe: 'cluster: etcd client URLs, comma-separated' })
+          .option('etcd-ca', { type: 'string', describe: "cluster: CA of etcd's certificates" })
+          .option('etcd-cert', { type: 'string', describe: "cluster: this host's client certificate" })
+          .option('etcd-key', { type: 'string', describe: "cluster: this host's client key" })
+          .option('etcd-prefix', { type: 'string', describe: 'cluster: key prefix [default: /jailnet]' })
+          .option('vni', { type: 'number', describe: 'cluster: VXLAN network identifier [default: from the name]' })
+          .option('underlay', { type: 'string', describe: "cluster: this host's underlay address or interface [default: the default route's]" })
+          .option('block-prefix', { type: 'number', describe: 'cluster: prefix length of the address blocks hosts claim [default: 26]' }),
       async (a) => {
         const withPortmap = paths.cniPath.some((d) => readdirSafe(d).includes('portmap'));
-        const list = await createNetwork(paths, { name: a.name, subnet: a.subnet, gateway: a.gateway, subnet6: a['ipv6-subnet'], bridge: a.bridge, internal: a.internal, mtu: a.mtu, isolated: a.isolation, cniVersion: a['cni-version'] }, withPortmap);
+        const list = await createNetwork(paths, { name: a.name, subnet: a.subnet, gateway: a.gateway, subnet6: a['ipv6-subnet'], bridge: a.bridge, internal: a.internal, mtu: a.mtu, isolated: a.isolation, cniVersion: a['cni-version'], ...clusterOption(a) }, withPortmap);
         print(`network ${list.name} created (${subnetsOf(list).join(', ')}, bridge ${bridgeOf(list) ?? '-'})\n`);
       },
     )
@@ -167,4 +177,25 @@ export async function runCommandLine(argv: string[]): Promise<void> {
     .help()
     .version(false)
     .parseAsync();
+}
+
+/** The `cluster` object `network create` writes, from its flags (checked with the whole file before it is written). */
+function clusterOption(a: { name: string; cluster: boolean; mtu?: number; 'etcd-endpoints'?: string; 'etcd-ca'?: string; 'etcd-cert'?: string; 'etcd-key'?: string; 'etcd-prefix'?: string; vni?: number; underlay?: string; 'block-prefix'?: number }): { cluster?: ClusterConfig } {
+  const given = ['etcd-endpoints', 'etcd-ca', 'etcd-cert', 'etcd-key', 'etcd-prefix', 'vni', 'underlay', 'block-prefix'].filter((f) => a[f as keyof typeof a] !== undefined);
+  if (!a.cluster) {
+    if (given.length) throw new CniError(CniCode.InvalidNetworkConfig, `--${given[0]} is for cluster networks`, 'add --cluster');
+    return {};
+  }
+  const endpoints = (a['etcd-endpoints'] ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+  if (endpoints.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, '--cluster needs --etcd-endpoints', 'e.g. --etcd-endpoints https://10.0.0.11:2379,https://10.0.0.12:2379,https://10.0.0.13:2379');
+  const cluster: ClusterConfig = { endpoints, vni: a.vni ?? defaultVni(a.name) };
+  if (a['etcd-ca'] !== undefined || a['etcd-cert'] !== undefined || a['etcd-key'] !== undefined) {
+    if (a['etcd-ca'] === undefined) throw new CniError(CniCode.InvalidNetworkConfig, '--etcd-cert and --etcd-key need --etcd-ca', "name the CA that signed etcd's certificates");
+    cluster.tls = { ca: a['etcd-ca'], ...(a['etcd-cert'] !== undefined ? { cert: a['etcd-cert'] } : {}), ...(a['etcd-key'] !== undefined ? { key: a['etcd-key'] } : {}) };
+  }
+  if (a['etcd-prefix'] !== undefined) cluster.prefix = a['etcd-prefix'];
+  if (a.underlay !== undefined) cluster.underlay = a.underlay;
+  if (a['block-prefix'] !== undefined) cluster.blockPrefix = a['block-prefix'];
+  if (a.mtu !== undefined) cluster.mtu = a.mtu;
+  return { cluster };
 }

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadBridgeConfig } from '../bridge/config';
 import { CniCode, CniError } from '../cni/errors';
@@ -6,7 +6,10 @@ import { loadConflist, parseConflist, type NetworkConfigList } from '../cni/runt
 import { pluginConfig } from '../cni/runtime/chain';
 import { loadEpairConfig } from '../epair/config';
 import { networkName } from '../freebsd/names';
+import { clusterSettings, VXLAN_IPV4_MTU, type ClusterConfig } from '../cluster/config';
+import { IpamError } from '../ipam/errors';
 import { ipamOfJailnetd, parseIpamConfig, requireUsableRanges } from '../ipam/plugin-config';
+import type { RangeConfig } from '../ipam/range';
 import { requireNoHostConflict } from '../link/host-conflicts';
 import { networkCidr, parseCidr } from '../net/cidr';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from '../cni/version';
@@ -54,7 +57,11 @@ export function validateNetwork(list: NetworkConfigList): void {
     try {
       if (plugin.type === 'bridge') loadBridgeConfig(conf);
       if (plugin.type === 'epair') loadEpairConfig(conf);
-      if (ipamOfJailnetd(conf as { ipam?: { type?: string } })) requireUsableRanges(parseIpamConfig(conf).settings);
+      if (ipamOfJailnetd(conf as { ipam?: { type?: string } })) {
+        const { settings } = parseIpamConfig(conf);
+        requireUsableRanges(settings);
+        if (settings.cluster) requireClusterSettings(settings.cluster, settings.ranges);
+      }
     } catch (err) {
       throw where(err);
     }
@@ -74,6 +81,33 @@ export interface NewNetwork {
   isolated: boolean;
   /** The file's cniVersion (default FILE_CNI_VERSION). */
   cniVersion?: string;
+  /** A network across hosts (docs/cluster.md). */
+  cluster?: ClusterConfig;
+}
+
+/**
+ * A cluster network's `cluster` object against its ranges (one IPv4 subnet, no
+ * rangeStart/rangeEnd/gateway: each host claims blocks and has its own gateway), and its TLS
+ * files readable: refused with the field named, before anything is written.
+ */
+function requireClusterSettings(cluster: ClusterConfig, ranges: RangeConfig[][]): void {
+  const only = ranges.length === 1 && ranges[0]?.length === 1 ? ranges[0][0] : undefined;
+  if (!only || only.rangeStart || only.rangeEnd || only.gateway) {
+    throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration: a cluster network has one IPv4 subnet without rangeStart, rangeEnd or gateway', 'each host claims blocks of the subnet and puts its own gateway on its bridge (docs/cluster.md); leave out --ipv6-subnet and --gateway');
+  }
+  try {
+    clusterSettings(cluster, only.subnet);
+  } catch (err) {
+    if (err instanceof IpamError) throw new CniError(CniCode.InvalidNetworkConfig, `network configuration: field "ipam.${err.field}": ${err.message.replace(`${err.field}: `, '')}`, err.details);
+    throw err;
+  }
+  for (const [field, path] of Object.entries(cluster.tls ?? {})) {
+    try {
+      accessSync(path, constants.R_OK);
+    } catch {
+      throw new CniError(CniCode.InvalidNetworkConfig, `network configuration: field "ipam.cluster.tls.${field}": cannot read ${path}`, 'name a PEM file jailnetd can read (--etcd-ca, --etcd-cert, --etcd-key)');
+    }
+  }
 }
 
 /**
@@ -94,6 +128,7 @@ export function networkTemplate(paths: CliPaths, existing: NetworkConfigList[], 
   const ranges: { subnet: string; gateway?: string }[][] = [[{ subnet: networkCidr(n.subnet), ...(n.gateway ? { gateway: n.gateway } : {}) }]];
   if (n.subnet6) ranges.push([{ subnet: networkCidr(n.subnet6) }]);
   const ipam: Record<string, unknown> = { type: 'jailnet-ipam', ranges, socket: paths.daemonSocket };
+  if (n.cluster) ipam.cluster = n.cluster;
   const daemon: Record<string, string> = {};
   if (paths.daemonPath) daemon.path = paths.daemonPath;
   if (paths.daemonStateDir) daemon.stateDir = paths.daemonStateDir;
@@ -111,6 +146,9 @@ export function networkTemplate(paths: CliPaths, existing: NetworkConfigList[], 
     ipam,
   };
   if (n.mtu) bridge.mtu = n.mtu;
+  // The jails' epairs carry the overlay's MTU: the bridge's members must agree, and a jail's
+  // full-size packet must fit the vxlan encapsulation.
+  if (n.cluster) bridge.mtu = n.cluster.mtu ?? VXLAN_IPV4_MTU;
   const plugins: object[] = [bridge];
   if (withPortmap) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, socket: paths.daemonSocket });
   // Isolation as nerdctl writes it: the firewall plugin's ingressPolicy, one mechanism for

@@ -4,6 +4,7 @@
  */
 import type { PortMapping } from '../portmap/mappings';
 import type { PublishTarget } from '../portmap/plan';
+import type { ClusterConfig } from '../cluster/config';
 import type { RangeConfig } from './range';
 import type { PortProtocol } from './ports';
 
@@ -32,6 +33,8 @@ export interface AllocateRequest extends AttachmentRef {
    * PTR gives; may be empty) and the network's domain. Absent: no DNS for this attachment.
    */
   dns?: { names: string[]; domain?: string };
+  /** A cluster network (docs/cluster.md): the network file's `ipam.cluster`. */
+  cluster?: ClusterConfig;
 }
 
 export interface LeaseIpView {

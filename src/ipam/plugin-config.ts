@@ -5,6 +5,7 @@ import validateIpamConfig from '../config/generated/ipam-config';
 import validateIpamSection from '../config/generated/ipam-section';
 import { validateWith } from '../config/validate';
 import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from './connection';
+import type { ClusterConfig } from '../cluster/config';
 import { IpamError } from './errors';
 import { checkUsableRanges, type RangeConfig } from './range';
 
@@ -37,6 +38,7 @@ type RawIpam = JailnetdSection & {
   dns?: Dns;
   daemon?: { path?: string; config?: string; stateDir?: string; logFile?: string };
   timeout?: number;
+  cluster?: ClusterConfig;
 };
 
 /** The configuration as decoded, with what the plugin made of it in `settings`. */
@@ -54,6 +56,8 @@ export interface IpamSettings extends JailnetdSettings {
   dns?: Dns;
   /** host-local's resolv.conf(5) for the result's dns, read at ADD. */
   resolvConf?: string;
+  /** A network across hosts: addresses from this host's blocks (docs/cluster.md). */
+  cluster?: ClusterConfig;
 }
 
 export function parseIpamConfig(rawDoc: Record<string, unknown>): IpamPluginConfig {
@@ -90,6 +94,7 @@ function ipamSettings(network: string, ipam: RawIpam, configuredIps: string[]): 
   const settings: IpamSettings = { network, configuredIps, ranges, routes: ipam.routes ?? [], ...jailnetdSettings(ipam) };
   if (ipam.dns) settings.dns = ipam.dns;
   if (ipam.resolvConf) settings.resolvConf = ipam.resolvConf;
+  if (ipam.cluster) settings.cluster = ipam.cluster;
   return settings;
 }
 

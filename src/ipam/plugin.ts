@@ -44,7 +44,7 @@ export async function allocate(ctx: Ctx, dns?: AllocateRequest['dns']): Promise<
   requireUsableRanges(settings);
   const ips = requestedIps(settings, ctx.args);
   const bridge = ownBridge(ctx.config);
-  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}), ...(dns ? { dns } : {}) });
+  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}), ...(dns ? { dns } : {}), ...(settings.cluster ? { cluster: settings.cluster } : {}) });
   const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };
   if (settings.routes.length > 0) result.routes = settings.routes.map((r) => ({ ...r }));
   // Always a dns object, empty when nothing is configured: the reference result's shape.
@@ -62,7 +62,9 @@ export async function release(ctx: Ctx): Promise<void> {
 }
 
 export async function check(ctx: Ctx): Promise<void> {
-  const { lease } = await daemon<CheckResponse>(ctx, 'POST', '/v1/check', { ...attachment(ctx), ranges: ctx.config.settings.ranges });
+  // A cluster network's pool is this host's blocks, which jailnetd knows and the file does not.
+  const { settings } = ctx.config;
+  const { lease } = await daemon<CheckResponse>(ctx, 'POST', '/v1/check', { ...attachment(ctx), ...(settings.cluster ? {} : { ranges: settings.ranges }) });
   const reported = new Set((ctx.prevResult?.ips ?? []).map((ip) => ip.address));
   const missing = ctx.prevResult ? lease.ips.filter((ip) => !reported.has(ip.address)) : [];
   if (missing.length > 0) {

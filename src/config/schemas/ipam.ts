@@ -5,6 +5,7 @@
  * (addresses, overlaps) and names the bad field; this schema checks the shape.
  */
 import { absolutePathSchema as absolutePath, dnsSchema, netConfProperties } from './cni';
+import { clusterSchema } from './cluster';
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 
@@ -65,6 +66,8 @@ export const ipamFieldsSchema = {
     },
     /** jailnet: seconds to wait for an answer from jailnetd (default 30). */
     timeout: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+    /** jailnet: a network across hosts (docs/cluster.md). */
+    cluster: clusterSchema,
   },
 } as const;
 
