@@ -24,7 +24,8 @@ const ips: Record<string, string> = {};
 beforeAll(async () => {
   host = await createEmulatedHost();
   resolv = hostResolvConf(host);
-  ipamd = await startJailnetd(host.env, { netns: host.hostNs, args: ['--resolv-conf', resolv.path] });
+  // The jail check runs often, for the test of a jail that vanishes without detach.
+  ipamd = await startJailnetd(host.env, { netns: host.hostNs, args: ['--resolv-conf', resolv.path, '--reclaim-interval', '0.5', '--reclaim-grace', '1'] });
   cli = jailnetCli(host, ipamd);
   await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
   await host.runOk('pfctl', ['-e']);
@@ -286,4 +287,40 @@ test('CNI GC of an attachment takes its names with its lease', async () => {
   expect((await dig(host, 'web', FRONT_GW, ['web'])).answers).toEqual([`A ${ips.web}`]);
   await host.removeJail('gone');
   await cli.ok(['gc']);
+});
+
+test('a jail that vanishes without detach: the jail check takes its names', async () => {
+  await host.createJail('vanish');
+  const out = JSON.parse(await cli.ok(['attach', 'vanish', '-n', 'front', '--alias', 'short-lived', '--json'])) as { result: { ips: { address: string }[] } }[];
+  const ip = out[0]?.result.ips[0]?.address.split('/')[0];
+  expect((await dig(host, 'web', FRONT_GW, ['short-lived'])).answers).toEqual([`A ${ip}`]);
+  // runj killed, no poststop: only jailnetd's jail check (every 0.5 s here, grace 1 s) notices.
+  await host.removeJail('vanish');
+  const names = async () => (JSON.parse((await ipamd.get('/v1/dns')).body) as DnsStatusResponse).networks.find((n) => n.network === 'front')?.records.map((r) => r.name) ?? [];
+  for (let i = 0; i < 100 && (await names()).includes('short-lived'); i++) await new Promise((r) => setTimeout(r, 200));
+  expect(await names()).not.toContain('short-lived');
+  for (const name of ['vanish.front', 'short-lived.front']) expect({ name, status: (await dig(host, 'web', FRONT_GW, [name])).status }).toEqual({ name, status: 'NXDOMAIN' });
+  // The positive control: a live jail's name stays.
+  expect((await dig(host, 'web', FRONT_GW, ['web'])).answers).toEqual([`A ${ips.web}`]);
+  await cli.ok(['gc']);
+});
+
+test('"dnsServer": false: no listener on that gateway and no dns in the result; the other network keeps its server', async () => {
+  await cli.ok(['network', 'create', 'mute', '--subnet', '10.93.0.0/24']);
+  const file = join(cli.env.JAILNET_CONF_DIR as string, 'mute.conflist');
+  const list = JSON.parse(readFileSync(file, 'utf8')) as { plugins: Record<string, unknown>[] };
+  (list.plugins[0] as Record<string, unknown>).dnsServer = false;
+  writeFileSync(file, JSON.stringify(list));
+  await host.createJail('mute1');
+  const out = JSON.parse(await cli.ok(['attach', 'mute1', '-n', 'mute', '--json'])) as { result: { dns?: { nameservers?: string[] } } }[];
+  expect(out[0]?.result.dns?.nameservers ?? []).not.toContain('10.93.0.1');
+  expect((await host.hostExec(['ss', '-Hlun', 'src 10.93.0.1'])).stdout.trim()).toBe('');
+  const asked = await host.jexec('mute1', ['/usr/bin/dig', '+time=2', '+tries=1', '@10.93.0.1', 'web.front'], { timeoutMs: 60_000 });
+  // Nothing listens there: the host answers port unreachable, dig says so and gives up (9).
+  expect({ code: asked.code, refused: /connection refused/.test(asked.stdout) }).toEqual({ code: 9, refused: true });
+  // The positive control: front's gateway still answers its own jails.
+  expect((await dig(host, 'web', FRONT_GW, ['web'])).answers).toEqual([`A ${ips.web}`]);
+  await cli.ok(['detach', 'mute1']);
+  await host.removeJail('mute1');
+  await cli.ok(['network', 'rm', 'mute']);
 });
