@@ -74,6 +74,12 @@ export class Daemon {
       this.config.stateDir,
       (network, names) => this.dns.index.setRemoteNames(network, names),
       (network) => this.state.leases({ network }).flatMap((l) => l.ips.map((ip) => ip.address)),
+      (network) =>
+        new Map(
+          [...this.state.forwards.values()]
+            .filter((f) => f.network === network)
+            .map((f) => [`${f.containerID}/${f.ifname}`, JSON.stringify({ jail: f.jail, target: f.target, mappings: f.mappings })]),
+        ),
     );
     this.ctx = {
       state: this.state,

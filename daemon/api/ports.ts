@@ -82,12 +82,15 @@ function forwardOf(body: PublishRequest): PortForward {
 export const publish: Handler = async (ctx, req) => {
   const body = checkBody<PublishRequest>(validatePublish, req.body, 'ports/publish');
   const reply: PublishResponse = await ctx.firewall.publish(forwardOf(body), body.jail);
+  // A cluster network records its hosts' published ports in etcd (daemon/cluster/network.ts).
+  void ctx.cluster.known(body.network)?.resync();
   return { body: reply };
 };
 
 export const unpublish: Handler = async (ctx, req) => {
   const body = checkBody<ReleaseRequest>(validateAttachment, req.body, 'ports/unpublish');
   const reply: UnpublishResponse = { released: await ctx.firewall.unpublish({ network: body.network, containerID: body.containerID, ifname: body.ifname }) };
+  void ctx.cluster.known(body.network)?.resync();
   return { body: reply };
 };
 

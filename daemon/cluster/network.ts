@@ -19,7 +19,11 @@ import { Dataplane, type Peer } from './dataplane';
  * - `index/N` = HOST, with the lease: the host's index, which numbers its vxlan port;
  * - `blocks/CIDR` = {host, home}: an address block, claimed with a create-if-absent txn, held
  *   without a lease and released only by reclaim;
- * - `names/NAME/HOST/CONTAINER/IFNAME` = {addresses}, with the lease: DNS.
+ * - `names/NAME/HOST/CONTAINER/IFNAME` = {addresses}, with the lease: DNS;
+ * - `ports/HOST/CONTAINER/IFNAME` = {jail, target, mappings}, with the lease: the ports this host
+ *   publishes (per host: each host's pf and proxy publish its own jails' ports). Written from the
+ *   firewall owner's forwards at every sync, so what DEL, GC and the jail check remove goes too,
+ *   and what was published while etcd was away is written once it answers.
  *
  * Safety (the argument in docs/cluster.md): this host hands out addresses from its blocks only
  * while its lease was renewed within the TTL (measured from when the renewal was sent, so
@@ -67,6 +71,8 @@ export interface ClusterNetworkOptions {
   onRemoteNames: (network: string, names: Map<string, string[]>) => void;
   /** Addresses this host's journal holds on the network (its running jails'). */
   localAddresses: (network: string) => string[];
+  /** The port forwards this host holds on the network: "CONTAINER/IFNAME" -> their record (JSON). */
+  localPorts: (network: string) => Map<string, string>;
 }
 
 export class ClusterNetwork {
@@ -387,6 +393,7 @@ export class ClusterNetwork {
       }
       this.peers = peers;
       await this.syncNames();
+      await this.syncPorts();
       await this.reclaimDeadBlocks(new Set([...peers.keys(), this.host]));
     }
     const desired: Peer[] = offOverlay || this.index === undefined ? [] : [...this.peers.entries()].filter(([, r]) => !r.isolated).map(([host, r]) => ({ host, underlay: r.underlay, index: r.index }));
@@ -403,6 +410,17 @@ export class ClusterNetwork {
       names.set(name, [...(names.get(name) ?? []), ...addresses.filter((a) => typeof a === 'string')]);
     }
     this.options.onRemoteNames(this.network, names);
+  }
+
+  /** Makes `ports/HOST/` say what this host publishes: puts what changed, deletes what is gone. */
+  private async syncPorts(): Promise<void> {
+    const leaseId = this.leaseId;
+    if (!leaseId || this.fenced()) return;
+    const prefix = this.key('ports', this.host, '');
+    const want = this.options.localPorts(this.network);
+    const have = await this.etcd.getAll().prefix(prefix).strings();
+    for (const [id, record] of want) if (have[prefix + id] !== record) await this.etcd.put(prefix + id).value(record).lease(leaseId);
+    for (const key of Object.keys(have)) if (!want.has(key.slice(prefix.length))) await this.etcd.delete().key(key);
   }
 
   /**

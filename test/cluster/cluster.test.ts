@@ -168,6 +168,25 @@ d('cluster networks on three emulated hosts', () => {
       expect(r).toMatchObject({ ok: true, reply: { local: addr[`j${i + 1}`] } });
       await srv.stop();
     }
+    // etcd says which host publishes what: each host its own jail's port, under ports/HOST/.
+    for (const [i, n] of nodes.entries()) {
+      const records = async () => {
+        const out = (await etcd.etcdctl(['get', '--prefix', `/jailnet/app/ports/${n.name}/`])).stdout.trim().split('\n').filter(Boolean);
+        const values = out.filter((_, k) => k % 2 === 1).map((v) => JSON.parse(v) as { jail?: string; mappings: { hostPort: number; containerPort: number }[] });
+        return values.length ? values : undefined;
+      };
+      const got = await until(`ports of ${n.name} in etcd`, records);
+      expect(got.map((v) => ({ jail: v.jail, ports: v.mappings.map((m) => `${m.hostPort}:${m.containerPort}`) }))).toEqual([{ jail: `j${i + 1}`, ports: [`${8081 + i}:8080`] }]);
+    }
+    // A detach takes its record with it.
+    const h1 = nodes[0] as Node;
+    const count = async () => (await etcd.etcdctl(['get', '--prefix', '--keys-only', '/jailnet/app/ports/h1/'])).stdout.trim().split('\n').filter(Boolean).length;
+    await h1.host.createJail('pshort');
+    await attach(h1, 'pshort', ['-p', '8091:80/tcp']);
+    await until('a second record on h1', async () => (await count()) === 2);
+    await h1.cli.ok(['detach', 'pshort']);
+    await h1.host.removeJail('pshort');
+    await until('the record gone with the detach', async () => (await count()) === 1);
   });
 
   test('with one etcd member killed, cluster attaches go on', async () => {
