@@ -80,6 +80,11 @@ export class Daemon {
             .filter((f) => f.network === network)
             .map((f) => [`${f.containerID}/${f.ifname}`, JSON.stringify({ jail: f.jail, target: f.target, mappings: f.mappings })]),
         ),
+      // As publishNames writes them (daemon/api/leases.ts).
+      (network) =>
+        new Map(
+          this.state.leases({ network }).flatMap((l) => (l.names ?? []).map((name) => [`${name}/${l.containerID}/${l.ifname}`, JSON.stringify({ addresses: l.ips.map((ip) => ip.address) })] as const)),
+        ),
     );
     this.ctx = {
       state: this.state,

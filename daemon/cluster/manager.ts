@@ -33,6 +33,7 @@ export class ClusterManager {
     private readonly onRemoteNames: (network: string, names: Map<string, string[]>) => void,
     private readonly localAddresses: (network: string) => string[],
     private readonly localPorts: (network: string) => Map<string, string>,
+    private readonly localNames: (network: string) => Map<string, string>,
   ) {}
 
   /**
@@ -86,7 +87,7 @@ export class ClusterManager {
       throw new IpamError('invalid-config', `cluster network ${name}: its cluster settings differ from the ones jailnetd serves it with`, 'every attachment of a network uses one network file; restart jailnetd after changing it', { field: 'cluster' });
     }
     if (!net) {
-      net = new ClusterNetwork({ network: name, settings, subnet, hostName: this.hostName, etcd: this.client(settings), onRemoteNames: this.onRemoteNames, localAddresses: this.localAddresses, localPorts: this.localPorts });
+      net = new ClusterNetwork({ network: name, settings, subnet, hostName: this.hostName, etcd: this.client(settings), onRemoteNames: this.onRemoteNames, localAddresses: this.localAddresses, localPorts: this.localPorts, localNames: this.localNames });
       this.networks.set(name, net);
     }
     net.setBridge(bridge);

@@ -73,6 +73,8 @@ export interface ClusterNetworkOptions {
   localAddresses: (network: string) => string[];
   /** The port forwards this host holds on the network: "CONTAINER/IFNAME" -> their record (JSON). */
   localPorts: (network: string) => Map<string, string>;
+  /** The DNS names of this host's leases on the network: "NAME/CONTAINER/IFNAME" -> {addresses} (JSON). */
+  localNames: (network: string) => Map<string, string>;
 }
 
 export class ClusterNetwork {
@@ -394,6 +396,7 @@ export class ClusterNetwork {
       this.peers = peers;
       await this.syncNames();
       await this.syncPorts();
+      await this.syncOwnNames();
       await this.reclaimDeadBlocks(new Set([...peers.keys(), this.host]));
     }
     const desired: Peer[] = offOverlay || this.index === undefined ? [] : [...this.peers.entries()].filter(([, r]) => !r.isolated).map(([host, r]) => ({ host, underlay: r.underlay, index: r.index }));
@@ -410,6 +413,23 @@ export class ClusterNetwork {
       names.set(name, [...(names.get(name) ?? []), ...addresses.filter((a) => typeof a === 'string')]);
     }
     this.options.onRemoteNames(this.network, names);
+  }
+
+  /**
+   * Makes this host's `names/NAME/HOST/...` say what its leases hold: the names of attachments
+   * that CNI GC or the jail check took go at the next sync instead of at the lease's expiry, and
+   * names published while etcd was away appear once it answers.
+   */
+  private async syncOwnNames(): Promise<void> {
+    const leaseId = this.leaseId;
+    if (!leaseId || this.fenced()) return;
+    const want = new Map([...this.options.localNames(this.network)].map(([id, record]) => {
+      const [name, containerID, ifname] = id.split('/') as [string, string, string];
+      return [this.key('names', name, this.host, containerID, ifname), record] as const;
+    }));
+    const all = await this.etcd.getAll().prefix(this.key('names', '')).strings();
+    for (const [key, record] of want) if (all[key] !== record) await this.etcd.put(key).value(record).lease(leaseId);
+    for (const key of Object.keys(all)) if (key.slice(this.key('names', '').length).split('/')[1] === this.host && !want.has(key)) await this.etcd.delete().key(key);
   }
 
   /** Makes `ports/HOST/` say what this host publishes: puts what changed, deletes what is gone. */

@@ -189,6 +189,19 @@ d('cluster networks on three emulated hosts', () => {
     await until('the record gone with the detach', async () => (await count()) === 1);
   });
 
+  test('a jail removed without detach: CNI GC takes its name and its ports out of etcd', async () => {
+    const h2 = nodes[1] as Node;
+    const keys = async (prefix: string) => (await etcd.etcdctl(['get', '--prefix', '--keys-only', prefix])).stdout.trim().split('\n').filter(Boolean);
+    await h2.host.createJail('gcme');
+    await attach(h2, 'gcme', ['-p', '8092:80/tcp']);
+    await until('gcme in etcd', async () => (await keys('/jailnet/app/names/gcme/')).length === 1 && (await keys('/jailnet/app/ports/h2/gcme/')).length === 1);
+    await h2.host.removeJail('gcme');
+    await h2.cli.ok(['gc']);
+    await until('gcme gone from etcd', async () => (await keys('/jailnet/app/names/gcme/')).length === 0 && (await keys('/jailnet/app/ports/h2/gcme/')).length === 0);
+    // The positive control: the live jails' names stay.
+    expect(await keys('/jailnet/app/names/j2/')).toHaveLength(1);
+  });
+
   test('with one etcd member killed, cluster attaches go on', async () => {
     await etcd.kill(0);
     await nodes[1]!.host.createJail('j4');
