@@ -79,7 +79,9 @@ await Promise.all(
       plugins: [embedWinston],
       entryPoints: [e.in],
       outfile: join(staging, e.out),
-      banner: { js: '#!/usr/bin/env node' },
+      // The mark lets `jailnet` recognise its own plugins in CNI_PATH and run them in its process
+      // (JAILNET_PLUGIN_MARK, src/freebsd/plugin-exec.ts).
+      banner: { js: e.out.split('/').includes('cni') ? '#!/usr/bin/env node\n// jailnet CNI plugin' : '#!/usr/bin/env node' },
     }),
   ),
 );

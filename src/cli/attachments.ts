@@ -13,6 +13,7 @@ import { listNetworks, loadNetwork, subnetsOf } from './networks';
 import type { CliPaths } from './paths';
 import { describeReadiness, pfReadiness, type PfHook } from '../pf/status';
 import { capabilityMapping, formatPort, type PortMapping } from './ports';
+import { IN_PROCESS_PLUGINS } from './in-process';
 
 /**
  * Jails on networks: what `jailnet attach/detach/check/ps/gc` and the runj hooks do, through
@@ -45,8 +46,9 @@ export interface Attached {
   result: Result;
 }
 
+/** jailnet's own plugins run in this process (one process per command: src/cli/in-process.ts), any other as its executable. */
 export function runtimeEnv(paths: CliPaths, env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
-  return { cniPath: paths.cniPath, cacheDir: paths.cacheDir, env };
+  return { cniPath: paths.cniPath, cacheDir: paths.cacheDir, env, inProcess: IN_PROCESS_PLUGINS };
 }
 
 /**
