@@ -11,7 +11,7 @@ import { normalizePortEntry, type PortEntry, type PortReservation } from '../src
 import { forwardToRecord, natToRecord, portsToRecord, type StateRecord } from '../src/ipam/records';
 import type { IpamState } from '../src/ipam/state';
 import { destroyInterface } from '../src/freebsd/ifconfig';
-import { destroyHostEndOf, staleHostEnds } from '../src/link/host-ends';
+import { destroyHostEnd, destroyHostEndOf, staleHostEnds } from '../src/link/host-ends';
 import { hostEndName } from '../src/link/naming';
 import { log } from '../src/log/logger';
 import { addressOf } from '../src/net/cidr';
@@ -499,7 +499,7 @@ export class FirewallOwner {
         }));
         for (const end of await staleHostEnds(network, valid)) {
           if (kept.has(end.name)) continue;
-          if (await destroyInterface(end.name)) result.interfaces.push(end.name);
+          if (await destroyHostEnd(end.name)) result.interfaces.push(end.name);
         }
       } catch (err) {
         result.failures.push({ key: network, error: hostFailure(err, `GC of network ${network}: host interfaces`) });

@@ -7,6 +7,7 @@ import { statusNetworkList } from '../cni/runtime/chain';
 import { parseConflist } from '../cni/runtime/conflist';
 import { destroyInterface, showInterface } from '../freebsd/ifconfig';
 import { flushAnchor } from '../freebsd/pfctl';
+import { known } from '../link/known';
 import { natAnchor } from '../pf/anchors';
 import { attach, check, detach, gc, runtimeEnv } from './attachments';
 import { doctor } from './doctor';
@@ -62,7 +63,10 @@ function networkCommands(y: Argv): Argv {
       const bridge = bridgeOf(list);
       if (bridge) {
         const info = await showInterface(bridge);
-        if (info && info.members.length === 0) await destroyInterface(bridge);
+        if (info && info.members.length === 0) {
+          known.forgetBridge(bridge);
+          await destroyInterface(bridge);
+        }
       }
       await flushAnchor(natAnchor(list.name));
       removeNetworkFile(paths, list.name);

@@ -3,6 +3,7 @@ import { configureInterface, ifw, showInterface, type IfWord } from '../freebsd/
 import { addRoute, getRoute } from '../freebsd/route';
 import { familyOf, isDefaultRoute, type Family } from '../net/cidr';
 import { log } from '../log/logger';
+import { known, type JailIdentity } from '../link/known';
 
 /**
  * The jail side of an attachment, set up from the host with `ifconfig -j` / `route -j`
@@ -39,14 +40,17 @@ export async function configureJailEnd(spec: JailEndSpec): Promise<void> {
  * the address again on a lo0 that has it is not harmless on FreeBSD: in_aifaddr_ioctl
  * (sys/netinet/in.c) deletes the address and adds it back, so the jail's programs briefly lose
  * 127.0.0.1. So lo0 is read first (`ifconfig -j JAIL lo0`, read-only) and left alone when it is
- * up with 127.0.0.1, as after the jail's first attachment. This is the one place that decides
+ * up with 127.0.0.1, as after the jail's first attachment; and not even read when an earlier ADD
+ * of the same jail recorded that it is (src/link/known.ts). This is the one place that decides
  * about lo0. No undo: ADD runs it as its last step, so a failed ADD never leaves lo0 changed,
  * and DEL leaves it up (docs/plugins.md, "lo0").
  */
-export async function configureLoopback(jail: string): Promise<void> {
+export async function configureLoopback(jail: string, id: JailIdentity): Promise<void> {
+  // An earlier ADD of this very jail (same JID) set lo0 up or saw it so (src/link/known.ts).
+  if (known.loopbackReady(id)) return;
   const lo0 = await showInterface('lo0', { jail });
-  if (lo0?.flags.includes('UP') && lo0.inet.some((a) => a.address === '127.0.0.1')) return;
-  await configureInterface('lo0', [ifw.inet('127.0.0.1/8'), ifw.up()], { jail });
+  if (!(lo0?.flags.includes('UP') && lo0.inet.some((a) => a.address === '127.0.0.1'))) await configureInterface('lo0', [ifw.inet('127.0.0.1/8'), ifw.up()], { jail });
+  known.setLoopbackReady(id);
 }
 
 /**
@@ -57,13 +61,14 @@ export async function configureLoopback(jail: string): Promise<void> {
  * default route it has (another network's) is kept. The first network that wants a default
  * route gives it. Returns the routes added, so that the result says what is true.
  */
-export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>): Promise<Route[]> {
+export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>, id?: JailIdentity): Promise<Route[]> {
   const added: Route[] = [];
   for (const r of routes) {
     const family = familyOf(r.dst);
     const gateway = r.gw ?? gateways[family];
     const isDefault = isDefaultRoute(r.dst);
-    if (isDefault && (await getRoute('default', family, { jail }))) {
+    // A default route another attachment of this jail gave it is known without asking (known.ts).
+    if (isDefault && ((id && known.defaultRouteOwner(id, family) !== undefined) || (await getRoute('default', family, { jail })))) {
       log.info(`jail ${jail} already has a default route; kept it, added none through ${gateway ?? ifname}`, { jail, dst: r.dst });
       continue;
     }
@@ -79,4 +84,12 @@ export async function addJailRoutes(jail: string, ifname: string, routes: readon
     }
   }
   return added;
+}
+
+/**
+ * Records the default routes this ADD gave the jail, once nothing can fail any more: later ADDs
+ * of the jail need not ask for them (addJailRoutes), until this attachment's DEL (known.ts).
+ */
+export function rememberDefaultRoutes(id: JailIdentity, owner: string, added: readonly Route[]): void {
+  for (const r of added) if (isDefaultRoute(r.dst)) known.setDefaultRouteOwner(id, familyOf(r.dst), owner);
 }

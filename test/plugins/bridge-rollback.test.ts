@@ -195,8 +195,8 @@ describe('an existing bridge: what ADD changed on it at join time is undone', ()
       const setup = { name: 'br-race', network: 'race', gatewayCidrs: ['10.88.0.1/24'], promisc: false, forceAddress: false };
       const join1 = new Rollback();
       const join2 = new Rollback();
-      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join1, await lookAtBridge(setup, []));
-      await attachToBridge(setup, ends[1] as string, { isolate: false, promisc: false }, join2, await lookAtBridge(setup, []));
+      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join1, await lookAtBridge(setup, []), []);
+      await attachToBridge(setup, ends[1] as string, { isolate: false, promisc: false }, join2, await lookAtBridge(setup, []), []);
       const race = async () => (await host.interfaces()).host.find((i) => i.name === 'br-race')?.addresses;
       expect(await race()).toEqual(['10.88.0.1/24']);
       // The first ADD fails now: the second one found the gateway in place and keeps it.
@@ -206,7 +206,7 @@ describe('an existing bridge: what ADD changed on it at join time is undone', ()
       // Without a newcomer, the undo takes the gateway back.
       await host.runOk('ifconfig', ['br-race', 'inet', '10.88.0.1', '-alias', 'deletem', ends[0] as string, 'deletem', ends[1] as string]);
       const join3 = new Rollback();
-      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join3, await lookAtBridge(setup, []));
+      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join3, await lookAtBridge(setup, []), []);
       expect(await race()).toEqual(['10.88.0.1/24']);
       await join3.run();
       expect(await race()).toEqual([]);
