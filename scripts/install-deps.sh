@@ -1,13 +1,14 @@
 #!/bin/sh
-# Installs what the tests and the demo need on a Debian machine, when missing:
+# Installs what the tests, the benchmarks and the demo need on a Debian machine, when missing:
 # Debian packages (iproute2 for namespaces and links, nftables for the emulated pf,
 # iputils-ping for ICMP tests, util-linux for nsenter, conntrack for the emulated pfctl -k,
-# strace for the test that jailnetd syncs its journal before it answers, radvd for router
-# advertisements to the emulated host, dnsmasq-base (the DNS server of the suites' "Internet",
-# without the service the dnsmasq package starts) and bind9-dnsutils (dig, the resolver run inside
-# the jails) for the DNS suites, Go and libcni's sources for the interop tests, mandoc and
-# make for the manual pages and the staged install), Node.js 20 when the machine's node is
-# missing or too old, and the npm packages of
+# strace for the test that jailnetd syncs its journal before it answers and for the attach
+# benchmark's process counts, radvd for router advertisements to the emulated host,
+# dnsmasq-base (the DNS server of the suites' "Internet", without the service the dnsmasq
+# package starts) and bind9-dnsutils (dig, the resolver run inside the jails) for the DNS suites,
+# Go and libcni's sources for the interop tests, containernetworking-plugins and iptables for the
+# attach benchmark's baseline, mandoc and make for the manual pages and the staged install),
+# Node.js 20 when the machine's node is missing or too old, and the npm packages of
 # package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
@@ -32,6 +33,10 @@ command -v mount >/dev/null 2>&1 || missing="$missing mount"
 # podman use; Debian packages its sources.
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"
 [ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || missing="$missing golang-github-appc-cni-dev"
+# The attach benchmark's baseline: the reference Go plugins through the same libcni client, on
+# Linux namespaces; their portmap and bridge (ipMasq) run iptables (bench/lib/reference-chain.ts).
+[ -x /usr/lib/cni/portmap ] && [ -x /usr/lib/cni/host-local ] || missing="$missing containernetworking-plugins"
+[ -x /usr/sbin/iptables ] || missing="$missing iptables"
 # apt_install WHY PACKAGE...: installs Debian packages as root, or stops saying what is missing.
 apt_install() {
   why=$1

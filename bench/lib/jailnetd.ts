@@ -5,9 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { daemonEnv } from '../../src/ipam/autostart';
 
-/** A jailnetd (the built dist/bin/jailnetd) in a temp dir, for the ipam benches. */
+/** A jailnetd (the built dist/bin/jailnetd) in a temp dir, for the benches. */
 
 export const JAILNETD = join(process.cwd(), 'dist/bin/jailnetd');
+const NSENTER = '/usr/bin/nsenter';
+
+export interface BenchDaemonOptions {
+  /** Run inside this network namespace (an emulated host's hostNs), as jailnetd runs on the host. */
+  netns?: string;
+  /** The environment the daemon's is made from (by daemonEnv, unless BENCH_*NODE_OPTIONS say otherwise). */
+  env?: NodeJS.ProcessEnv;
+  /** Flags after --socket and --state-dir (default: the ipam benches' --no-host-check --log-level warn). */
+  flags?: string[];
+  /** A file descriptor for the daemon's stderr (default: the bench's). */
+  stderr?: number;
+}
 
 export class BenchDaemon {
   readonly dir = mkdtempSync(join(tmpdir(), 'jailnet-bench-'));
@@ -15,7 +27,7 @@ export class BenchDaemon {
   readonly stateDir = join(this.dir, 'state');
   child: ChildProcess | undefined;
 
-  constructor() {
+  constructor(private readonly options: BenchDaemonOptions = {}) {
     if (!existsSync(JAILNETD)) throw new Error('dist/bin/jailnetd is missing: run `npm run build` first');
     process.on('exit', () => this.destroy());
   }
@@ -25,8 +37,12 @@ export class BenchDaemon {
     const t0 = process.hrtime.bigint();
     // Started as the rc.d script and the IPAM plugin start it (NODE_OPTIONS, src/ipam/autostart.ts).
     // BENCH_DEFAULT_NODE_OPTIONS=1: Node's defaults; BENCH_NODE_OPTIONS: these options instead.
-    const env = process.env.BENCH_NODE_OPTIONS ? { ...process.env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : process.env.BENCH_DEFAULT_NODE_OPTIONS ? process.env : daemonEnv(process.env);
-    const child = spawn(JAILNETD, ['--socket', this.socket, '--state-dir', this.stateDir, '--reclaim-interval', '0', '--no-host-check', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    const base = this.options.env ?? process.env;
+    const env = process.env.BENCH_NODE_OPTIONS ? { ...base, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : process.env.BENCH_DEFAULT_NODE_OPTIONS ? base : daemonEnv(base);
+    const argv = [JAILNETD, '--socket', this.socket, '--state-dir', this.stateDir, ...(this.options.flags ?? ['--reclaim-interval', '0', '--no-host-check', '--log-level', 'warn']), ...extra];
+    // nsenter execs the daemon (and env, its #! line, execs node): one process, child.pid.
+    if (this.options.netns) argv.unshift(NSENTER, `--net=/run/netns/${this.options.netns}`);
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', this.options.stderr ?? 'inherit'], env });
     this.child = child;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`jailnetd exited with ${child.exitCode}`);
@@ -46,6 +62,12 @@ export class BenchDaemon {
     const exited = new Promise((r) => c.once('exit', r));
     c.kill(signal);
     await exited;
+  }
+
+  get pid(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error('jailnetd is not running');
+    return pid;
   }
 
   /** Resident memory of the daemon process (Linux /proc), in bytes. */
@@ -109,8 +131,9 @@ export function percentile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
 }
 
+/** A metric of /v1/metrics; the sum of its samples when it has labels (NaN when it has none). */
 export async function metric(socket: string, name: string): Promise<number> {
   const text = (await call(socket, 'GET', '/v1/metrics')).body;
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
+  const samples = [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+  return samples.length ? samples.reduce((a, b) => a + b, 0) : NaN;
 }

@@ -136,6 +136,36 @@ export interface TraceEntry {
    * run as `ip netns exec NS prog` is listed as `prog`. Not listed: the program jexec runs.
    */
   helpers: string[];
+  /**
+   * CPU time of the invocation in milliseconds, taken as it writes this entry: its own user +
+   * system time (getrusage, microseconds; the process began as the wrapper's sh and nsenter,
+   * which exec into node, so their part is in it) plus the user + system time of the children
+   * it has waited for (`cutime` + `cstime` of /proc/self/stat, whole clock ticks of 10 ms, so
+   * helpers that took 9 ms together count 0). Not in it: node's exit after this line. A jexec
+   * entry's includes the program it ran (an emulated tool run so has its own entry too). Lets a
+   * benchmark tell the emulated FreeBSD commands' CPU from their caller's.
+   */
+  cpuMs: number;
+}
+
+/** USER_HZ of Linux's /proc (sysconf(_SC_CLK_TCK)): 100 on every architecture Linux ships. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** This process's CPU time so far in ms, children it has waited for included (TraceEntry.cpuMs). */
+export function cpuMsSoFar(): number {
+  const own = process.cpuUsage();
+  let childrenMs = 0;
+  try {
+    // The fields after the command name (which may hold spaces or parentheses): cutime and
+    // cstime are fields 16 and 17 of proc(5), the 14th and 15th after it.
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    childrenMs = ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    /* no /proc: the children's part is unknown */
+  }
+  const ms = (own.user + own.system) / 1000 + (Number.isFinite(childrenMs) ? childrenMs : 0);
+  return Math.round(ms * 10) / 10;
 }
 
 export function appendTrace(ctx: EmuContext, entry: TraceEntry): void {
@@ -196,7 +226,7 @@ export function runTool(tool: string, main: (ctx: EmuContext, argv: string[], io
   }
   const io: ToolIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
   const finish = (exit: number, fault?: boolean) => {
-    const entry: TraceEntry = { ts: started, tool, argv, exit, ms: Date.now() - started, helpers: helpersStarted() };
+    const entry: TraceEntry = { ts: started, tool, argv, exit, ms: Date.now() - started, helpers: helpersStarted(), cpuMs: cpuMsSoFar() };
     if (ctx.jail) entry.jail = ctx.jail;
     if (fault) entry.fault = true;
     appendTrace(ctx, entry);

@@ -107,6 +107,12 @@ export interface EmulatedHostOptions {
   /** IPv6 (default 2001:db8:e0::2/64 and 2001:db8:e0::1). */
   em0Cidr6?: string;
   worldAddress6?: string;
+  /**
+   * A control group's `cgroup.procs`: every emulated tool moves itself there before it starts
+   * node, so a benchmark counts the CPU time of the emulated FreeBSD commands (and of their
+   * helpers) apart from their callers' (bench/lib/cpu-groups.ts).
+   */
+  toolCgroupProcs?: string;
 }
 
 export interface EmulatedHost {
@@ -367,7 +373,8 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
       // Every tool runs in the host's namespace, whoever starts it (a test in the machine's
       // namespace, jailnetd inside the emulated host): the tools' locks are abstract unix
       // sockets, which are per network namespace (emulator/src/context.ts withLock).
-      writeFileSync(file, `#!/bin/sh\nJAILNET_EMU_DIR='${dir}'\nexport JAILNET_EMU_DIR\nexec ${NSENTER} --net=${RUN_DIR}/${hostNs} '${process.execPath}' '${join(TOOLS_DIR, `${tool}.js`)}' "$@"\n`);
+      const intoCgroup = options.toolCgroupProcs ? `echo $$ > '${options.toolCgroupProcs}' || exit 70\n` : '';
+      writeFileSync(file, `#!/bin/sh\n${intoCgroup}JAILNET_EMU_DIR='${dir}'\nexport JAILNET_EMU_DIR\nexec ${NSENTER} --net=${RUN_DIR}/${hostNs} '${process.execPath}' '${join(TOOLS_DIR, `${tool}.js`)}' "$@"\n`);
       chmodSync(file, 0o755);
     }
 
