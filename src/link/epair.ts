@@ -45,7 +45,9 @@ export async function createEpairLink(spec: HostEndSpec, rollback: Rollback): Pr
       pair = await createEpairUnit(unit, words);
     } catch (err) {
       if (isCloneRefused(err)) continue;
-      // Created, and a later word failed: the b end still has its unit name and takes both ends.
+      // ifconfig ran and stopped at a word after `create`: the epair is ours, its b end still has
+      // its unit name and takes both ends. (One that did not run created nothing.)
+      if (!(err instanceof CommandError) || err.exitCode === null) throw err;
       await destroyInterface(`epair${unit}b`).catch(() => false);
       throw hostEndConflict(err, spec.name) ?? err;
     }
