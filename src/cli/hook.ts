@@ -8,8 +8,9 @@ import { parsePortSpec, type PortMapping } from './ports';
 
 /**
  * `jailnet hook create-runtime|poststop [-n NETWORK]... [-p PORT[@NETWORK]]... [--ip IP]...
- * [--name NAME] [--alias NAME]... [--[no-]resolv-conf]`: the entry runj's hooks call, kept free of
- * yargs so that it starts fast (it runs once per jail start and stop).
+ * [--name NAME] [--alias NAME]... [--[no-]resolv-conf]`: the entry runj's hooks call. It reads its
+ * own arguments (main.ts hands them over before the command grammar of commands.ts), so that
+ * `jailnet hook poststop --no-resolv-conf` and the like keep working as runj configurations have them.
  */
 export async function runHook(args: string[]): Promise<void> {
   const [phase, ...rest] = args;

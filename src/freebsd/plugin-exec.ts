@@ -28,7 +28,7 @@ export function findExecutable(type: string, dirs: readonly string[]): string | 
  * The second line of every jailnet plugin executable (scripts/build.mjs writes it): a runtime
  * that finds this file in CNI_PATH may run the plugin's code in its own process instead.
  */
-export const JAILNET_PLUGIN_MARK = '// jailnet CNI plugin';
+export const PLUGIN_MARK = '// jailnet CNI plugin';
 
 /** Whether the executable at `path` is one of jailnet's plugins (its first 64 bytes hold the mark). */
 export function isJailnetPlugin(path: string): boolean {
@@ -37,7 +37,7 @@ export function isJailnetPlugin(path: string): boolean {
     fd = openSync(path, 'r');
     const head = Buffer.alloc(64);
     const n = readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, n).toString('latin1').includes(`\n${JAILNET_PLUGIN_MARK}\n`);
+    return head.subarray(0, n).toString('latin1').includes(`\n${PLUGIN_MARK}\n`);
   } catch {
     return false;
   } finally {

@@ -3,6 +3,7 @@ import { CniCode, CniError } from '../cni/errors';
 import { checkTrustedPath, UntrustedPathError, type PathUse } from '../util/trusted-path';
 import { ensureDaemonRunning } from './autostart';
 import { callDaemon, DaemonUnreachable, toCniError } from './client';
+import { DEFAULT_SOCKET } from './socket';
 
 /**
  * How a plugin reaches jailnetd (jailnet-ipam for addresses, portmap for host ports): the same
@@ -10,7 +11,7 @@ import { callDaemon, DaemonUnreachable, toCniError } from './client';
  * listens (unless autostart is off), so that one daemon arbitrates both.
  */
 
-export const DEFAULT_SOCKET = '/var/run/jailnet/jailnetd.sock';
+export { DEFAULT_SOCKET };
 export const DEFAULT_DAEMON_PATH = '/usr/local/sbin/jailnetd';
 /** Where jailnetd is looked for when `daemon.path` is not set: hier(7), then where `npm install -g` puts it. */
 export const DAEMON_PATH_CANDIDATES = [DEFAULT_DAEMON_PATH, '/usr/local/bin/jailnetd'] as const;
