@@ -1,6 +1,7 @@
 import { API_PREFIX } from '../src/ipam/api-types';
 import * as dns from './api/dns';
 import { gc } from './api/gc';
+import { hook } from './api/hook';
 import * as leases from './api/leases';
 import * as nat from './api/nat';
 import * as ports from './api/ports';
@@ -27,6 +28,7 @@ export const ROUTES: Record<string, Partial<Record<'GET' | 'POST', Handler>>> = 
   [`${API_PREFIX}/nat`]: { GET: nat.list },
   [`${API_PREFIX}/dns/serve`]: { POST: dns.serve },
   [`${API_PREFIX}/dns`]: { GET: dns.status },
+  [`${API_PREFIX}/hook`]: { POST: hook },
   [`${API_PREFIX}/status`]: { GET: status },
   [`${API_PREFIX}/health`]: { GET: health },
   [`${API_PREFIX}/metrics`]: { GET: metrics },

@@ -12,7 +12,7 @@ import { natAnchor } from '../pf/anchors';
 import type { Args } from './argv';
 import { attach, check, detach, gc, runtimeEnv } from './attachments';
 import { doctor } from './doctor';
-import { runHook } from './hook';
+import { runHookWith } from './hook';
 import { bridgeOf, createNetwork, listNetworks, loadNetwork, removeNetworkFile, subnetsOf, validateNetwork } from './networks';
 import { cliPaths } from './paths';
 import { parsePortSpec } from './ports';
@@ -44,7 +44,7 @@ function readdirSafe(dir: string): string[] {
   }
 }
 
-export { flushLogs, runHook };
+export { flushLogs, runHookWith };
 
 /** A thrown value as the CNI error `jailnet` reports (this module's CniError class). */
 export const errorOf = (err: unknown): CniError => CniError.from(err);

@@ -5,12 +5,22 @@
  * change the host, and the plugins they run, are in core.ts, compiled on first use.
  */
 import { CniCode, CniError } from '../cni/errors';
+import { readStdin } from '../cni/stdin';
 import { parseArgv, UsageError } from './argv';
 import { COMMAND_LINE } from './commands';
 import { loadCore, loadedCore } from './core-loader';
+import { hookViaDaemon } from './hook-client';
+import { cliPaths } from './paths';
+
+/** runj's hook: run by jailnetd when it answers (hook-client.ts), else here. */
+async function hook(args: string[]): Promise<void> {
+  const state = (await readStdin(process.stdin)).toString('utf8');
+  if ((await hookViaDaemon(cliPaths().daemonSocket, args, state, process.env)) === 'done') return;
+  await loadCore().runHookWith(args, state, { env: process.env });
+}
 
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'hook' && !argv.includes('--help')) return loadCore().runHook(argv.slice(1));
+  if (argv[0] === 'hook' && !argv.includes('--help')) return hook(argv.slice(1));
   const parsed = parseArgv(COMMAND_LINE, argv);
   if (parsed.kind === 'help') {
     process.stdout.write(parsed.text);

@@ -79,24 +79,49 @@ test('a bridge ADD onto an existing bridge: 10 commands for a new jail, 8 when i
   await cli.ok(['hook', 'poststop'], state('web'));
 });
 
-test('a hook call starts one Node process: the plugins run inside it', async () => {
+/** One `jailnet hook` call under strace: what it executed (execve lines that worked). */
+async function tracedHook(env: NodeJS.ProcessEnv, args: string[], id: string): Promise<string[]> {
   const out = join(cli.dir, 'strace.out');
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(STRACE, ['-f', '-qq', '-e', 'trace=execve', '-o', out, JAILNET, 'hook', 'create-runtime', '-n', 'default', '-p', '8081:80', '--no-resolv-conf'], { env: cli.env, stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn(STRACE, ['-f', '-qq', '-e', 'trace=execve', '-o', out, JAILNET, 'hook', ...args, '--no-resolv-conf'], { env, stdio: ['pipe', 'ignore', 'ignore'] });
     child.on('error', reject);
     child.on('close', (c) => resolve(c ?? -1));
-    child.stdin.end(state('traced'));
+    child.stdin.end(state(id));
   });
   expect(code).toBe(0);
   const execs = readFileSync(out, 'utf8').split('\n').filter((l) => /execve\(/.test(l) && !/ENOENT/.test(l));
   rmSync(out);
-  // The emulated FreeBSD tools are Node programs too (dist/emulator): not jailnet's processes.
-  const emulated = (l: string) => /dist\/emulator\//.test(l) || new RegExp(`"${host.dir}/`).test(l);
-  const started = execs.filter((l) => !emulated(l));
-  const plugins = readdirSync(PLUGIN_DIR).filter((f) => !f.endsWith('.map'));
-  expect(started.filter((l) => plugins.some((p) => l.includes(`${PLUGIN_DIR}/${p}"`)))).toEqual([]);
-  // jailnet itself: the script, /usr/bin/env, node.
-  expect(started.filter((l) => /execve\("[^"]*\/node"/.test(l))).toHaveLength(1);
-  expect(JSON.parse((await ipamd.get('/v1/ports?network=default')).body).reservations.map((r: { containerID: string }) => r.containerID)).toEqual(['traced']);
-  await cli.ok(['hook', 'poststop'], state('traced'));
+  return execs;
+}
+
+// The emulated FreeBSD tools are Node programs too (dist/emulator): not jailnet's processes.
+const emulated = (l: string) => /dist\/emulator\//.test(l) || l.includes(`"${host.dir}/`);
+const plugins = () => readdirSync(PLUGIN_DIR).filter((f) => !f.endsWith('.map'));
+const pluginExecs = (execs: string[]) => execs.filter((l) => plugins().some((p) => l.includes(`${PLUGIN_DIR}/${p}"`)));
+const nodeExecs = (execs: string[]) => execs.filter((l) => !emulated(l) && /execve\("[^"]*\/node"/.test(l));
+const reserved = async () => JSON.parse((await ipamd.get('/v1/ports?network=default')).body).reservations.map((r: { containerID: string }) => r.containerID);
+
+test('a hook call starts one Node process: jailnetd runs the chain for it', async () => {
+  const execs = await tracedHook(cli.env, ['create-runtime', '-n', 'default', '-p', '8081:80'], 'traced');
+  expect(pluginExecs(execs)).toEqual([]);
+  // jailnet itself, and not one FreeBSD command: jailnetd ran them.
+  expect(nodeExecs(execs)).toHaveLength(1);
+  expect(execs.filter(emulated)).toEqual([]);
+  expect(await reserved()).toEqual(['traced']);
+  const poststop = await tracedHook(cli.env, ['poststop'], 'traced');
+  expect(nodeExecs(poststop)).toHaveLength(1);
+  expect(poststop.filter(emulated)).toEqual([]);
+  expect(await reserved()).toEqual([]);
+});
+
+test('without jailnetd on its socket, the hook runs the chain in its own process: still one Node process', async () => {
+  // The network file still names the running jailnetd for IPAM; only the hook's socket is empty.
+  const env = { ...cli.env, JAILNETD_SOCKET: join(cli.dir, 'nobody.sock') };
+  const execs = await tracedHook(env, ['create-runtime', '-n', 'default', '-p', '8081:80'], 'traced');
+  expect(pluginExecs(execs)).toEqual([]);
+  expect(nodeExecs(execs)).toHaveLength(1);
+  expect(execs.filter(emulated).length).toBeGreaterThan(5);
+  expect(await reserved()).toEqual(['traced']);
+  await tracedHook(env, ['poststop'], 'traced');
+  expect(await reserved()).toEqual([]);
 });

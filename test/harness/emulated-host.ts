@@ -411,7 +411,9 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
     throw err;
   }
 
-  const env: NodeJS.ProcessEnv = { ...process.env, JAILNET_FREEBSD_ROOT: dir, JAILNET_EMU_DIR: dir };
+  // JAILNET_RUN_DIR: locks and what ADDs remember (src/link/known.ts) stay with this host, in
+  // every process run with its env (plugins, jailnet, jailnetd), never in the machine's /var/run.
+  const env: NodeJS.ProcessEnv = { ...process.env, JAILNET_FREEBSD_ROOT: dir, JAILNET_EMU_DIR: dir, JAILNET_RUN_DIR: join(dir, 'run') };
   const toolPath = (tool: Tool) => join(dir, TOOL_PATHS[tool]);
   const run = (tool: Tool, args: readonly string[], opts: RunOptions = {}) => runProcess(toolPath(tool), args, { ...opts, env: opts.env ?? env });
   const runOk = async (tool: Tool, args: readonly string[], opts: RunOptions = {}) => {

@@ -31,6 +31,8 @@ export interface RuntimeEnv {
   timeoutMs?: number;
   /** Plugins run in this process rather than as executables (src/cli/in-process.ts). */
   inProcess?: InProcessPlugins;
+  /** They log through this process's logging as it is (jailnetd). */
+  keepLogging?: boolean;
 }
 
 /** One plugin's stdin (libcni buildOneConfig). */
@@ -48,6 +50,7 @@ export function pluginConfig(list: NetworkConfigList, plugin: PluginConf, rt: Ru
 function invokeArgs(command: InvokeArgs['command'], rt: RuntimeConf, env: RuntimeEnv): InvokeArgs {
   const a: InvokeArgs = { command, containerId: rt.containerId, netns: rt.netns, ifname: rt.ifname, args: rt.args ?? [], cniPath: env.cniPath, env: env.env, timeoutMs: env.timeoutMs ?? PLUGIN_TIMEOUT_MS };
   if (env.inProcess) a.inProcess = env.inProcess;
+  if (env.keepLogging) a.keepLogging = true;
   return a;
 }
 

@@ -17,9 +17,11 @@ export type InProcessPlugins = ReadonlyMap<string, InProcessPlugin>;
  * One CNI call of a plugin through its dispatcher, in this process: the same environment and
  * stdin its executable would get, and its stdout and exit status as the executable would have
  * given them (stderr goes to this process's stderr, as the plugin's log lines). The dispatcher
- * points logging at the plugin while it runs; the caller's settings are put back after.
+ * points logging at the plugin while it runs and the caller's settings are put back after; with
+ * `logging: 'keep'` (jailnetd, which runs chains for several clients at once) the plugin logs
+ * through the caller's settings as they are.
  */
-export async function runInProcess(def: PluginDefinition<NetConf>, env: NodeJS.ProcessEnv, stdin: string, restoreLogging: Partial<LogSettings> & { component: string }): Promise<PluginRun> {
+export async function runInProcess(def: PluginDefinition<NetConf>, env: NodeJS.ProcessEnv, stdin: string, logging: 'keep' | (Partial<LogSettings> & { component: string })): Promise<PluginRun> {
   let stdout = '';
   try {
     const exitCode = await dispatch(def, {
@@ -31,9 +33,10 @@ export async function runInProcess(def: PluginDefinition<NetConf>, env: NodeJS.P
       writeStderr: (t) => {
         process.stderr.write(t);
       },
+      keepLogging: logging === 'keep',
     });
     return { exitCode, stdout, stderr: '' };
   } finally {
-    configureLogging(restoreLogging);
+    if (logging !== 'keep') configureLogging(logging);
   }
 }

@@ -26,6 +26,8 @@ export interface InvokeArgs {
   timeoutMs: number;
   /** Plugins to run in this process (src/cli/in-process.ts); none when absent. */
   inProcess?: InProcessPlugins;
+  /** In-process plugins log through this process's logging as it is (runInProcess). */
+  keepLogging?: boolean;
 }
 
 export const PLUGIN_TIMEOUT_MS = 300_000;
@@ -45,7 +47,7 @@ export async function invokePlugin(type: string, config: object, a: InvokeArgs, 
   const own = a.inProcess?.get(type);
   const run: PluginRun =
     own && isJailnetPlugin(path)
-      ? await runInProcess(own, env, JSON.stringify(config), currentLogSettings())
+      ? await runInProcess(own, env, JSON.stringify(config), a.keepLogging ? 'keep' : currentLogSettings())
       : await runPluginExecutable(path, env, JSON.stringify(config), a.timeoutMs);
   if (run.exitCode !== 0) {
     let e: { code?: unknown; msg?: unknown; details?: unknown } = {};
