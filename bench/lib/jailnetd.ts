@@ -9,6 +9,7 @@ import { daemonEnv } from '../../src/ipam/autostart';
 
 export const JAILNETD = join(process.cwd(), 'dist/bin/jailnetd');
 const NSENTER = '/usr/bin/nsenter';
+const GC_ON_SIGNAL = join(__dirname, 'gc-on-signal.cjs');
 
 export interface BenchDaemonOptions {
   /** Run inside this network namespace (an emulated host's hostNs), as jailnetd runs on the host. */
@@ -19,6 +20,11 @@ export interface BenchDaemonOptions {
   flags?: string[];
   /** A file descriptor for the daemon's stderr (default: the bench's). */
   stderr?: number;
+  /**
+   * Let fullGc() force a full garbage collection: the daemon's node is started with
+   * --expose-gc and bench/lib/gc-on-signal.cjs preloaded (a SIGUSR2 handler), nothing else.
+   */
+  gcOnSignal?: boolean;
 }
 
 export class BenchDaemon {
@@ -38,11 +44,13 @@ export class BenchDaemon {
     // Started as the rc.d script and the IPAM plugin start it (NODE_OPTIONS, src/ipam/autostart.ts).
     // BENCH_DEFAULT_NODE_OPTIONS=1: Node's defaults; BENCH_NODE_OPTIONS: these options instead.
     const base = this.options.env ?? process.env;
-    const env = process.env.BENCH_NODE_OPTIONS ? { ...base, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : process.env.BENCH_DEFAULT_NODE_OPTIONS ? base : daemonEnv(base);
+    const env = process.env.BENCH_NODE_OPTIONS ? { ...base, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : process.env.BENCH_DEFAULT_NODE_OPTIONS ? { ...base } : daemonEnv(base);
+    if (this.options.gcOnSignal) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --expose-gc --require ${GC_ON_SIGNAL}`.trim();
     const argv = [JAILNETD, '--socket', this.socket, '--state-dir', this.stateDir, ...(this.options.flags ?? ['--reclaim-interval', '0', '--no-host-check', '--log-level', 'warn']), ...extra];
     // nsenter execs the daemon (and env, its #! line, execs node): one process, child.pid.
     if (this.options.netns) argv.unshift(NSENTER, `--net=/run/netns/${this.options.netns}`);
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', this.options.stderr ?? 'inherit'], env });
+    // cwd: where gc-on-signal.cjs says it has collected.
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', this.options.stderr ?? 'inherit'], env, cwd: this.dir });
     this.child = child;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`jailnetd exited with ${child.exitCode}`);
@@ -68,6 +76,19 @@ export class BenchDaemon {
     const pid = this.child?.pid;
     if (pid === undefined) throw new Error('jailnetd is not running');
     return pid;
+  }
+
+  /** A full garbage collection in the daemon (gcOnSignal), done when this resolves. */
+  async fullGc(): Promise<void> {
+    if (!this.options.gcOnSignal) throw new Error('BenchDaemon: fullGc() needs gcOnSignal');
+    const done = join(this.dir, 'gc-done');
+    rmSync(done, { force: true });
+    process.kill(this.pid, 'SIGUSR2');
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(done)) {
+      if (Date.now() > deadline) throw new Error('jailnetd did not collect within 30 s of SIGUSR2');
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Resident memory of the daemon process (Linux /proc), in bytes. */
