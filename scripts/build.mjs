@@ -65,14 +65,15 @@ const embedWinston = {
   },
 };
 // jailnet's commands that change the host (src/cli/core.ts, with every plugin it runs in its
-// process) travel inside the jailnet executable as a string, compiled on first use: as code,
+// process) travel inside the jailnet executable as a compressed string, compiled on first use: as code,
 // their parsing cost every `jailnet ps` or `--help` about 20 ms (src/cli/core-loader.ts). Built
 // once per variant (test switches or not), like the executable that carries it.
 const coreCode = new Map();
 const coreBundle = async (testSwitches) => {
   if (!coreCode.has(testSwitches)) {
     const out = await build({ ...common, sourcemap: false, write: false, define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(testSwitches) }, plugins: [embedWinston], entryPoints: [join(root, 'src/cli/core.ts')], outfile: 'core.js' });
-    coreCode.set(testSwitches, out.outputFiles[0].text);
+    // Compressed, like winston: the string every jailnet start reads is a quarter as long.
+    coreCode.set(testSwitches, brotliCompressSync(Buffer.from(out.outputFiles[0].text), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64'));
   }
   return coreCode.get(testSwitches);
 };
@@ -81,10 +82,11 @@ const embedCore = (testSwitches) => ({
   setup(b) {
     b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]core-loader\.ts$/ }, async () => ({
       contents: [
-        `const code = ${JSON.stringify(await coreBundle(testSwitches))};`,
+        `const packed = ${JSON.stringify(await coreBundle(testSwitches))};`,
         `let core;`,
         `exports.loadCore = () => {`,
         `  if (core) return core;`,
+        `  const code = require('node:zlib').brotliDecompressSync(Buffer.from(packed, 'base64')).toString('utf8');`,
         `  const m = { exports: {} };`,
         `  require('node:vm').compileFunction(code, ['module', 'exports', 'require', '__filename', '__dirname'], { filename: __filename + ' (core)' })(m, m.exports, require, __filename, __dirname);`,
         `  return (core = m.exports);`,
