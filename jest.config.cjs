@@ -12,4 +12,6 @@ module.exports = {
   maxWorkers: 2,
   // Refuses a run that would skip the root-only suites (test/setup/require-root.cjs).
   globalSetup: '<rootDir>/test/setup/require-root.cjs',
+  // A test that writes through console fails (test/setup/quiet.cjs).
+  setupFilesAfterEnv: ['<rootDir>/test/setup/quiet.cjs'],
 };

@@ -25,8 +25,8 @@
  *                           [--attribution-cycles A] [--json FILE]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost, type TraceEntry } from '../test/harness/emulated-host';
 import { libcniClient } from '../test/helpers/libcni';
@@ -35,6 +35,7 @@ import { attachClassifier, countProcesses, STRACE, type ProcessCount } from './l
 import { BenchDaemon, call, metric } from './lib/jailnetd';
 import { createReferenceChain, IPTABLES, REFERENCE_PLUGIN_DIR, REFERENCE_PLUGINS, referenceMissing, type ReferenceChain } from './lib/reference-chain';
 import { BARE_NODE, measureStartups, pluginVersionSubjects, type StartupFigures, type StartupSubject } from './lib/startup';
+import { runTempDir } from './lib/run-dirs';
 import { fmt, percentile, ratio, spread, summarize, table, type Summary } from './lib/stats';
 
 // ---- options -----------------------------------------------------------------------------
@@ -436,7 +437,13 @@ function gitCommit(): string {
 function groupWrappers(w: World, dir: string, programs: [name: string, path: string][], groupOf: (name: string) => CpuGroup): string {
   mkdirSync(dir, { recursive: true });
   for (const [name, path] of programs) {
-    writeFileSync(join(dir, name), `#!/bin/sh\necho $$ > '${groupOf(name).procsFile}' || exit 70\nexec '${path}' "$@"\n`, { mode: 0o755 });
+    // A wrapper of a jailnet plugin carries the plugin's mark (its second line, `// jailnet CNI
+    // plugin`, inside a string sh ignores): a hook that runs jailnet's plugins in its own process
+    // (issue 13) and tells them by that mark treats the wrapper as the plugin, so the figures
+    // show how the hook really runs; a runtime (libcni) executes it.
+    const mark = readFileSync(path, 'latin1').split('\n', 2)[1];
+    const marked = mark?.startsWith('//') && !mark.includes("'") ? `: '\n${mark}\n'\n` : '';
+    writeFileSync(join(dir, name), `#!/bin/sh\n${marked}echo $$ > '${groupOf(name).procsFile}' || exit 70\nexec '${path}' "$@"\n`, { mode: 0o755 });
   }
   return dir;
 }
@@ -459,7 +466,7 @@ async function main(): Promise<void> {
   const jailnetd = groups.group('jailnetd');
   const caller = groups.group('caller');
   const host = await createEmulatedHost({ toolCgroupProcs: freebsd.procsFile });
-  const work = mkdtempSync(join(tmpdir(), 'jailnet-bench-attach-'));
+  const work = runTempDir('jailnet-bench-attach-');
   process.on('exit', () => rmSync(work, { recursive: true, force: true }));
   const daemonLog = openSync(join(work, 'jailnetd.log'), 'a');
   // As the rc.d script runs it (default flags, logs to stderr for daemon(8)), but without the

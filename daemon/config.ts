@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import validateConfig from '../src/config/generated/jailnetd-config';
 import { describeSchemaError } from '../src/config/validate';
@@ -31,6 +32,8 @@ export interface DaemonConfig {
    * `netstat -rnW`) the first time they come, and refuse them when they overlap.
    */
   hostCheck: boolean;
+  /** This host's name among the hosts of cluster networks (docs/cluster.md); the system's host name by default. */
+  hostName: string;
   /** The file the settings were read from, when there was one. */
   configFile?: string;
 }
@@ -44,6 +47,7 @@ interface FileConfig {
   compactAfterRecords?: number;
   dns?: { resolvConf?: string; rateLimit?: number };
   hostCheck?: boolean;
+  hostName?: string;
 }
 
 export class ConfigError extends Error {}
@@ -57,6 +61,7 @@ export function defaultConfig(): DaemonConfig {
     compactAfterRecords: 100_000,
     dns: { resolvConf: DEFAULT_RESOLV_CONF, rateLimit: DEFAULT_DNS_RATE_LIMIT },
     hostCheck: true,
+    hostName: hostname(),
   };
 }
 
@@ -104,6 +109,7 @@ Options:
       --resolv-conf FILE     the resolv.conf whose nameservers the DNS server forwards to [default: ${DEFAULT_RESOLV_CONF}]
       --no-host-check        do not compare new networks' ranges with the host's addresses and
                              routes (ifconfig, netstat); for hosts without FreeBSD's tools
+      --host-name NAME       this host's name in cluster networks' etcd keys [default: the host name]
   -h, --help                 this text
   -V, --version              the version
 `;
@@ -139,6 +145,7 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
     if (file.dns?.resolvConf) config.dns.resolvConf = file.dns.resolvConf;
     if (file.dns?.rateLimit !== undefined) config.dns.rateLimit = file.dns.rateLimit;
     if (file.hostCheck !== undefined) config.hostCheck = file.hostCheck;
+    if (file.hostName !== undefined) config.hostName = file.hostName;
   }
   const absolute = (flag: string, v: string) => {
     if (!v.startsWith('/')) throw new ConfigError(`--${flag} must be an absolute path, got "${v}"`);
@@ -169,6 +176,9 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
     requireTrusted(given, config.dns.resolvConf, 'config');
   }
   if (args['no-host-check']) config.hostCheck = false;
+  if (args['host-name'] !== undefined) config.hostName = args['host-name'];
+  // It becomes a component of etcd keys (PREFIX/NETWORK/hosts/NAME).
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(config.hostName)) throw new ConfigError(`host name "${config.hostName}" must be 1 to 63 letters, digits, '_', '.', '-' (a letter or digit first); set --host-name or "hostName"`);
   return config;
 }
 
@@ -197,6 +207,7 @@ export const FLAGS = {
   'reclaim-grace': { type: 'string' },
   'resolv-conf': { type: 'string' },
   'no-host-check': { type: 'boolean' },
+  'host-name': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;

@@ -3,6 +3,7 @@ import type { StateRecord } from '../src/ipam/records';
 import type { RangeSetConfig } from '../src/ipam/range';
 import type { StateStore } from '../src/ipam/store/store';
 import type { DaemonConfig } from './config';
+import type { ClusterManager } from './cluster/manager';
 import type { DnsService } from './dns/service';
 import type { FirewallOwner } from './firewall';
 import type { Metrics } from './metrics';
@@ -17,6 +18,8 @@ export interface DaemonContext {
   readonly firewall: FirewallOwner;
   /** The DNS server on the networks' gateways; its names follow the leases. */
   readonly dns: DnsService;
+  /** Cluster networks (etcd, blocks, the vxlan overlay): docs/cluster.md. */
+  readonly cluster: ClusterManager;
   readonly config: DaemonConfig;
   readonly version: string;
   readonly startedAt: number;

@@ -13,6 +13,7 @@ import { IpamError } from '../src/ipam/errors';
 import { log } from '../src/log/logger';
 import type { DaemonConfig } from './config';
 import type { DaemonContext } from './context';
+import { ClusterManager } from './cluster/manager';
 import { DnsService } from './dns/service';
 import { FirewallOwner } from './firewall';
 import { collectGarbageOnce } from './heap';
@@ -47,6 +48,7 @@ export class Daemon {
   private readonly ctx: DaemonContext;
   private readonly firewall: FirewallOwner;
   private readonly dns: DnsService;
+  private readonly cluster: ClusterManager;
   private readonly reclaim: ReclaimLoop;
   private server: Server | undefined;
   private lock: StateLock | undefined;
@@ -67,8 +69,15 @@ export class Daemon {
     this.firewall = new FirewallOwner({ state: this.state, commit: (records) => this.commit(records), driver, proxy: new UserlandProxy() });
     // Before the state is read: its index of names is built from the leases as they are read back.
     this.dns = new DnsService(this.state, driver, { ...this.config.dns, port: 53 });
+    this.cluster = new ClusterManager(
+      this.config.hostName,
+      this.config.stateDir,
+      (network, names) => this.dns.index.setRemoteNames(network, names),
+      (network) => this.state.leases({ network }).flatMap((l) => l.ips.map((ip) => ip.address)),
+    );
     this.ctx = {
       state: this.state,
+      cluster: this.cluster,
       store: this.store,
       metrics: this.metrics,
       firewall: this.firewall,
@@ -129,6 +138,7 @@ export class Daemon {
     this.server = createApiServer(this.ctx, () => this.stopping || this.failed !== undefined);
     await listenOnSocket(this.server, this.config.socket);
     this.reclaim.start();
+    this.cluster.resume();
     // Both after the socket answers: loading the logger takes ~40 ms and a full collection of a
     // large state tens of ms, neither of which a runtime waiting for its first answer should pay.
     const startedLine = `jailnetd ${this.options.version} started: listening on ${this.config.socket}; state read: ${this.state.leaseCount} leases in ${this.state.networks.size} networks, ${this.state.ports.reservations.size} port reservations, ${this.state.forwards.size} port forwards (${listeners} proxy sockets), DNS on ${dnsListeners} gateway addresses (${report.records} records, ${readMs} ms)`;
@@ -176,6 +186,7 @@ export class Daemon {
         /* already gone */
       }
     }
+    await this.cluster.stop();
     await this.firewall.proxy.closeAll();
     await this.dns.stop();
     await this.store.close();

@@ -1,14 +1,15 @@
 import { CniError } from '../src/cni/errors';
-import type { FirewallDriver } from '../src/firewall/driver';
-import type { ForwardHolding, NatHolding } from '../src/firewall/holdings';
-import type { AttachmentId, PortForward } from '../src/firewall/intent';
+import type { FirewallDriver, RuleKind } from '../src/firewall/driver';
+import { networkIngress, type ForwardHolding, type IngressHolding, type NatHolding } from '../src/firewall/holdings';
+import type { AttachmentId, IngressRule, PortForward } from '../src/firewall/intent';
 import { defaultRouteInterface } from '../src/freebsd/route';
 import { CommandError } from '../src/freebsd/exec';
 import type { ForwardView, NatView, PortEntryView } from '../src/ipam/api-types';
 import { IpamError } from '../src/ipam/errors';
 import { attachmentKey, type Lease } from '../src/ipam/lease';
 import { normalizePortEntry, type PortEntry, type PortReservation } from '../src/ipam/ports';
-import { forwardToRecord, natToRecord, portsToRecord, type StateRecord } from '../src/ipam/records';
+import { forwardToRecord, ingressToRecord, natToRecord, portsToRecord, type StateRecord } from '../src/ipam/records';
+import { renderIngressRules } from '../src/pf/ingress-rules';
 import type { IpamState } from '../src/ipam/state';
 import { destroyInterface } from '../src/freebsd/ifconfig';
 import { destroyHostEnd, destroyHostEndOf, staleHostEnds } from '../src/link/host-ends';
@@ -22,7 +23,7 @@ import { describeListen, type ProxySpec, type UserlandProxy } from './proxy';
 
 /**
  * The one owner of everything an attachment holds besides its lease: NAT membership, port
- * forwards (pf rules and the userland proxy's sockets) and, when it is torn down, its host
+ * forwards (pf rules and the userland proxy's sockets), its network's ingress policy and, when it is torn down, its host
  * interface. Every change is recorded durably before it is applied (the records may claim more
  * than is installed, never less, so a crash leaves nothing without an owner), and the changes
  * of one network run one at a time, in this process (the NAT table is per network).
@@ -38,6 +39,7 @@ export interface TeardownResult {
   ports: PortReservation[];
   nat: NatHolding[];
   forwards: AttachmentId[];
+  ingress: AttachmentId[];
   interfaces: string[];
   stale: string[];
   /** Attachments (keys) whose teardown stopped at a failed step, with the error. */
@@ -101,6 +103,8 @@ export class FirewallOwner {
   readonly driver: FirewallDriver;
   readonly proxy: UserlandProxy;
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Per network, the ingress rules this process loaded last (a repeated ADD loads nothing). */
+  private readonly ingressLoaded = new Map<string, string>();
   /** Per network, the NAT additions waiting for their turn (joinNatBatch). */
   private readonly natBatches = new Map<string, { addresses: Set<string>; done: Promise<void> }>();
   /** Networks whose NAT readiness was looked at since this daemon started. */
@@ -120,7 +124,7 @@ export class FirewallOwner {
    * positive answer is trusted for READY_TRUST_MS so that a burst of ADDs costs two pfctl reads,
    * not two each; a negative one is asked again every time.
    */
-  private async notReady(kinds: readonly ('nat' | 'rdr')[]): Promise<{ message: string; fix: string } | undefined> {
+  private async notReady(kinds: readonly RuleKind[]): Promise<{ message: string; fix: string } | undefined> {
     const key = kinds.join(',');
     if ((this.readyUntil.get(key) ?? 0) > Date.now()) return undefined;
     const problem = await this.driver.readiness(kinds).catch((err: unknown) => Promise.reject(hostFailure(err, 'asking pf whether it is ready')));
@@ -399,11 +403,84 @@ export class FirewallOwner {
     return opened;
   }
 
+  // ---- ingress policy ------------------------------------------------------------------------
+
+  /**
+   * Records an attachment's ingress policy and brings the network's anchor in line with every
+   * policy the network's attachments hold (loaded again only when the rules change). A failure
+   * puts the attachment's previous record back. Refused before anything changes when pf would
+   * not evaluate the rules (disabled, or no `anchor "jailnet/*"` in the main ruleset): a network
+   * that looks isolated must be isolated.
+   */
+  async addIngress(rule: IngressRule & { jail?: string }): Promise<{ created: boolean }> {
+    const problem = await this.notReady(['filter']);
+    if (problem) throw new IpamError('not-ready', `cannot apply the ${rule.policy} ingress policy of network ${rule.network}: ${problem.message}`, problem.fix);
+    return this.serial(rule.network, async () => {
+      const key = keyOf(rule);
+      const previous = this.state.ingress.get(key);
+      const holding: IngressHolding = { ...rule, subnets: rule.subnets.map((s) => ({ ...s })), at: Date.now() };
+      await this.commit(this.state.putIngress(holding));
+      try {
+        await this.applyIngress(rule.network);
+      } catch (err) {
+        await this.record([previous ? ingressToRecord(previous) : { t: 'uning', k: key }]);
+        throw hostFailure(err, `loading the ingress rules of network ${rule.network}`);
+      }
+      return { created: previous === undefined };
+    });
+  }
+
+  /** Takes the attachment's policy away; the network's last one takes the anchor down. */
+  removeIngress(id: AttachmentId): Promise<boolean> {
+    return this.serial(id.network, () => this.removeIngressNow(id));
+  }
+
+  private async removeIngressNow(id: AttachmentId): Promise<boolean> {
+    const change = this.state.deleteIngress(keyOf(id));
+    if (!change.value) return false;
+    try {
+      await this.applyIngress(id.network);
+    } catch (err) {
+      this.state.apply(ingressToRecord(change.value));
+      throw hostFailure(err, `removing the ingress rules of container ${id.containerID} interface ${id.ifname} on network ${id.network}`);
+    }
+    await this.commit(change.records);
+    return true;
+  }
+
+  private async applyIngress(network: string): Promise<void> {
+    const rules = networkIngress(this.state.ingress.values(), network);
+    if (!rules) {
+      await this.driver.teardownIngress(network);
+      this.ingressLoaded.delete(network);
+      return;
+    }
+    const text = renderIngressRules(rules);
+    if (this.ingressLoaded.get(network) === text) return;
+    this.ingressLoaded.delete(network);
+    await this.driver.setupIngress(network, rules);
+    this.ingressLoaded.set(network, text);
+  }
+
+  /** CHECK: the attachment's policy is recorded as asked and the network's rules are loaded. */
+  async checkIngress(rule: IngressRule): Promise<void> {
+    const held = this.state.ingress.get(keyOf(rule));
+    if (!held || held.policy !== rule.policy || held.bridge !== rule.bridge) {
+      throw new IpamError('check-failed', `jailnetd holds no ${rule.policy} ingress policy on bridge ${rule.bridge} for container ${rule.containerID} interface ${rule.ifname} on network ${rule.network}`, 'DEL and ADD the attachment again');
+    }
+    const rules = networkIngress(this.state.ingress.values(), rule.network);
+    const difference = rules ? await this.driver.ingressDifference(rule.network, rules).catch((err: unknown) => Promise.reject(hostFailure(err, `checking the ingress rules of network ${rule.network}`))) : undefined;
+    if (difference) {
+      this.ingressLoaded.delete(rule.network);
+      throw new IpamError('check-failed', difference, 'ADD the attachment again to restore them');
+    }
+  }
+
   // ---- teardown ------------------------------------------------------------------------------
 
   /** Whether the attachment holds anything besides its lease (a release can skip the queue otherwise). */
   holdsFirewallState(key: string): boolean {
-    return this.state.nat.holdings.has(key) || this.state.forwards.has(key) || this.state.ports.reservations.has(key);
+    return this.state.nat.holdings.has(key) || this.state.forwards.has(key) || this.state.ports.reservations.has(key) || this.state.ingress.has(key);
   }
 
   /**
@@ -429,6 +506,7 @@ export class FirewallOwner {
       try {
         const nat = this.state.nat.holdings.get(key);
         if (await this.removeForwardNow(id, false)) result.forwards.push(id);
+        if (await this.removeIngressNow(id)) result.ingress.push(id);
         if (nat && (await this.removeNatNow(id)).length > 0) result.nat.push(nat);
         if (opts.interfaces) {
           const destroyed = await destroyHostEndOf(id).catch((err: unknown) => Promise.reject(hostFailure(err, `destroying the host interface of container ${id.containerID} interface ${id.ifname}`)));
@@ -448,7 +526,7 @@ export class FirewallOwner {
   /** The attachment behind a key, from whatever the state holds for it. */
   private attachmentOf(key: string): AttachmentId | undefined {
     const network = key.slice(0, key.indexOf('/'));
-    const h = this.state.networks.get(network)?.leases.get(key) ?? this.state.ports.reservations.get(key) ?? this.state.nat.holdings.get(key) ?? this.state.forwards.get(key);
+    const h = this.state.networks.get(network)?.leases.get(key) ?? this.state.ports.reservations.get(key) ?? this.state.nat.holdings.get(key) ?? this.state.forwards.get(key) ?? this.state.ingress.get(key);
     return h ? idOf(h) : undefined;
   }
 
@@ -458,6 +536,7 @@ export class FirewallOwner {
     for (const [k, r] of this.state.ports.reservations) if (r.network === network) keys.add(k);
     for (const [k, h] of this.state.nat.holdings) if (h.network === network) keys.add(k);
     for (const [k, f] of this.state.forwards) if (f.network === network) keys.add(k);
+    for (const [k, h] of this.state.ingress) if (h.network === network) keys.add(k);
     return keys;
   }
 
@@ -510,5 +589,5 @@ export class FirewallOwner {
 }
 
 function emptyResult(): TeardownResult {
-  return { leases: [], ports: [], nat: [], forwards: [], interfaces: [], stale: [], failures: [] };
+  return { leases: [], ports: [], nat: [], forwards: [], ingress: [], interfaces: [], stale: [], failures: [] };
 }

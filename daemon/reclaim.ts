@@ -106,6 +106,7 @@ export class ReclaimLoop {
     for (const [key, r] of this.ctx.state.ports.reservations) add(jailOf(r), key);
     for (const [key, h] of this.ctx.state.nat.holdings) if (h.at < startedAt) add(jailOf(h), key);
     for (const [key, f] of this.ctx.state.forwards) if (f.at < startedAt) add(jailOf(f), key);
+    for (const [key, h] of this.ctx.state.ingress) if (h.at < startedAt) add(jailOf(h), key);
 
     const { graceSeconds } = this.ctx.config.reclaim;
     const release: string[] = [];

@@ -1,7 +1,9 @@
 import { API_PREFIX } from '../src/ipam/api-types';
+import { clusterStatus } from './api/cluster';
 import * as dns from './api/dns';
 import { gc } from './api/gc';
 import { hook } from './api/hook';
+import * as ingress from './api/ingress';
 import * as leases from './api/leases';
 import * as nat from './api/nat';
 import * as ports from './api/ports';
@@ -26,9 +28,13 @@ export const ROUTES: Record<string, Partial<Record<'GET' | 'POST', Handler>>> = 
   [`${API_PREFIX}/nat/remove`]: { POST: nat.remove },
   [`${API_PREFIX}/nat/check`]: { POST: nat.check },
   [`${API_PREFIX}/nat`]: { GET: nat.list },
+  [`${API_PREFIX}/ingress/add`]: { POST: ingress.add },
+  [`${API_PREFIX}/ingress/remove`]: { POST: ingress.remove },
+  [`${API_PREFIX}/ingress/check`]: { POST: ingress.check },
   [`${API_PREFIX}/dns/serve`]: { POST: dns.serve },
   [`${API_PREFIX}/dns`]: { GET: dns.status },
   [`${API_PREFIX}/hook`]: { POST: hook },
+  [`${API_PREFIX}/cluster`]: { GET: clusterStatus },
   [`${API_PREFIX}/status`]: { GET: status },
   [`${API_PREFIX}/health`]: { GET: health },
   [`${API_PREFIX}/metrics`]: { GET: metrics },

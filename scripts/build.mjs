@@ -11,7 +11,8 @@
 //   plugins, jailnet, jailnetd   -> dist/release/{cni,bin}/  (package.json "bin" and "files")
 // dist/ outside release/ is what the tests, the demo and the benches run.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -47,15 +48,39 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 // every start ~5 ms of parsing even when it never ran; as a 40 kB string, a fraction of a
 // millisecond (docs/architecture.md "Start-up cost"). A copy of an executable (jailnet plugins
 // install) needs no other file.
+const pack = (code) => brotliCompressSync(Buffer.from(code), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
 const winstonCode = (await build({ ...common, sourcemap: false, write: false, stdin: { contents: 'module.exports = require("winston");', resolveDir: root }, outfile: 'winston.js' })).outputFiles[0].text;
-const winstonPacked = brotliCompressSync(Buffer.from(winstonCode), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
-const embedWinston = {
-  name: 'embed-winston',
+// etcd3 (the etcd v3 client, gRPC), only jailnetd imports it and only for a cluster network
+// (docs/cluster.md): embedded the same way, so that a host without cluster networks neither
+// loads nor parses its ~1 MB. etcd3 reads its .proto files from beside its own file at load
+// time; the build reads them once and hands the client the parsed descriptor instead
+// (proto-loader's fromJSON), so that the executable needs no file beside it.
+const require = createRequire(import.meta.url);
+const protobuf = require('protobufjs');
+const etcdProtoRoot = new protobuf.Root();
+etcdProtoRoot.resolvePath = (_origin, target) => join(dirname(require.resolve('etcd3/package.json')), 'proto', basename(target));
+etcdProtoRoot.loadSync('rpc.proto', { keepCase: true });
+const etcdDescriptor = JSON.stringify(etcdProtoRoot.toJSON());
+const etcdProtoFromDescriptor = {
+  name: 'etcd3-proto-descriptor',
   setup(b) {
-    b.onResolve({ filter: /^winston$/ }, () => ({ path: 'winston', namespace: 'embedded' }));
-    b.onLoad({ filter: /.*/, namespace: 'embedded' }, () => ({
+    b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const call = '(0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`,';
+      if (!src.includes(call)) throw new Error(`${args.path}: the loadSync call of rpc.proto changed; update scripts/build.mjs`);
+      return { contents: src.replace(call, `(0, proto_loader_1.fromJSON)(${etcdDescriptor},`), loader: 'js' };
+    });
+  },
+};
+const etcd3Code = (await build({ ...common, sourcemap: false, write: false, plugins: [etcdProtoFromDescriptor], stdin: { contents: 'module.exports = require("etcd3");', resolveDir: root }, outfile: 'etcd3.js' })).outputFiles[0].text;
+const packed = { winston: pack(winstonCode), etcd3: pack(etcd3Code) };
+const embedPacked = {
+  name: 'embed-packed',
+  setup(b) {
+    b.onResolve({ filter: /^(winston|etcd3)$/ }, (args) => ({ path: args.path, namespace: 'embedded' }));
+    b.onLoad({ filter: /.*/, namespace: 'embedded' }, (args) => ({
       contents: [
-        `const code = require('node:zlib').brotliDecompressSync(Buffer.from(${JSON.stringify(winstonPacked)}, 'base64')).toString('utf8');`,
+        `const code = require('node:zlib').brotliDecompressSync(Buffer.from(${JSON.stringify(packed[args.path])}, 'base64')).toString('utf8');`,
         `const m = { exports: {} };`,
         `new Function('module', 'exports', 'require', '__filename', '__dirname', code)(m, m.exports, require, __filename, __dirname);`,
         `module.exports = m.exports;`,
@@ -71,9 +96,9 @@ const embedWinston = {
 const coreCode = new Map();
 const coreBundle = async (testSwitches) => {
   if (!coreCode.has(testSwitches)) {
-    const out = await build({ ...common, sourcemap: false, write: false, define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(testSwitches) }, plugins: [embedWinston], entryPoints: [join(root, 'src/cli/core.ts')], outfile: 'core.js' });
+    const out = await build({ ...common, sourcemap: false, write: false, define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(testSwitches) }, plugins: [embedPacked], entryPoints: [join(root, 'src/cli/core.ts')], outfile: 'core.js' });
     // Compressed, like winston: the string every jailnet start reads is a quarter as long.
-    coreCode.set(testSwitches, brotliCompressSync(Buffer.from(out.outputFiles[0].text), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64'));
+    coreCode.set(testSwitches, pack(out.outputFiles[0].text));
   }
   return coreCode.get(testSwitches);
 };
@@ -107,7 +132,7 @@ await Promise.all(
     build({
       ...common,
       define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(e.testSwitches) },
-      plugins: e.out.endsWith('bin/jailnet') ? [embedWinston, embedCore(e.testSwitches)] : [embedWinston],
+      plugins: e.out.endsWith('bin/jailnet') ? [embedPacked, embedCore(e.testSwitches)] : [embedPacked],
       entryPoints: [e.in],
       outfile: join(staging, e.out),
       // The mark lets `jailnet` recognise its own plugins in CNI_PATH and run them in its process

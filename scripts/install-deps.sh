@@ -6,9 +6,10 @@
 # benchmark's process counts, radvd for router advertisements to the emulated host,
 # dnsmasq-base (the DNS server of the suites' "Internet", without the service the dnsmasq
 # package starts) and bind9-dnsutils (dig, the resolver run inside the jails) for the DNS suites,
-# Go and libcni's sources for the interop tests, containernetworking-plugins and iptables for the
-# attach benchmark's baseline, mandoc and make for the manual pages and the staged install),
-# Node.js 20 when the machine's node is missing or too old, and the npm packages of
+# Go and libcni's sources for the interop tests, containernetworking-plugins (host-local's
+# side-by-side suite, the attach benchmark's baseline) and iptables for that baseline, etcd-server,
+# etcd-client and openssl for the cluster suites, mandoc and make for the manual pages and the
+# staged install), Node.js 20 when the machine's node is missing or too old, and the npm packages of
 # package-lock.json.
 set -eu
 cd "$(dirname "$0")/.."
@@ -24,6 +25,11 @@ command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$
 [ -x /usr/sbin/radvd ] || missing="$missing radvd"
 [ -x /usr/sbin/dnsmasq ] || missing="$missing dnsmasq-base"
 [ -x /usr/bin/dig ] || missing="$missing bind9-dnsutils"
+# Cluster networks keep their state in etcd (v3 API); the cluster suites run a three-member
+# cluster of Debian's etcd (3.4) with certificates made by openssl (test/helpers/etcd.ts).
+[ -x /usr/bin/etcd ] || missing="$missing etcd-server"
+[ -x /usr/bin/etcdctl ] || missing="$missing etcd-client"
+[ -x /usr/bin/openssl ] || missing="$missing openssl"
 # The manual pages are linted with mandoc (test/process/manual-pages.test.ts); the staged install
 # is run through its Makefile, in a mount namespace (test/process/staged-install.test.ts).
 command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
@@ -33,8 +39,10 @@ command -v mount >/dev/null 2>&1 || missing="$missing mount"
 # podman use; Debian packages its sources.
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"
 [ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || missing="$missing golang-github-appc-cni-dev"
-# The attach benchmark's baseline: the reference Go plugins through the same libcni client, on
-# Linux namespaces; their portmap and bridge (ipMasq) run iptables (bench/lib/reference-chain.ts).
+# The reference Go plugins: host-local run beside jailnet's on the same ADDs and DELs
+# (test/ipam/integration/host-local-reference.test.ts), and the attach benchmark's baseline through
+# the same libcni client on Linux namespaces; their portmap and bridge (ipMasq) run iptables
+# (bench/lib/reference-chain.ts).
 [ -x /usr/lib/cni/portmap ] && [ -x /usr/lib/cni/host-local ] || missing="$missing containernetworking-plugins"
 [ -x /usr/sbin/iptables ] || missing="$missing iptables"
 # apt_install WHY PACKAGE...: installs Debian packages as root, or stops saying what is missing.

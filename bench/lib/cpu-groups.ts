@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pidAlive } from './run-dirs';
 
 /**
  * CPU time of groups of processes, exited ones included, from Linux control groups: every
@@ -70,15 +71,6 @@ export interface CpuGroup {
 }
 
 const PREFIX = 'jnbench-';
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Empties a group tree into `parent` (moving what still runs there) and removes it. */
 function removeTree(dir: string, parent: string): void {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { runTempDir } from './run-dirs';
 import { basename, join } from 'node:path';
 
 /**
@@ -73,8 +73,8 @@ async function attached(pid: number, tracer: ChildProcess): Promise<void> {
  * the processes both started. Throws when the command fails.
  */
 export async function countProcesses(argv: string[], opts: { env: NodeJS.ProcessEnv; input?: string; alsoPid?: number; classify: Classifier }): Promise<ProcessCount[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'jailnet-bench-strace-'));
-  const daemonDir = mkdtempSync(join(tmpdir(), 'jailnet-bench-strace-d-'));
+  const dir = runTempDir('jailnet-bench-strace-');
+  const daemonDir = runTempDir('jailnet-bench-strace-d-');
   let daemonTracer: ChildProcess | undefined;
   try {
     if (opts.alsoPid !== undefined) {

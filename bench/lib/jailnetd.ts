@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { daemonEnv } from '../../src/ipam/autostart';
+import { runTempDir } from './run-dirs';
 
 /** A jailnetd (the built dist/bin/jailnetd) in a temp dir, for the benches. */
 
@@ -28,7 +28,7 @@ export interface BenchDaemonOptions {
 }
 
 export class BenchDaemon {
-  readonly dir = mkdtempSync(join(tmpdir(), 'jailnet-bench-'));
+  readonly dir = runTempDir('jailnet-bench-d-');
   readonly socket = join(this.dir, 'jailnetd.sock');
   readonly stateDir = join(this.dir, 'state');
   child: ChildProcess | undefined;

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive, runTempDir } from './run-dirs';
 
 /**
  * The baseline: the reference CNI plugins as Debian packages them (containernetworking-plugins:
@@ -43,15 +43,6 @@ export function referenceMissing(): string | undefined {
   return undefined;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function removeStale(): void {
   let names: string[] = [];
   try {
@@ -74,7 +65,7 @@ export function createReferenceChain(libcniClient: string, subnet: string, portM
   const id = `${PREFIX}${process.pid}-${randomBytes(3).toString('hex')}`;
   const hostNs = `${id}-h`;
   const containerNs = `${id}-c`;
-  const dir = mkdtempSync(join(tmpdir(), 'jailnet-bench-ref-'));
+  const dir = runTempDir('jailnet-bench-ref-');
   const leaseRoot = join(dir, 'host-local');
   const cacheDir = join(dir, 'cache');
   mkdirSync(leaseRoot);

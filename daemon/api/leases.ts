@@ -5,11 +5,13 @@ import type { AllocateRequest, AllocateResponse, CheckRequest, CheckResponse, Re
 import { canonicalName } from '../../src/dns/names';
 import { attachmentKey } from '../../src/ipam/lease';
 import type { StateRecord } from '../../src/ipam/records';
-import { checkUsableRanges } from '../../src/ipam/range';
+import { IpamError } from '../../src/ipam/errors';
+import { checkUsableRanges, type RangeConfig } from '../../src/ipam/range';
 import { leaseView } from '../../src/ipam/views';
 import { log } from '../../src/log/logger';
 import { checkBody } from '../body';
-import type { Handler } from '../context';
+import type { ClusterNetwork } from '../cluster/network';
+import type { DaemonContext, Handler } from '../context';
 
 /** POST /v1/allocate, /v1/release, /v1/check; GET /v1/leases. */
 
@@ -27,29 +29,53 @@ export const allocate: Handler = async (ctx, req) => {
   // (pure), then the host's own addresses and routes (read the first time these ranges come).
   checkUsableRanges(body.ranges);
   await ctx.checkHostConflicts(body.ranges, body.bridge);
-  const now = Date.now();
-  const net = ctx.state.ensureNetwork(body.network, body.ranges, now, body.dns?.domain);
-  const records: StateRecord[] = [...net.records];
-  if (net.value.changed) {
-    ctx.metrics.configChanges++;
-    log.warn(`ranges of network ${body.network} changed; existing leases are kept, new addresses come from the new ranges`, {
-      network: body.network,
-      ranges: body.ranges,
-      outOfRange: net.value.outOfRange.map((l) => `${l.containerID}/${l.ifname}`),
-    });
-  }
+  const cluster = body.cluster ? await joinCluster(ctx, body) : undefined;
   let outcome: { lease: import('../../src/ipam/lease').Lease; created: boolean } | undefined;
-  let refusal: unknown;
-  try {
-    const change = ctx.state.allocate(body, now);
-    records.push(...change.records);
-    outcome = change.value;
-  } catch (err) {
-    refusal = err;
+  for (;;) {
+    // Synchronous from the ranges to the allocation: a block claimed by a concurrent request
+    // is in the ranges this one gives the pool.
+    const blocksSeen = cluster?.blockCount ?? 0;
+    const ranges = cluster ? cluster.ranges() : body.ranges;
+    const now = Date.now();
+    const net = ctx.state.ensureNetwork(body.network, ranges, now, body.dns?.domain);
+    const records: StateRecord[] = [...net.records];
+    // A cluster network's ranges grow with its blocks; that is no configuration change.
+    if (net.value.changed && !cluster) {
+      ctx.metrics.configChanges++;
+      log.warn(`ranges of network ${body.network} changed; existing leases are kept, new addresses come from the new ranges`, {
+        network: body.network,
+        ranges: body.ranges,
+        outOfRange: net.value.outOfRange.map((l) => `${l.containerID}/${l.ifname}`),
+      });
+    }
+    let refusal: unknown;
+    try {
+      const change = ctx.state.allocate({ ...body, ranges }, now);
+      records.push(...change.records);
+      outcome = change.value;
+    } catch (err) {
+      refusal = err;
+    }
+    // A configuration change is kept even when the allocation it came with is refused.
+    await ctx.commit(records);
+    if (cluster && refusal instanceof IpamError && refusal.reason === 'pool-exhausted') {
+      // The host's blocks are full: one etcd transaction for another block, then again (a
+      // concurrent request may fill the new block first; claimBlock fails when none is left).
+      await cluster.claimBlock(blocksSeen);
+      continue;
+    }
+    if (refusal !== undefined || !outcome) throw refusal;
+    break;
   }
-  // A configuration change is kept even when the allocation it came with is refused.
-  await ctx.commit(records);
-  if (refusal !== undefined || !outcome) throw refusal;
+  if (cluster && outcome.created && body.dns && body.dns.names.length > 0) {
+    try {
+      await cluster.publishNames(body.containerID, body.ifname, body.dns.names, outcome.lease.ips.map((ip) => ip.address));
+    } catch (err) {
+      // Nothing half-made: the lease this call created goes again.
+      await ctx.commit(ctx.state.release(body.network, body.containerID, body.ifname).records);
+      throw err;
+    }
+  }
   if (outcome.created) {
     ctx.metrics.allocations++;
     log.debug('allocated', { network: body.network, containerID: body.containerID, ifname: body.ifname, ips: outcome.lease.ips.map((ip) => ip.address) });
@@ -57,6 +83,24 @@ export const allocate: Handler = async (ctx, req) => {
   const reply: AllocateResponse = { lease: leaseView(outcome.lease, ctx.state.isInRange(outcome.lease)), created: outcome.created };
   return { body: reply };
 };
+
+/**
+ * A cluster network's state on this host, joined (etcd reached, membership registered, a block
+ * owned) and serving: refused (503) when fenced or etcd does not answer, before any change.
+ */
+async function joinCluster(ctx: DaemonContext, body: AllocateRequest): Promise<ClusterNetwork> {
+  const cluster = body.cluster as NonNullable<AllocateRequest['cluster']>;
+  const sets = body.ranges;
+  if (sets.length !== 1 || sets[0]?.length !== 1 || sets[0][0]?.rangeStart || sets[0][0]?.rangeEnd) {
+    throw new IpamError('invalid-config', 'ranges: a cluster network has one IPv4 subnet and no rangeStart/rangeEnd (hosts claim blocks of it)', 'write "ranges": [[{"subnet": "10.90.0.0/16"}]]', { field: 'ranges' });
+  }
+  if (body.ips && body.ips.length > 0) {
+    throw new IpamError('address-not-allowed', `static addresses are not supported on cluster network ${body.network}`, 'leave out ips / IP= for cluster networks: addresses come from this host\'s blocks');
+  }
+  const net = await ctx.cluster.network(body.network, cluster, (sets[0] as RangeConfig[])[0]?.subnet as string, body.bridge);
+  net.requireServing();
+  return net;
+}
 
 export const release: Handler = async (ctx, req) => {
   const body = checkBody<ReleaseRequest>(validateAttachment, req.body, 'release');
@@ -67,12 +111,14 @@ export const release: Handler = async (ctx, req) => {
     const failed = r.failures[0];
     if (failed) throw failed.error;
     await ctx.dns.settle();
+    if (lease?.names?.length) await ctx.cluster.known(body.network)?.unpublishNames(body.containerID, body.ifname, lease.names);
     if (lease) ctx.metrics.releases.del++;
     const reply: ReleaseResponse = { released: lease ? leaseView(lease, ctx.state.isInRange(lease)) : null };
     return { body: reply };
   }
   const change = ctx.state.release(body.network, body.containerID, body.ifname);
   await ctx.commit(change.records);
+  if (change.value?.names?.length) await ctx.cluster.known(body.network)?.unpublishNames(body.containerID, body.ifname, change.value.names);
   // The DNS server stops listening when this was the last attachment of the gateway.
   await ctx.dns.settle();
   if (change.value) {

@@ -147,7 +147,7 @@ export async function removeJail(ctx: EmuContext, rec: JailRecord): Promise<void
       const m = metaOf(l);
       if (m.home === rec.jid) {
         lines.push(`link del dev ${l.ifname}`);
-        if ((m.kind === 'epair' || m.kind === 'bridge') && m.unit !== undefined) freed.push({ home: m.home, cloner: m.kind, unit: m.unit });
+        if ((m.kind === 'epair' || m.kind === 'bridge' || m.kind === 'vxlan') && m.unit !== undefined) freed.push({ home: m.home, cloner: m.kind, unit: m.unit });
         continue;
       }
       const targetNs = homes.get(m.home) ?? ctx.config.hostNs;

@@ -7,6 +7,8 @@ import { run, runOk } from './exec';
  */
 
 export const IP = '/usr/sbin/ip';
+/** iproute2's bridge(8), for the forwarding entries of Linux vxlan devices. */
+export const BRIDGE = '/usr/sbin/bridge';
 
 export interface AddrInfo {
   family: 'inet' | 'inet6';

@@ -23,7 +23,7 @@ export const SYSCTL_FILE = 'sysctl.json';
 
 type Oid =
   | { kind: 'linux'; linux: string }
-  | { kind: 'state'; dflt: string; pf: boolean; onChange?: (ctx: EmuContext, v: Vnet, value: string) => Promise<void> }
+  | { kind: 'state'; dflt: string; pf: boolean; min?: number; onChange?: (ctx: EmuContext, v: Vnet, value: string) => Promise<void> }
   | { kind: 'const'; value: (v: Vnet) => string };
 
 /** Per-vnet OIDs with their FreeBSD 14 defaults; the comment names where FreeBSD defines each. */
@@ -42,6 +42,30 @@ const OIDS: Record<string, Oid> = {
   // sys/netinet/ip_input.c (14.x): drop packets arriving with a local source address on a
   // non-loopback interface. Default 1. Read by the emulated pf.
   'net.inet.ip.source_address_validation': { kind: 'state', dflt: '1', pf: true },
+  // Per-vnet knobs the tuning plugin may set (CTLFLAG_VNET): kept per vnet with FreeBSD 14's
+  // defaults; they change no traffic here.
+  // sys/netinet/raw_ip.c: V_ip_defttl = IPDEFTTL.
+  'net.inet.ip.ttl': { kind: 'state', dflt: '64', pf: false },
+  // sys/netinet/ip_input.c: V_ipsendredirects = 1.
+  'net.inet.ip.redirect': { kind: 'state', dflt: '1', pf: false },
+  // sys/netinet/in_pcb.c: the ephemeral port ranges and the highest reserved port.
+  'net.inet.ip.portrange.first': { kind: 'state', dflt: '10000', pf: false },
+  'net.inet.ip.portrange.last': { kind: 'state', dflt: '65535', pf: false },
+  'net.inet.ip.portrange.hifirst': { kind: 'state', dflt: '49152', pf: false },
+  'net.inet.ip.portrange.hilast': { kind: 'state', dflt: '65535', pf: false },
+  'net.inet.ip.portrange.reservedhigh': { kind: 'state', dflt: '1023', pf: false },
+  // sys/netinet/tcp_subr.c: V_tcp_mssdflt = TCP_MSS; sysctl_net_inet_tcp_mss_check refuses
+  // values below TCP_MINMSS (216) with EINVAL.
+  'net.inet.tcp.mssdflt': { kind: 'state', dflt: '536', pf: false, min: 216 },
+  // sys/netinet/tcp_syncache.c: V_tcp_syncookies = 1.
+  'net.inet.tcp.syncookies': { kind: 'state', dflt: '1', pf: false },
+  // sys/netinet6/in6_proto.c: ip6_defhlim = IPV6_DEFHLIM, ip6_sendredirects, ip6_dad_count,
+  // ip6_auto_flowlabel, ip6_v6only.
+  'net.inet6.ip6.hlim': { kind: 'state', dflt: '64', pf: false },
+  'net.inet6.ip6.redirect': { kind: 'state', dflt: '1', pf: false },
+  'net.inet6.ip6.dad_count': { kind: 'state', dflt: '1', pf: false },
+  'net.inet6.ip6.auto_flowlabel': { kind: 'state', dflt: '1', pf: false },
+  'net.inet6.ip6.v6only': { kind: 'state', dflt: '1', pf: false },
   'net.link.bridge.pfil_member': { kind: 'state', dflt: '1', pf: true },
   'net.link.bridge.pfil_bridge': { kind: 'state', dflt: '1', pf: true },
   'net.link.bridge.pfil_onlyip': { kind: 'state', dflt: '1', pf: true },
@@ -169,6 +193,11 @@ export async function sysctlMain(ctx: EmuContext, argv: string[], io: ToolIo): P
     }
     if (vnet.jail && !vnet.jail.vnet) {
       io.err(`sysctl: ${name}=${value}: Operation not permitted\n`);
+      status = 1;
+      continue;
+    }
+    if (oid.kind === 'state' && oid.min !== undefined && Number(value) < oid.min) {
+      io.err(`sysctl: ${name}=${value}: Invalid argument\n`);
       status = 1;
       continue;
     }

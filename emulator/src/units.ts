@@ -1,12 +1,12 @@
 import { readState, writeState, type EmuContext } from './context';
 
 /**
- * Cloner units (epairN, bridgeN) per vnet, like FreeBSD's per-vnet cloners: a unit stays
+ * Cloner units (epairN, bridgeN, vxlanN) per vnet, like FreeBSD's per-vnet cloners: a unit stays
  * taken while its interface exists, whatever it is renamed to or wherever it is moved.
  * Call with the 'state' lock held.
  */
 
-export type Cloner = 'epair' | 'bridge';
+export type Cloner = 'epair' | 'bridge' | 'vxlan';
 type UnitsState = Record<string, Partial<Record<Cloner, number[]>>>;
 
 const FILE = 'units.json';

@@ -43,7 +43,7 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
     plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways, a.jailId);
     if (conf.ipMasq) await joinNat(ctx, a.jail, addresses, rollback);
     // Last, so that no failure comes after it: a failed ADD leaves lo0 as it found it.
-    await configureLoopback(a.jail, a.jailId);
+    await configureLoopback(a.jail, { id: a.jailId });
     rememberDefaultRoutes(a.jailId, a.hostEnd, plan.routes);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};

@@ -1,7 +1,11 @@
 import { isIP } from 'node:net';
 import { CniCode, CniError, runAll } from '../cni/errors';
 import { listCache, type CachedAttachment } from '../cni/runtime/cache';
-import { addNetworkList, checkNetworkList, delNetworkList, gcNetworkList, type RuntimeConf, type RuntimeEnv } from '../cni/runtime/chain';
+import { addNetworkList, checkNetworkList, delNetworkList, gcNetworkList, pluginConfig, type RuntimeConf, type RuntimeEnv } from '../cni/runtime/chain';
+import { atLeast } from '../cni/version';
+import { firewallClient, type FirewallClient } from '../firewall/client';
+import { ipamOfJailnetd } from '../ipam/plugin-config';
+import { linkJailnetd, type LinkConf } from '../link/config';
 import { parseConflist, type NetworkConfigList } from '../cni/runtime/conflist';
 import type { Result } from '../cni/types';
 import { listJails } from '../freebsd/jail';
@@ -108,8 +112,9 @@ function checkCapabilities(share: NetworkShare, req: AttachRequest): void {
 }
 
 /**
- * What pf must carry for these attachments: NAT (ipMasq of a link plugin, the nat plugin) and
- * redirects (portmap with ports to publish).
+ * What pf must carry for these attachments: NAT (ipMasq of a link plugin, the nat plugin),
+ * redirects (portmap with ports to publish) and filter rules (the firewall plugin with a policy
+ * other than open).
  */
 function pfKindsNeeded(shares: readonly NetworkShare[]): PfHook[] {
   const kinds = new Set<PfHook>();
@@ -120,6 +125,7 @@ function pfKindsNeeded(shares: readonly NetworkShare[]): PfHook[] {
         kinds.add('nat-anchor');
         kinds.add('rdr-anchor');
       }
+      if (p.type === 'firewall' && p.ingressPolicy !== undefined && p.ingressPolicy !== '' && p.ingressPolicy !== 'open') kinds.add('anchor');
     }
   }
   return [...kinds];
@@ -215,6 +221,19 @@ export async function check(paths: CliPaths, jail: string): Promise<CachedAttach
 }
 
 /**
+ * jailnetd's firewall client for a network whose state it holds (its IPAM is jailnet-ipam or
+ * host-local, or it masquerades), found as the network's link plugin finds it. A file older
+ * than cniVersion 1.1.0 has no CNI GC or STATUS: jailnet's own runtime asks jailnetd directly.
+ */
+export function jailnetdOf(list: NetworkConfigList, env: NodeJS.ProcessEnv): FirewallClient | undefined {
+  const link = list.plugins.find((p) => p.type === 'bridge' || p.type === 'epair');
+  if (!link) return undefined;
+  const conf = pluginConfig(list, link, { containerId: '', netns: '', ifname: '' }) as unknown as LinkConf;
+  if (!conf.ipMasq && !ipamOfJailnetd(conf)) return undefined;
+  return firewallClient(linkJailnetd(conf), env);
+}
+
+/**
  * Garbage collection: detaches what is cached for jails that no longer exist, then runs CNI GC
  * on every network with the attachments that remain, so plugins and IPAM drop anything else.
  */
@@ -239,7 +258,8 @@ export function gc(paths: CliPaths): Promise<{ detached: CachedAttachment[] }> {
         const valid = listCache(paths.cacheDir)
           .filter((c) => c.networkName === list.name)
           .map((c) => ({ containerID: c.containerId, ifname: c.ifName }));
-        await gcNetworkList(list, valid, env);
+        if (atLeast(list.cniVersion, '1.1.0')) await gcNetworkList(list, valid, env);
+        else await jailnetdOf(list, env.env)?.gc(list.name, valid);
       }),
     ]);
     return { detached };

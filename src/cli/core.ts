@@ -10,7 +10,9 @@ import { known } from '../link/known';
 import { configureLogging, flushLogs } from '../log/logger';
 import { natAnchor } from '../pf/anchors';
 import type { Args } from './argv';
-import { attach, check, detach, gc, runtimeEnv } from './attachments';
+import { attach, check, detach, gc, jailnetdOf, runtimeEnv } from './attachments';
+import { atLeast } from '../cni/version';
+import { defaultVni, type ClusterConfig } from '../cluster/config';
 import { doctor } from './doctor';
 import { runHookWith } from './hook';
 import { bridgeOf, createNetwork, listNetworks, loadNetwork, removeNetworkFile, subnetsOf, validateNetwork } from './networks';
@@ -56,7 +58,18 @@ export const handlers: Record<string, (a: Args) => Promise<void>> = {
     const withPortmap = paths.cniPath.some((d) => readdirSafe(d).includes('portmap'));
     const list = await createNetwork(
       paths,
-      { name: str(a, 'name'), subnet: str(a, 'subnet'), gateway: optStr(a, 'gateway'), subnet6: optStr(a, 'ipv6-subnet'), bridge: optStr(a, 'bridge'), internal: a.internal === true, mtu: a.mtu as number | undefined },
+      {
+        name: str(a, 'name'),
+        subnet: str(a, 'subnet'),
+        gateway: optStr(a, 'gateway'),
+        subnet6: optStr(a, 'ipv6-subnet'),
+        bridge: optStr(a, 'bridge'),
+        internal: a.internal === true,
+        mtu: a.mtu as number | undefined,
+        isolated: a.isolation !== false,
+        cniVersion: optStr(a, 'cni-version'),
+        ...clusterOption(a),
+      },
       withPortmap,
     );
     print(`network ${list.name} created (${subnetsOf(list).join(', ')}, bridge ${bridgeOf(list) ?? '-'})\n`);
@@ -90,7 +103,14 @@ export const handlers: Record<string, (a: Args) => Promise<void>> = {
 
   async 'network status'(a) {
     const paths = cliPaths();
-    await statusNetworkList(loadNetwork(paths, str(a, 'name')), runtimeEnv(paths));
+    const list = loadNetwork(paths, str(a, 'name'));
+    if (atLeast(list.cniVersion, '1.1.0')) await statusNetworkList(list, runtimeEnv(paths));
+    else {
+      // No CNI STATUS before 1.1.0: jailnetd, which serves the network, answers for it.
+      const daemon = jailnetdOf(list, process.env);
+      if (!daemon) throw new CniError(CniCode.IncompatibleVersion, `network ${str(a, 'name')} is cniVersion ${list.cniVersion}, which has no STATUS, and jailnetd does not serve it`, 'STATUS needs cniVersion 1.1.0');
+      await daemon.health();
+    }
     print(`network ${str(a, 'name')}: ready\n`);
   },
 
@@ -137,3 +157,27 @@ export const handlers: Record<string, (a: Args) => Promise<void>> = {
     print(`installed ${names.join(', ')} into ${dir}\n`);
   },
 };
+
+/** The `cluster` object `network create` writes, from its flags (checked with the whole file before it is written). */
+function clusterOption(a: Args): { cluster?: ClusterConfig } {
+  const given = ['etcd-endpoints', 'etcd-ca', 'etcd-cert', 'etcd-key', 'etcd-prefix', 'vni', 'underlay', 'block-prefix'].filter((f) => a[f] !== undefined);
+  if (a.cluster !== true) {
+    if (given.length) throw new CniError(CniCode.InvalidNetworkConfig, `--${given[0] as string} is for cluster networks`, 'add --cluster');
+    return {};
+  }
+  const endpoints = (optStr(a, 'etcd-endpoints') ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+  if (endpoints.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, '--cluster needs --etcd-endpoints', 'e.g. --etcd-endpoints https://10.0.0.11:2379,https://10.0.0.12:2379,https://10.0.0.13:2379');
+  const cluster: ClusterConfig = { endpoints, vni: (a.vni as number | undefined) ?? defaultVni(str(a, 'name')) };
+  const ca = optStr(a, 'etcd-ca');
+  const cert = optStr(a, 'etcd-cert');
+  const key = optStr(a, 'etcd-key');
+  if (ca !== undefined || cert !== undefined || key !== undefined) {
+    if (ca === undefined) throw new CniError(CniCode.InvalidNetworkConfig, '--etcd-cert and --etcd-key need --etcd-ca', "name the CA that signed etcd's certificates");
+    cluster.tls = { ca, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+  }
+  if (a['etcd-prefix'] !== undefined) cluster.prefix = str(a, 'etcd-prefix');
+  if (a.underlay !== undefined) cluster.underlay = str(a, 'underlay');
+  if (a['block-prefix'] !== undefined) cluster.blockPrefix = a['block-prefix'] as number;
+  if (a.mtu !== undefined) cluster.mtu = a.mtu as number;
+  return { cluster };
+}

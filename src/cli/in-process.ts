@@ -1,9 +1,12 @@
 import { bridgePlugin } from '../bridge/definition';
 import type { InProcessPlugin, InProcessPlugins } from '../cni/runtime/in-process';
 import { epairPlugin } from '../epair/definition';
-import { jailnetIpamPlugin } from '../ipam/definition';
+import { firewallPlugin } from '../ingress/definition';
+import { hostLocalPlugin, jailnetIpamPlugin } from '../ipam/definition';
+import { loopbackPlugin } from '../loopback/definition';
 import { natPlugin } from '../nat/definition';
 import { portmapPlugin } from '../portmap/definition';
+import { tuningPlugin } from '../tuning/definition';
 
 /**
  * The plugins `jailnet` runs in its own process when CNI_PATH holds jailnet's executable of
@@ -17,4 +20,8 @@ export const IN_PROCESS_PLUGINS: InProcessPlugins = new Map<string, InProcessPlu
   [natPlugin.name, natPlugin],
   [portmapPlugin.name, portmapPlugin],
   [jailnetIpamPlugin.name, jailnetIpamPlugin],
+  [hostLocalPlugin.name, hostLocalPlugin],
+  [firewallPlugin.name, firewallPlugin],
+  [tuningPlugin.name, tuningPlugin],
+  [loopbackPlugin.name, loopbackPlugin],
 ]);

@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { version as jailnetVersion } from '../../package.json';
 import { configureLogging, flushLogs, isLogLevel, log } from '../log/logger';
 import { checkTrustedPath, UntrustedPathError } from '../util/trusted-path';
 import { parseCniArgs, type CniArgs } from './args';
@@ -78,6 +79,11 @@ export interface PluginIo {
   keepLogging?: boolean;
 }
 
+/** What a plugin run without CNI_COMMAND prints on stderr, in the reference plugins' words. */
+export function aboutText(name: string): string {
+  return `CNI ${name} plugin v${jailnetVersion}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n`;
+}
+
 export function versionInfo(): { cniVersion: string; supportedVersions: string[] } {
   return { cniVersion: CURRENT_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] };
 }
@@ -87,13 +93,13 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
   let errorVersion: string = CURRENT_VERSION;
   if (!io.keepLogging) configureLogging({ component: plugin.name }, io.env);
   try {
-    let env: CniEnv;
-    try {
-      env = readCniEnv(io.env);
-    } catch (err) {
-      if (!io.env.CNI_COMMAND) io.writeStderr(`CNI plugin ${plugin.name} (jailnet), CNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n`);
-      throw err;
+    if (!io.env.CNI_COMMAND) {
+      // As the reference plugins' skel does: run by hand, a plugin says what it is (nerdctl reads
+      // this line to learn the firewall plugin's version) and exits 0 with nothing on stdout.
+      io.writeStderr(aboutText(plugin.name));
+      return 0;
     }
+    const env: CniEnv = readCniEnv(io.env);
     if (env.command === 'VERSION') {
       io.writeStdout(JSON.stringify(versionInfo()));
       return 0;

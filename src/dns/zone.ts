@@ -40,6 +40,8 @@ export class NameIndex implements LeaseObserver {
   private readonly byNetwork = new Map<string, NetworkNames>();
   /** jail -> network -> its attachments there that use the server: a jail on several networks gets the names of each. */
   private readonly jails = new Map<string, Map<string, number>>();
+  /** Names other hosts of a cluster network publish (docs/cluster.md): network -> name -> addresses. */
+  private readonly remote = new Map<string, Map<string, string[]>>();
   /** Told (synchronously) when a network's attachments or gateways change: the server binds or unbinds. */
   onGatewaysChanged: ((network: string) => void) | undefined;
 
@@ -99,6 +101,16 @@ export class NameIndex implements LeaseObserver {
     if (changed) this.onGatewaysChanged?.(lease.network);
   }
 
+  /** Replaces the names other hosts hold on a cluster network (from etcd). */
+  setRemoteNames(network: string, names: Map<string, string[]>): void {
+    if (names.size === 0) this.remote.delete(network);
+    else this.remote.set(network, names);
+  }
+
+  private hasName(network: string, name: string): boolean {
+    return (this.byNetwork.get(network)?.names.has(name) ?? false) || (this.remote.get(network)?.has(name) ?? false);
+  }
+
   private network(name: string): NetworkNames {
     let net = this.byNetwork.get(name);
     if (!net) this.byNetwork.set(name, (net = { names: new Map(), attachments: 0, gateways: new Map() }));
@@ -123,7 +135,8 @@ export class NameIndex implements LeaseObserver {
   records(network: string): { name: string; addresses: string[] }[] {
     const net = this.byNetwork.get(network);
     if (!net) return [];
-    return [...net.names.keys()].sort().map((name) => ({ name, addresses: this.addressesOf(network, name, 0) }));
+    const names = new Set([...net.names.keys(), ...(this.remote.get(network)?.keys() ?? [])]);
+    return [...names].sort().map((name) => ({ name, addresses: this.addressesOf(network, name, 0) }));
   }
 
   /** The domain of a network's names. */
@@ -147,14 +160,13 @@ export class NameIndex implements LeaseObserver {
   /** Addresses of a name on a network, IPv4 then IPv6, each in numeric order; `family` 0 for both. */
   addressesOf(network: string, name: string, family: 0 | 4 | 6): string[] {
     const holders = this.byNetwork.get(network)?.names.get(name);
-    if (!holders) return [];
     const found: Address[] = [];
-    for (const lease of holders.values()) {
-      for (const ip of lease.ips) {
-        const a = parseAddress(ip.address);
-        if (a && (family === 0 || a.family === family)) found.push(a);
-      }
-    }
+    const take = (text: string) => {
+      const a = parseAddress(text);
+      if (a && (family === 0 || a.family === family) && !found.some((f) => f.family === a.family && f.value === a.value)) found.push(a);
+    };
+    for (const lease of holders?.values() ?? []) for (const ip of lease.ips) take(ip.address);
+    for (const address of this.remote.get(network)?.get(name) ?? []) take(address);
     found.sort((x, y) => x.family - y.family || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
     return found.map((a) => formatAddress(a.family, a.value));
   }
@@ -172,7 +184,7 @@ export class NameIndex implements LeaseObserver {
     const candidates = under ? [under] : networks.map((network) => ({ network, local: name }));
     for (const { network, local } of candidates) {
       if (local === '') return { kind: 'answer', rcode: 'NOERROR', answers: [] };
-      if (!this.byNetwork.get(network)?.names.has(local)) continue;
+      if (!this.hasName(network, local)) continue;
       const family = qtype === 'A' ? 4 : qtype === 'AAAA' ? 6 : qtype === 'ANY' ? 0 : undefined;
       if (family === undefined) return { kind: 'answer', rcode: 'NOERROR', answers: [] };
       const answers = this.addressesOf(network, local, family).map((data): Answer => ({ type: data.includes(':') ? 'AAAA' : 'A', name: qname, ttl: LOCAL_TTL, class: 'IN', data }));

@@ -12,6 +12,7 @@ import { describeHostEnd } from '../link/naming';
 import { serveDns } from '../link/dns';
 import { requireNoHostConflict } from '../link/host-conflicts';
 import { linkResult } from '../link/result';
+import { ipamOfJailnetd } from '../link/ipam';
 import { joinNat } from '../link/nat';
 import { addressOf, familyOf } from '../net/cidr';
 import { withRollback } from '../util/rollback';
@@ -31,7 +32,7 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     if (plan.ips.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, 'IPAM gave no address; the epair plugin needs one', 'check the "ipam" section');
     // jailnetd compares a network's ranges with the host's addresses and routes when it first
     // sees them; with another IPAM plugin that has to happen here, at every ADD (two commands).
-    if (conf.ipam?.type !== 'jailnet-ipam') await requireNoHostConflict(conf.name, plan.ips.map((ip) => ip.address));
+    if (!ipamOfJailnetd(conf)) await requireNoHostConflict(conf.name, plan.ips.map((ip) => ip.address));
     const jailHosts = plan.ips.map((ip) => hostCidr(addressOf(ip.address)));
     const gatewayHosts = Object.values(plan.gateways).map(hostCidr);
 
@@ -57,7 +58,7 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways, a.jailId);
     if (conf.ipMasq) await joinNat(ctx, a.jail, jailHosts, rollback);
     // Last, so that no failure comes after it: a failed ADD leaves lo0 as it found it.
-    await configureLoopback(a.jail, a.jailId);
+    await configureLoopback(a.jail, { id: a.jailId });
     rememberDefaultRoutes(a.jailId, a.hostEnd, plan.routes);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};

@@ -1,4 +1,4 @@
-import type { AttachmentRef, GcResponse, NatAddRequest, NatAddResponse, NatCheckRequest, NatRemoveRequest, NatRemoveResponse, PublishRequest, PublishResponse, UnpublishResponse } from '../ipam/api-types';
+import type { AttachmentRef, GcResponse, IngressRequest, NatAddRequest, NatAddResponse, NatCheckRequest, NatRemoveRequest, NatRemoveResponse, PublishRequest, PublishResponse, UnpublishResponse } from '../ipam/api-types';
 import { callJailnetd, type JailnetdSettings } from '../ipam/connection';
 
 /**
@@ -15,6 +15,10 @@ export interface FirewallClient {
   publish(req: PublishRequest): Promise<PublishResponse>;
   unpublish(who: AttachmentRef): Promise<UnpublishResponse>;
   checkForward(req: PublishRequest): Promise<void>;
+  /** The firewall plugin's ingress policy of an attachment (the network's rules follow). */
+  addIngress(req: IngressRequest): Promise<{ created: boolean }>;
+  removeIngress(who: AttachmentRef): Promise<{ removed: boolean }>;
+  checkIngress(req: IngressRequest): Promise<void>;
   /** CNI GC of a network: everything of attachments not listed, in the teardown order. */
   gc(network: string, validAttachments: { containerID: string; ifname: string }[]): Promise<GcResponse>;
   health(): Promise<void>;
@@ -33,6 +37,11 @@ export function firewallClient(s: JailnetdSettings, env: NodeJS.ProcessEnv, fiel
     unpublish: (who) => post('/v1/ports/unpublish', who),
     checkForward: async (req) => {
       await post('/v1/ports/check', req);
+    },
+    addIngress: (req) => post('/v1/ingress/add', req),
+    removeIngress: (who) => post('/v1/ingress/remove', who),
+    checkIngress: async (req) => {
+      await post('/v1/ingress/check', req);
     },
     gc: (network, validAttachments) => post('/v1/gc', { network, validAttachments }),
     health: async () => {

@@ -1,13 +1,18 @@
+import type { NetworkIngress } from './holdings';
 import type { DnsAccess } from '../pf/dns-rules';
 import type { AttachmentId, PortForward } from './intent';
 
 /**
  * The firewall boundary (netavark's firewall driver): set up and tear down a network's NAT, add
- * and remove an attachment's NAT membership and port forwards, and list what is installed, so
+ * and remove an attachment's NAT membership and port forwards, set up and tear down a network's
+ * ingress rules (the firewall plugin's ingressPolicy), and list what is installed, so
  * that what belongs to attachments that are gone can be removed. jailnetd is its only caller
  * (daemon/firewall.ts): it records who holds what, serialises the changes of one network, and
  * decides the order; a driver only renders and applies. pf is the one backend (pf.ts).
  */
+/** Kinds of rules: address translation (NAT), redirects (published ports), filter (ingress policy). */
+export type RuleKind = 'nat' | 'rdr' | 'filter';
+
 export interface FirewallDriver {
   readonly name: string;
 
@@ -15,7 +20,7 @@ export interface FirewallDriver {
    * Whether the backend carries rules of these kinds now (pf: enabled, and the main ruleset
    * hooks jailnet's anchors); what is wrong and how to fix it, or undefined when ready.
    */
-  readiness(kinds: readonly ('nat' | 'rdr')[]): Promise<{ message: string; fix: string } | undefined>;
+  readiness(kinds: readonly RuleKind[]): Promise<{ message: string; fix: string } | undefined>;
 
   /**
    * Adds addresses to the network's NAT table. When the table was not there (the network's
@@ -41,6 +46,12 @@ export interface FirewallDriver {
   staleForwards(network: string, keep: readonly AttachmentId[]): Promise<string[]>;
   removeForwardHandle(handle: string): Promise<void>;
 
+  /** Loads (or replaces, atomically) a network's ingress rules. */
+  setupIngress(network: string, rules: NetworkIngress): Promise<void>;
+  /** Removes a network's ingress rules; succeeds when there are none. */
+  teardownIngress(network: string): Promise<void>;
+  /** What differs between the installed ingress rules and `rules` (undefined when they match). */
+  ingressDifference(network: string, rules: NetworkIngress): Promise<string | undefined>;
   /** Lets the network's jails reach the DNS server on its gateways (replaces what was there). */
   setDnsAccess(network: string, access: DnsAccess): Promise<void>;
   /** Removes the network's DNS rules; succeeds when there are none. */

@@ -1,5 +1,5 @@
 import { attachmentKey } from '../ipam/lease';
-import type { AttachmentId, PortForward } from './intent';
+import type { AttachmentId, IngressPolicy, IngressRule, IngressSubnet, PortForward } from './intent';
 
 /**
  * What jailnetd records about the firewall state each attachment holds (pure, synchronous, like
@@ -20,6 +20,44 @@ export interface NatHolding extends AttachmentId {
 export interface ForwardHolding extends PortForward {
   jail?: string;
   at: number;
+}
+
+export interface IngressHolding extends IngressRule {
+  jail?: string;
+  at: number;
+}
+
+/** What a network's ingress anchor holds: the union of its attachments' rules. */
+export interface NetworkIngress {
+  bridge: string;
+  policy: IngressPolicy;
+  subnets: IngressSubnet[];
+}
+
+/**
+ * The union of a network's ingress holdings: the strictest policy any attachment asked for
+ * (attachments added under an older network file keep theirs until they go) and every subnet,
+ * with the bridge of the latest. Undefined when no attachment holds one.
+ */
+export function networkIngress(holdings: Iterable<IngressHolding>, network: string): NetworkIngress | undefined {
+  let out: NetworkIngress | undefined;
+  let latest = -1;
+  for (const h of holdings) {
+    if (h.network !== network) continue;
+    out ??= { bridge: h.bridge, policy: h.policy, subnets: [] };
+    if (h.at >= latest) {
+      out.bridge = h.bridge;
+      latest = h.at;
+    }
+    if (h.policy === 'isolated') out.policy = 'isolated';
+    for (const s of h.subnets) {
+      const same = out.subnets.find((x) => x.cidr === s.cidr);
+      if (!same) out.subnets.push({ ...s });
+      else if (same.gateway === undefined && s.gateway !== undefined) same.gateway = s.gateway;
+    }
+  }
+  out?.subnets.sort((a, b) => (a.cidr < b.cidr ? -1 : a.cidr > b.cidr ? 1 : 0));
+  return out;
 }
 
 export class NatTable {

@@ -34,6 +34,22 @@ export interface PortForward extends AttachmentId {
   userlandProxy: boolean;
 }
 
+/** Who may open connections to a network's jails (the reference firewall plugin's ingressPolicy; `open` needs no rules). */
+export type IngressPolicy = 'same-bridge' | 'isolated';
+
+/** A subnet of the network the attachment has an address in, with the gateway the jails use. */
+export interface IngressSubnet {
+  cidr: string;
+  gateway?: string;
+}
+
+/** An attachment's ingress policy: the network's bridge and the subnets its addresses are in. */
+export interface IngressRule extends AttachmentId {
+  policy: IngressPolicy;
+  bridge: string;
+  subnets: IngressSubnet[];
+}
+
 export function sameAttachment(a: AttachmentId, b: AttachmentId): boolean {
   return a.network === b.network && a.containerID === b.containerID && a.ifname === b.ifname;
 }

@@ -1,7 +1,8 @@
 import { isPfObjectMissing, isToolMissing } from '../freebsd/errors';
 import { changeTable, flushAnchor, killTable, listAnchors, loadAnchor, parseAnchorRules, showRules, showTable } from '../freebsd/pfctl';
-import { ANCHOR_ROOT, dnsAnchor, MASQ_TABLE, natAnchor, portmapAnchor, portmapAnchorNetwork } from '../pf/anchors';
+import { ANCHOR_ROOT, dnsAnchor, ingressAnchor, MASQ_TABLE, natAnchor, portmapAnchor, portmapAnchorNetwork } from '../pf/anchors';
 import { renderDnsRules } from '../pf/dns-rules';
+import { renderIngressRules } from '../pf/ingress-rules';
 import { renderMasqueradeRules } from '../pf/nat-rules';
 import { renderPortmapRules } from '../pf/port-rules';
 import { canonicalAddress } from '../net/cidr';
@@ -40,7 +41,7 @@ export const pfDriver: FirewallDriver = {
   name: 'pf',
 
   async readiness(kinds) {
-    const hooks = kinds.map((k): PfHook => (k === 'nat' ? 'nat-anchor' : 'rdr-anchor'));
+    const hooks = kinds.map((k): PfHook => ({ nat: 'nat-anchor', rdr: 'rdr-anchor', filter: 'anchor' } as const)[k]);
     return describeReadiness(await orNothing(pfReadiness(hooks), { enabled: false, missingHooks: [] }), 'pf');
   },
 
@@ -116,6 +117,24 @@ export const pfDriver: FirewallDriver = {
   async removeForwardHandle(handle) {
     if (portmapAnchorNetwork(handle) === undefined) throw new Error(`${handle} is not a port-forward anchor`);
     await flushAnchor(handle);
+  },
+
+  async setupIngress(network, rules) {
+    await loadAnchor(ingressAnchor(network), renderIngressRules(rules));
+  },
+
+  teardownIngress: (network) => orNothing(flushAnchor(ingressAnchor(network)), undefined),
+
+  async ingressDifference(network, rules) {
+    const anchor = ingressAnchor(network);
+    // `-s rules` prints no tables: the rules that use them are compared.
+    const expected = (await parseAnchorRules(anchor, renderIngressRules(rules))).filter((r) => !r.startsWith('table <'));
+    const loaded = await showRules('rules', anchor);
+    const missing = expected.filter((r) => !loaded.includes(r));
+    if (missing.length > 0) return `anchor ${anchor} lacks ${missing.length === 1 ? 'the rule' : `${missing.length} rules, first`} \`${missing[0]}\``;
+    const extra = loaded.filter((r) => !expected.includes(r));
+    if (extra.length > 0) return `anchor ${anchor} has a rule ADD would not load: \`${extra[0]}\``;
+    return undefined;
   },
 
   async setDnsAccess(network, access) {

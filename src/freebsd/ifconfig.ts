@@ -135,6 +135,32 @@ export async function createBridge(): Promise<string> {
   return parseCreatedName(r.stdout);
 }
 
+/** What a vxlan(4) interface is made with (sbin/ifconfig/ifvxlan.c's create parameters). */
+export interface VxlanSpec {
+  vni: number;
+  local: string;
+  remote: string;
+  localPort: number;
+  remotePort: number;
+}
+
+/**
+ * `ifconfig vxlan create vxlanid N vxlanlocal A vxlanremote B vxlanlocalport P vxlanremoteport Q`:
+ * the new interface's name ("vxlanN"). Unicast: one remote (if_vxlan.c sends every frame
+ * whose destination it has not learnt to it).
+ */
+export async function createVxlan(spec: VxlanSpec): Promise<string> {
+  const port = (p: number) => {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`vxlan port ${p} is not 1-65535`);
+    return String(p);
+  };
+  if (!Number.isInteger(spec.vni) || spec.vni < 0 || spec.vni > 16777215) throw new Error(`vxlan id ${spec.vni} is not 0-16777215`);
+  const r = await runTool('ifconfig', ['vxlan', 'create', 'vxlanid', String(spec.vni), 'vxlanlocal', ipv4Address(spec.local), 'vxlanremote', ipv4Address(spec.remote), 'vxlanlocalport', port(spec.localPort), 'vxlanremoteport', port(spec.remotePort)]);
+  const name = parseCreatedName(r.stdout);
+  if (!/^vxlan\d+$/.test(name)) throw new Error(`ifconfig vxlan create printed "${name}", not a vxlanN name`);
+  return name;
+}
+
 /** `ifconfig IF destroy`. False when the interface was already gone. */
 export async function destroyInterface(ifname: string, where: Where = {}): Promise<boolean> {
   try {

@@ -5,7 +5,7 @@ import { jailName } from './names';
 import { runTool, TOOL_PATHS } from './tools';
 
 /**
- * Runs ifconfig, route or netstat inside a jail: `tool -j JAIL ...` where the release has it,
+ * Runs ifconfig, route, netstat or sysctl inside a jail: `tool -j JAIL ...` where the release has it,
  * otherwise `jexec JAIL /sbin/tool ...`, which runs the jail's own copy of the program: it needs
  * /sbin/ifconfig, /sbin/route (and, for CHECK of a multipath default route, /usr/bin/netstat) in
  * the jail's filesystem (docs/architecture.md, "Releases"). The first `-j` refusal switches this
@@ -16,7 +16,7 @@ import { runTool, TOOL_PATHS } from './tools';
 /** Per tool: whether its `-j` works (undefined until tried); the tools got `-j` in different releases. */
 const jailFlag = new Map<string, boolean>();
 
-export async function runInJail(tool: 'ifconfig' | 'route' | 'netstat', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export async function runInJail(tool: 'ifconfig' | 'route' | 'netstat' | 'sysctl', jail: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   jailName(jail);
   if (jailFlag.get(tool) !== false) {
     try {

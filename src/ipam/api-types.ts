@@ -4,6 +4,7 @@
  */
 import type { PortMapping } from '../portmap/mappings';
 import type { PublishTarget } from '../portmap/plan';
+import type { ClusterConfig } from '../cluster/config';
 import type { RangeConfig } from './range';
 import type { PortProtocol } from './ports';
 
@@ -32,6 +33,8 @@ export interface AllocateRequest extends AttachmentRef {
    * PTR gives; may be empty) and the network's domain. Absent: no DNS for this attachment.
    */
   dns?: { names: string[]; domain?: string };
+  /** A cluster network (docs/cluster.md): the network file's `ipam.cluster`. */
+  cluster?: ClusterConfig;
 }
 
 export interface LeaseIpView {
@@ -106,6 +109,14 @@ export interface GcResponse {
   /** Installed state no recorded attachment owned: port-forward anchors and NAT table entries. */
   removedStale: string[];
   destroyedInterfaces: string[];
+}
+
+/** POST /v1/ingress/add and /v1/ingress/check: the firewall plugin's ingress policy of an attachment. */
+export interface IngressRequest extends AttachmentRef {
+  jail?: string;
+  policy: 'same-bridge' | 'isolated';
+  bridge: string;
+  subnets: { cidr: string; gateway?: string }[];
 }
 
 export interface NatAddRequest extends AttachmentRef {

@@ -109,6 +109,7 @@ const CODE_OF_REASON: Partial<Record<IpamReason, number>> = {
   'not-ready': CniCode.NotAvailable,
   'host-command-failed': CniCode.HostCommandFailed,
   unavailable: CniCode.TryAgainLater,
+  'cluster-unavailable': CniCode.TryAgainLater,
   'malformed-body': CniCode.Internal,
   'invalid-request': CniCode.Internal,
   'not-found': CniCode.Internal,

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runDir } from '../util/file-lock';
 import { CniCode, CniError } from '../cni/errors';
 import { checkTrustedPath, UntrustedPathError, type PathUse } from '../util/trusted-path';
 import { ensureDaemonRunning } from './autostart';
@@ -12,6 +14,15 @@ import { DEFAULT_SOCKET } from './socket';
  */
 
 export { DEFAULT_SOCKET };
+
+/**
+ * The socket a configuration without `socket` names: DEFAULT_SOCKET, in the run directory, which
+ * the test switch JAILNET_RUN_DIR moves (so that files written by other tools, which name no
+ * socket, reach a test's daemon).
+ */
+export function defaultSocket(): string {
+  return join(runDir(), 'jailnetd.sock');
+}
 export const DEFAULT_DAEMON_PATH = '/usr/local/sbin/jailnetd';
 /** Where jailnetd is looked for when `daemon.path` is not set: hier(7), then where `npm install -g` puts it. */
 export const DAEMON_PATH_CANDIDATES = [DEFAULT_DAEMON_PATH, '/usr/local/bin/jailnetd'] as const;
@@ -48,7 +59,7 @@ export interface JailnetdSettings {
 
 /** `configPrefix`: where the section sits in the network configuration ("ipam." for jailnet-ipam, "" for portmap). */
 export function jailnetdSettings(section: JailnetdSection = {}, configPrefix = 'ipam.'): JailnetdSettings {
-  const socket = section.socket ?? DEFAULT_SOCKET;
+  const socket = section.socket ?? defaultSocket();
   const daemonLog = section.daemon?.logFile ?? DEFAULT_DAEMON_LOG;
   const daemonArgs = ['--socket', socket];
   if (section.daemon?.stateDir) daemonArgs.push('--state-dir', section.daemon.stateDir);

@@ -8,3 +8,6 @@ import type { IpamPluginConfig } from './plugin-config';
  * CNI_ARGS keys the main plugin accepts (and reads only IP).
  */
 export const jailnetIpamPlugin: PluginDefinition<IpamPluginConfig> = { name: 'jailnet-ipam', knownArgs: LINK_ARGS, load: async () => (await import('./plugin')).handlers };
+
+/** host-local, the reference IPAM plugin's configuration served by jailnetd (the same code as jailnet-ipam). */
+export const hostLocalPlugin: PluginDefinition<IpamPluginConfig> = { name: 'host-local', knownArgs: LINK_ARGS, load: async () => (await import('./plugin')).handlers };

@@ -35,6 +35,11 @@ export const IPAM_REASONS = {
   'host-command-failed': 502,
   'not-found': 404,
   'method-not-allowed': 405,
+  /**
+   * A cluster network cannot be served: etcd unreachable, this host's membership not renewed
+   * within its TTL (fenced), or a block lost while fenced (docs/cluster.md).
+   */
+  'cluster-unavailable': 503,
   /** The state store failed; the daemon stops and is restarted with its state from disk. */
   unavailable: 503,
   internal: 500,

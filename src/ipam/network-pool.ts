@@ -137,7 +137,8 @@ export class NetworkPool {
           if (before) displaced.push(before);
         }
         this.holders.set(v4, lease);
-        if (!ip.static) set?.advanceCursorV4(v4);
+        // Every reservation moves the cursor, static ones too, as host-local's last_reserved_ip.
+        set?.advanceCursorV4(v4);
         continue;
       }
       const a = parseAddress(ip.address);
@@ -148,7 +149,7 @@ export class NetworkPool {
       this.holders.set(hk, lease);
       const set = this.setFor(a.family, a.value);
       set?.take(a.value);
-      if (!ip.static) set?.advanceCursor(a.value);
+      set?.advanceCursor(a.value);
     }
     return displaced;
   }

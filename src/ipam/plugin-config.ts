@@ -5,16 +5,25 @@ import validateIpamConfig from '../config/generated/ipam-config';
 import validateIpamSection from '../config/generated/ipam-section';
 import { validateWith } from '../config/validate';
 import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from './connection';
+import type { ClusterConfig } from '../cluster/config';
 import { IpamError } from './errors';
 import { checkUsableRanges, type RangeConfig } from './range';
 
 /**
- * The jailnet-ipam plugin's configuration: host-local's `ipam` fields plus where jailnetd
- * listens and how to start it. The shape is checked here (code 7 naming the field); the
+ * The configuration of jailnet-ipam and host-local (one plugin under two names): host-local's
+ * `ipam` fields plus where jailnetd listens and how to start it. The shape is checked here (code 7 naming the field); the
  * ranges themselves are checked by the daemon, which names the field as well.
  */
 
 export { DEFAULT_SOCKET } from './connection';
+
+/** IPAM types jailnetd serves: its own, and host-local as a drop-in (the same code; docs/plugins.md). */
+export const IPAM_TYPES_OF_JAILNETD: readonly string[] = ['jailnet-ipam', 'host-local'];
+
+/** Whether a network's addresses come from jailnetd. */
+export function ipamOfJailnetd(conf: { ipam?: { type?: string } }): boolean {
+  return IPAM_TYPES_OF_JAILNETD.includes(conf.ipam?.type ?? '');
+}
 
 type RawIpam = JailnetdSection & {
   type: string;
@@ -24,9 +33,12 @@ type RawIpam = JailnetdSection & {
   rangeEnd?: string;
   gateway?: string;
   routes?: Route[];
+  resolvConf?: string;
+  dataDir?: string;
   dns?: Dns;
   daemon?: { path?: string; config?: string; stateDir?: string; logFile?: string };
   timeout?: number;
+  cluster?: ClusterConfig;
 };
 
 /** The configuration as decoded, with what the plugin made of it in `settings`. */
@@ -42,6 +54,10 @@ export interface IpamSettings extends JailnetdSettings {
   ranges: RangeConfig[][];
   routes: Route[];
   dns?: Dns;
+  /** host-local's resolv.conf(5) for the result's dns, read at ADD. */
+  resolvConf?: string;
+  /** A network across hosts: addresses from this host's blocks (docs/cluster.md). */
+  cluster?: ClusterConfig;
 }
 
 export function parseIpamConfig(rawDoc: Record<string, unknown>): IpamPluginConfig {
@@ -77,6 +93,8 @@ function ipamSettings(network: string, ipam: RawIpam, configuredIps: string[]): 
   }
   const settings: IpamSettings = { network, configuredIps, ranges, routes: ipam.routes ?? [], ...jailnetdSettings(ipam) };
   if (ipam.dns) settings.dns = ipam.dns;
+  if (ipam.resolvConf) settings.resolvConf = ipam.resolvConf;
+  if (ipam.cluster) settings.cluster = ipam.cluster;
   return settings;
 }
 

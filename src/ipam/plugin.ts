@@ -6,9 +6,11 @@ import { DEFAULT_BRIDGE } from '../link/naming';
 import type { AllocateRequest, AllocateResponse, CheckResponse, DnsServeResponse, GcResponse, StatusResponse } from './api-types';
 import { callJailnetd } from './connection';
 import { parseIpamConfig, requestedIps, requireUsableRanges, type IpamPluginConfig } from './plugin-config';
+import { readResolvConf } from './resolv-conf';
 
 /**
- * The jailnet-ipam plugin: each CNI command is one request to jailnetd. The commands are also
+ * The jailnet-ipam plugin, also installed as `host-local`: each CNI command is one request to
+ * jailnetd. The commands are also
  * what the link plugins run in-process when their `ipam.type` is jailnet-ipam (src/link/ipam.ts),
  * instead of starting this executable.
  */
@@ -42,10 +44,11 @@ export async function allocate(ctx: Ctx, dns?: AllocateRequest['dns']): Promise<
   requireUsableRanges(settings);
   const ips = requestedIps(settings, ctx.args);
   const bridge = ownBridge(ctx.config);
-  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}), ...(dns ? { dns } : {}) });
+  const reply = await daemon<AllocateResponse>(ctx, 'POST', '/v1/allocate', { ...attachment(ctx), jail: jailFromNetns(ctx.netns), ranges: settings.ranges, ...(ips.length ? { ips } : {}), ...(bridge ? { bridge } : {}), ...(dns ? { dns } : {}), ...(settings.cluster ? { cluster: settings.cluster } : {}) });
   const result: Result = { cniVersion: ctx.cniVersion, ips: reply.lease.ips.map((ip) => (ip.gateway ? { address: ip.address, gateway: ip.gateway } : { address: ip.address })) };
   if (settings.routes.length > 0) result.routes = settings.routes.map((r) => ({ ...r }));
-  if (settings.dns) result.dns = settings.dns;
+  // Always a dns object, empty when nothing is configured: the reference result's shape.
+  result.dns = { ...(settings.resolvConf ? readResolvConf(settings.resolvConf, 'ipam.resolvConf') : {}), ...settings.dns };
   return { result, created: reply.created };
 }
 
@@ -59,7 +62,9 @@ export async function release(ctx: Ctx): Promise<void> {
 }
 
 export async function check(ctx: Ctx): Promise<void> {
-  const { lease } = await daemon<CheckResponse>(ctx, 'POST', '/v1/check', { ...attachment(ctx), ranges: ctx.config.settings.ranges });
+  // A cluster network's pool is this host's blocks, which jailnetd knows and the file does not.
+  const { settings } = ctx.config;
+  const { lease } = await daemon<CheckResponse>(ctx, 'POST', '/v1/check', { ...attachment(ctx), ...(settings.cluster ? {} : { ranges: settings.ranges }) });
   const reported = new Set((ctx.prevResult?.ips ?? []).map((ip) => ip.address));
   const missing = ctx.prevResult ? lease.ips.filter((ip) => !reported.has(ip.address)) : [];
   if (missing.length > 0) {

@@ -1,4 +1,5 @@
-import type { ForwardHolding, NatHolding } from '../firewall/holdings';
+import type { ForwardHolding, IngressHolding, NatHolding } from '../firewall/holdings';
+import type { IngressPolicy } from '../firewall/intent';
 import type { PortMapping } from '../portmap/mappings';
 import type { Lease } from './lease';
 import type { PortEntry, PortProtocol, PortReservation } from './ports';
@@ -7,7 +8,7 @@ import type { RangeConfig } from './range';
 /**
  * The state changes jailnetd writes to its journal and snapshots. Every record sets or
  * deletes one thing by key (a network's configuration, an attachment's lease, its port
- * reservations, its NAT membership, its port forwards, a cursor), so applying a record twice gives the same state as applying it
+ * reservations, its NAT membership, its port forwards, its ingress policy, a cursor), so applying a record twice gives the same state as applying it
  * once: that is what lets a snapshot be taken while later changes are still being written
  * (store/file-store.ts). Short field names keep the journal of a full /16 small and fast to read.
  */
@@ -113,7 +114,26 @@ export interface UnfwdRecord {
   k: string;
 }
 
-export type StateRecord = NetRecord | LeaseRecord | UnleaseRecord | PortsRecord | UnportsRecord | CursorRecord | NatRecord | UnnatRecord | FwdRecord | UnfwdRecord;
+/** An attachment's ingress policy (the firewall plugin's), replacing any earlier one. */
+export interface IngRecord {
+  t: 'ing';
+  n: string;
+  c: string;
+  i: string;
+  j?: string;
+  p: IngressPolicy;
+  br: string;
+  /** [subnet, gateway or null] */
+  s: [string, string | null][];
+  at: number;
+}
+
+export interface UningRecord {
+  t: 'uning';
+  k: string;
+}
+
+export type StateRecord = NetRecord | LeaseRecord | UnleaseRecord | PortsRecord | UnportsRecord | CursorRecord | NatRecord | UnnatRecord | FwdRecord | UnfwdRecord | IngRecord | UningRecord;
 
 export function leaseToRecord(l: Lease): LeaseRecord {
   // No jail means the container ID (lease.ts jailOf), which is what runj passes: not written twice.
@@ -200,10 +220,22 @@ export function recordToForward(r: FwdRecord): ForwardHolding {
   return h;
 }
 
+export function ingressToRecord(h: IngressHolding): IngRecord {
+  const r: IngRecord = { t: 'ing', n: h.network, c: h.containerID, i: h.ifname, p: h.policy, br: h.bridge, s: h.subnets.map((s) => [s.cidr, s.gateway ?? null]), at: h.at };
+  if (h.jail) r.j = h.jail;
+  return r;
+}
+
+export function recordToIngress(r: IngRecord): IngressHolding {
+  const h: IngressHolding = { network: r.n, containerID: r.c, ifname: r.i, policy: r.p, bridge: r.br, subnets: r.s.map(([cidr, gateway]) => (gateway === null ? { cidr } : { cidr, gateway })), at: r.at };
+  if (r.j) h.jail = r.j;
+  return h;
+}
+
 /** A structural check of a decoded record (the journal's checksum already vouches for its bytes). */
 export function isStateRecord(v: unknown): v is StateRecord {
   if (Array.isArray(v)) return v[0] === 'L' && (v.length === 7 || (v.length === 8 && Array.isArray(v[7]) && v[7].every((n) => typeof n === 'string'))) && Array.isArray(v[5]);
   if (v === null || typeof v !== 'object') return false;
   const t = (v as { t?: unknown }).t;
-  return t === 'net' || t === 'unlease' || t === 'ports' || t === 'unports' || t === 'cursor' || t === 'nat' || t === 'unnat' || t === 'fwd' || t === 'unfwd';
+  return t === 'net' || t === 'unlease' || t === 'ports' || t === 'unports' || t === 'cursor' || t === 'nat' || t === 'unnat' || t === 'fwd' || t === 'unfwd' || t === 'ing' || t === 'uning';
 }

@@ -1,4 +1,4 @@
-import { NatTable, type ForwardHolding, type NatHolding } from '../firewall/holdings';
+import { NatTable, type ForwardHolding, type IngressHolding, type NatHolding } from '../firewall/holdings';
 import type { AttachmentId } from '../firewall/intent';
 import { parseAddress, parseAddressOrCidr, type Address } from '../net/address';
 import type { AllocateRequest, GcRequest, PortRequestEntry, PortsReserveRequest } from './api-types';
@@ -7,7 +7,7 @@ import { attachmentKey, leaseKey, type Lease } from './lease';
 import { NetworkPool, resolvePoolConfigCached } from './network-pool';
 import { normalizePortEntry, PortTable, type PortEntry, type PortReservation } from './ports';
 import { isAllocatableIn, resolvePoolConfig, type RangeConfig, type ResolvedPoolConfig } from './range';
-import { forwardToRecord, isLeaseRecord, leaseToRecord, natToRecord, portsToRecord, recordToForward, recordToLease, recordToNat, recordToPorts, type LeaseRecord, type NetRecord, type StateRecord } from './records';
+import { forwardToRecord, ingressToRecord, isLeaseRecord, leaseToRecord, natToRecord, portsToRecord, recordToForward, recordToIngress, recordToLease, recordToNat, recordToPorts, type LeaseRecord, type NetRecord, type StateRecord } from './records';
 
 /**
  * Everything jailnetd knows: networks with their pools and leases, host-port reservations, and
@@ -40,6 +40,8 @@ export class IpamState {
   readonly ports = new PortTable();
   readonly nat = new NatTable();
   readonly forwards = new Map<string, ForwardHolding>();
+  /** Attachments' ingress policies (the firewall plugin), by attachment key. */
+  readonly ingress = new Map<string, IngressHolding>();
   private readonly configCache = new Map<string, ResolvedPoolConfig>();
   /** Problems met while applying records (replay), reported by the daemon at start-up. */
   readonly warnings: string[] = [];
@@ -96,6 +98,14 @@ export class IpamState {
       }
       case 'unfwd':
         this.forwards.delete(rec.k);
+        break;
+      case 'ing': {
+        const h = recordToIngress(rec);
+        this.ingress.set(attachmentKey(h.network, h.containerID, h.ifname), h);
+        break;
+      }
+      case 'uning':
+        this.ingress.delete(rec.k);
         break;
       case 'cursor': {
         const set = this.networks.get(rec.net)?.sets[rec.set];
@@ -288,6 +298,16 @@ export class IpamState {
     return this.applyAll([forwardToRecord(h)]);
   }
 
+  putIngress(h: IngressHolding): StateRecord[] {
+    return this.applyAll([ingressToRecord(h)]);
+  }
+
+  deleteIngress(key: string): Change<IngressHolding | undefined> {
+    const current = this.ingress.get(key);
+    if (!current) return { records: [], value: undefined };
+    return { records: this.applyAll([{ t: 'uning', k: key }]), value: current };
+  }
+
   deleteForward(key: string): Change<ForwardHolding | undefined> {
     const current = this.forwards.get(key);
     if (!current) return { records: [], value: undefined };
@@ -345,6 +365,7 @@ export class IpamState {
     for (const r of this.ports.reservations.values()) out.push(portsToRecord(r));
     for (const h of this.nat.holdings.values()) out.push(natToRecord(h));
     for (const f of this.forwards.values()) out.push(forwardToRecord(f));
+    for (const h of this.ingress.values()) out.push(ingressToRecord(h));
     return out;
   }
 }

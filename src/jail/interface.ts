@@ -1,5 +1,7 @@
+import { CniCode, CniError } from '../cni/errors';
 import type { Route } from '../cni/types';
 import { configureInterface, ifw, showInterface, type IfWord } from '../freebsd/ifconfig';
+import type { InterfaceInfo } from '../freebsd/parse/ifconfig';
 import { addRoute, getRoute } from '../freebsd/route';
 import { familyOf, isDefaultRoute, type Family } from '../net/cidr';
 import { log } from '../log/logger';
@@ -35,22 +37,62 @@ export async function configureJailEnd(spec: JailEndSpec): Promise<void> {
   for (const [i, a] of v6.entries()) await configureInterface(spec.ifname, i === 0 ? [ifw.inet6Enable(), ifw.inet6(a)] : [ifw.inet6(a)], where);
 }
 
-/**
- * A new vnet jail's lo0 is down and has no address; this brings it up with 127.0.0.1. Setting
- * the address again on a lo0 that has it is not harmless on FreeBSD: in_aifaddr_ioctl
- * (sys/netinet/in.c) deletes the address and adds it back, so the jail's programs briefly lose
- * 127.0.0.1. So lo0 is read first (`ifconfig -j JAIL lo0`, read-only) and left alone when it is
- * up with 127.0.0.1, as after the jail's first attachment; and not even read when an earlier ADD
- * of the same jail recorded that it is (src/link/known.ts). This is the one place that decides
- * about lo0. No undo: ADD runs it as its last step, so a failed ADD never leaves lo0 changed,
- * and DEL leaves it up (docs/plugins.md, "lo0").
- */
-export async function configureLoopback(jail: string, id: JailIdentity): Promise<void> {
-  // An earlier ADD of this very jail (same JID) set lo0 up or saw it so (src/link/known.ts).
-  if (known.loopbackReady(id)) return;
+/** The loopback addresses of a jail's lo0. */
+export const LOOPBACK = { v4: '127.0.0.1', v4Cidr: '127.0.0.1/8', v6: '::1', v6Cidr: '::1/128' } as const;
+
+/** What lo0 lacks: "up", "127.0.0.1", and with `inet6` "::1". */
+export function loopbackLacks(lo0: InterfaceInfo, inet6: boolean): string[] {
+  const lacks: string[] = [];
+  if (!lo0.flags.includes('UP')) lacks.push('up');
+  if (!lo0.inet.some((a) => a.address === LOOPBACK.v4)) lacks.push(LOOPBACK.v4);
+  if (inet6 && !lo0.inet6.some((a) => a.address === LOOPBACK.v6)) lacks.push(LOOPBACK.v6);
+  return lacks;
+}
+
+/** lo0 of a vnet jail (always there: if_loop attaches one per vnet). */
+export async function jailLoopback(jail: string): Promise<InterfaceInfo> {
   const lo0 = await showInterface('lo0', { jail });
-  if (!(lo0?.flags.includes('UP') && lo0.inet.some((a) => a.address === '127.0.0.1'))) await configureInterface('lo0', [ifw.inet('127.0.0.1/8'), ifw.up()], { jail });
-  known.setLoopbackReady(id);
+  if (!lo0) throw new CniError(CniCode.UnknownContainer, `jail ${jail} has no lo0`, 'CNI_NETNS must name a vnet jail (jail -c ... vnet)');
+  return lo0;
+}
+
+/**
+ * A new vnet jail's lo0 is down and has no address; this brings it up with 127.0.0.1 (and, for
+ * the loopback plugin, makes sure of ::1). Setting the address again on a lo0 that has it is
+ * not harmless on FreeBSD: in_aifaddr_ioctl (sys/netinet/in.c) deletes the address and adds it
+ * back, so the jail's programs briefly lose 127.0.0.1. So lo0 is read first (`ifconfig -j JAIL
+ * lo0`, read-only) and only what it lacks is set: a lo0 that is up with its addresses, as after
+ * the jail's first attachment or the jail's rc, is left alone. 127.0.0.1 is added with `alias`
+ * when lo0 has another IPv4 address: without it ifconfig deletes lo0's first address (clearaddr,
+ * sbin/ifconfig/ifconfig.c). A loopback interface that comes up gets ::1 by itself
+ * (in6_ifattach_loopback, sys/netinet6/in6_ifattach.c), so ::1 is looked for again after `up`.
+ * An earlier ADD of the same jail (same JID) that left lo0 so is remembered (`id`,
+ * src/link/known.ts): lo0 is then not even read. This is the one place that decides about lo0. No undo: ADD runs it as its last step, so a
+ * failed ADD never leaves lo0 changed, and DEL leaves it up (docs/plugins.md, "lo0").
+ * Returns what lo0 lacked.
+ */
+export async function configureLoopback(jail: string, opts: { inet6?: boolean; id?: JailIdentity } = {}): Promise<string[]> {
+  const inet6 = opts.inet6 ?? false;
+  if (opts.id && !inet6 && known.loopbackReady(opts.id)) return [];
+  const lo0 = await jailLoopback(jail);
+  const lacks = loopbackLacks(lo0, inet6);
+  if (lacks.length === 0) {
+    if (opts.id && !inet6) known.setLoopbackReady(opts.id);
+    return [];
+  }
+  const where = { jail };
+  const wentUp = lacks.includes('up');
+  if (lacks.includes(LOOPBACK.v4)) {
+    const address = lo0.inet.length > 0 ? ifw.inetAlias(LOOPBACK.v4Cidr) : ifw.inet(LOOPBACK.v4Cidr);
+    await configureInterface('lo0', [address, ifw.up()], where);
+  } else if (wentUp) {
+    await configureInterface('lo0', [ifw.up()], where);
+  }
+  if (inet6 && lacks.includes(LOOPBACK.v6) && (!wentUp || loopbackLacks(await jailLoopback(jail), true).includes(LOOPBACK.v6))) {
+    await configureInterface('lo0', [ifw.inet6(LOOPBACK.v6Cidr)], where);
+  }
+  if (opts.id && !inet6) known.setLoopbackReady(opts.id);
+  return lacks;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Rollback } from '../util/rollback';
 import { requestedMac, type LinkConf } from './config';
 import { dnsRequest } from './dns';
 import { createEpairLink, requireVnetJail, type Epair, type HostEndSpec } from './epair';
-import { IPAM_OF_JAILNETD, ipamAllocate, ipamRelease } from './ipam';
+import { ipamAllocate, ipamOfJailnetd, ipamRelease } from './ipam';
 import type { JailIdentity } from './known';
 import { attachmentMacs, epairUnits, hostEndName, HOST_END_GROUP } from './naming';
 
@@ -40,7 +40,7 @@ export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollb
   const dns = dnsRequest(ctx, opts.gatewayOnHost);
   // Before anything changes: the IPAM plugin exists (when it is run as a process), and a
   // read-only look (one jls) refuses a missing or non-vnet jail before the lease and the epair.
-  if (ctx.config.ipam?.type && ctx.config.ipam.type !== IPAM_OF_JAILNETD) ipamPluginPath(ctx);
+  if (ctx.config.ipam?.type && !ipamOfJailnetd(ctx.config)) ipamPluginPath(ctx);
   const { name, jid } = await requireVnetJail(jail);
 
   const lease = await ipamAllocate(ctx, dns);

@@ -4,6 +4,7 @@ import type { NetConf } from '../cni/types';
 import { interfaceName, networkName } from '../freebsd/names';
 import { macAddress } from '../freebsd/values';
 import { jailnetdSettings, type JailnetdSection, type JailnetdSettings } from '../ipam/connection';
+import { ipamOfJailnetd } from '../ipam/plugin-config';
 
 /**
  * What the bridge and epair plugins share in their configuration: MTU, the MAC request, NAT
@@ -43,7 +44,7 @@ export function linkJailnetd(conf: LinkConf): JailnetdSettings {
   if (conf.autostart !== undefined) own.autostart = conf.autostart;
   if (conf.daemon !== undefined) own.daemon = conf.daemon;
   if (conf.timeout !== undefined) own.timeout = conf.timeout;
-  if (Object.keys(own).length > 0 || conf.ipam?.type !== 'jailnet-ipam') return jailnetdSettings(own, '');
+  if (Object.keys(own).length > 0 || !ipamOfJailnetd(conf)) return jailnetdSettings(own, '');
   return jailnetdSettings(conf.ipam as JailnetdSection);
 }
 

@@ -8,14 +8,17 @@ import { ipamConfigOf } from '../ipam/plugin-config';
 import { jailFromNetns } from '../jail/target';
 import { log } from '../log/logger';
 import type { LinkConf } from './config';
-import { IPAM_OF_JAILNETD } from './ipam';
 
 /**
  * The link plugins' part of jailnetd's DNS server (docs/dns.md). When the network's IPAM is
  * jailnet-ipam and the plugin puts the gateway on the host (bridge with isGateway, epair), and
  * `dnsServer` is not false, the lease is asked for with the attachment's names, and once the
  * gateway is in place jailnetd is told to serve it; the result's `dns` then names the gateway.
+ * host-local, though jailnetd serves it too, keeps the reference's meaning: its result's `dns`
+ * is its resolvConf, which the runtime's file chose (nerdctl and podman write the jail's
+ * resolv.conf themselves), so a file written for the reference plugin behaves as it did.
  */
+const IPAM_WITH_DNS_SERVER = 'jailnet-ipam';
 
 export interface DnsRequest {
   names: string[];
@@ -25,7 +28,7 @@ export interface DnsRequest {
 /** The names and domain to allocate with, or undefined when the attachment does not use the DNS server. Checks the names first. */
 export function dnsRequest(ctx: CmdContext<LinkConf>, gatewayOnHost: boolean): DnsRequest | undefined {
   const conf = ctx.config;
-  if (conf.dnsServer === false || !gatewayOnHost || conf.ipam?.type !== IPAM_OF_JAILNETD) return undefined;
+  if (conf.dnsServer === false || !gatewayOnHost || conf.ipam?.type !== IPAM_WITH_DNS_SERVER) return undefined;
   const jail = jailFromNetns(ctx.netns);
   let gathered;
   try {

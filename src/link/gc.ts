@@ -4,10 +4,10 @@ import { firewallClient } from '../firewall/client';
 import { log } from '../log/logger';
 import { linkJailnetd, type LinkConf } from './config';
 import { destroyHostEnd, staleHostEnds } from './host-ends';
-import { ipamCollect, IPAM_OF_JAILNETD } from './ipam';
+import { ipamCollect, ipamOfJailnetd } from './ipam';
 
 /**
- * GC. When jailnetd holds something of this network (its IPAM is jailnet-ipam, or ipMasq),
+ * GC. When jailnetd holds something of this network (its IPAM is jailnet-ipam or host-local, or ipMasq),
  * jailnetd's GC does it all, in the one safe order whichever plugin's GC the runtime calls
  * first: firewall state of attachments not in cni.dev/valid-attachments, then their host ends
  * (every host end of the network that no valid attachment owns), then leases and host ports.
@@ -16,9 +16,9 @@ import { ipamCollect, IPAM_OF_JAILNETD } from './ipam';
  */
 export async function linkGc(ctx: GcContext<LinkConf>): Promise<void> {
   const conf = ctx.config;
-  const withDaemon = conf.ipMasq || conf.ipam?.type === IPAM_OF_JAILNETD;
+  const withDaemon = conf.ipMasq || ipamOfJailnetd(conf);
   if (withDaemon) await firewallClient(linkJailnetd(conf), ctx.env).gc(conf.name, ctx.validAttachments);
-  if (conf.ipam?.type === IPAM_OF_JAILNETD) return;
+  if (ipamOfJailnetd(conf)) return;
   const stale = withDaemon ? [] : await staleHostEnds(conf.name, ctx.validAttachments);
   // One host end that cannot be destroyed does not keep the others, or IPAM's GC, from running.
   await runAll([

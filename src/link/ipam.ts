@@ -2,18 +2,19 @@ import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../cni/delegate
 import type { CmdContext, GcContext } from '../cni/skel';
 import type { Result } from '../cni/types';
 import * as jailnetIpam from '../ipam/plugin';
-import { ipamConfigOf, type IpamPluginConfig } from '../ipam/plugin-config';
+import { ipamConfigOf, ipamOfJailnetd, type IpamPluginConfig } from '../ipam/plugin-config';
+
+export { ipamOfJailnetd };
 import type { LinkConf } from './config';
 
 /**
- * IPAM for the link plugins. When `ipam.type` is jailnet-ipam they talk to jailnetd themselves
+ * IPAM for the link plugins. When `ipam.type` is jailnet-ipam or host-local they talk to jailnetd themselves
  * (the same code as the jailnet-ipam executable, src/ipam/plugin.ts): one request instead of a
  * process start, and the answer says whether the lease is new, so that a failed ADD releases
  * only a lease it created. Any other IPAM type is run as CNI delegates it (the executable found
  * in CNI_PATH, src/cni/delegate.ts); its result cannot say whether the lease is new.
  */
 
-export const IPAM_OF_JAILNETD = 'jailnet-ipam';
 
 export interface IpamAllocation {
   /** The IPAM result; empty when the network has no IPAM. */
@@ -24,7 +25,7 @@ export interface IpamAllocation {
 
 /** The context jailnet-ipam's commands take, when the network's IPAM is jailnet-ipam. */
 function direct<C extends LinkConf>(ctx: CmdContext<C>): CmdContext<IpamPluginConfig> | undefined {
-  if (ctx.config.ipam?.type !== IPAM_OF_JAILNETD) return undefined;
+  if (!ipamOfJailnetd(ctx.config)) return undefined;
   // The plugin's configuration holds the ipam section, the name, runtimeConfig.ips and args.cni.ips.
   return { ...ctx, config: ipamConfigOf(ctx.config) };
 }

@@ -6,7 +6,7 @@ import { isPfEnabled } from '../freebsd/pfctl';
 import { getSysctl } from '../freebsd/sysctl';
 import { firewallClient } from '../firewall/client';
 import { linkJailnetd, type LinkConf } from './config';
-import { ipamReady, IPAM_OF_JAILNETD } from './ipam';
+import { ipamOfJailnetd, ipamReady } from './ipam';
 
 /**
  * STATUS: can this host serve ADD? The kernel has VIMAGE (vnet jails), pf is enabled when the
@@ -31,8 +31,8 @@ export async function linkStatus(ctx: CmdContext<LinkConf>, extra?: () => Promis
   }
   if (extra) await extra();
   await ipamReady(ctx);
-  // ipMasq's NAT is jailnetd's; with jailnet-ipam, ipamReady has asked it already.
-  if (conf.ipMasq && conf.ipam?.type !== IPAM_OF_JAILNETD) {
+  // ipMasq's NAT is jailnetd's; with jailnetd's IPAM, ipamReady has asked it already.
+  if (conf.ipMasq && !ipamOfJailnetd(conf)) {
     try {
       await firewallClient(linkJailnetd(conf), ctx.env).health();
     } catch (err) {

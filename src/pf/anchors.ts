@@ -15,6 +15,11 @@ export function natAnchor(network: string): string {
   return anchorName(`${ANCHOR_ROOT}/nat-${networkName(network)}`);
 }
 
+/** The per-network ingress anchor (the firewall plugin's filter rules): `jailnet/iso-NETWORK`. */
+export function ingressAnchor(network: string): string {
+  return anchorName(`${ANCHOR_ROOT}/iso-${networkName(network)}`);
+}
+
 /** The table of a NAT anchor holding the addresses to masquerade. */
 export const MASQ_TABLE = 'masq';
 

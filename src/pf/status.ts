@@ -4,13 +4,15 @@ import { MAIN_RULESET_HOOKS } from './anchors';
 
 /**
  * Whether pf can carry jailnet's rules: pf is enabled, and the main ruleset has the hooks of
- * conf/pf.conf (`pfctl -s nat` prints them as `nat-anchor "jailnet/*" all`). Without them
- * jailnet's anchors load fine and are never evaluated: NAT and published ports silently do
- * nothing. What STATUS of the pf plugins, the CLI and the hook before ADD, and jailnetd before
- * publishing ports ask.
+ * conf/pf.conf (`pfctl -s nat` prints the translation hooks as `nat-anchor "jailnet/*" all`,
+ * `pfctl -s rules` the filter hook as `anchor "jailnet/*" all`). Without them jailnet's anchors
+ * load fine and are never evaluated: NAT, published ports and the firewall plugin's isolation
+ * silently do nothing. What STATUS of the pf plugins, the CLI and the hook before ADD, and
+ * jailnetd before publishing ports or loading a network's ingress rules ask.
  */
 
-export type PfHook = 'nat-anchor' | 'rdr-anchor';
+/** A hook of the main ruleset, by its keyword: translation (nat, rdr) or filter (anchor). */
+export type PfHook = 'nat-anchor' | 'rdr-anchor' | 'anchor';
 
 export interface PfReadiness {
   enabled: boolean;
@@ -24,16 +26,18 @@ export const PF_READY_TRUST_MS = 5_000;
 let ready: { hooks: Set<PfHook>; until: number } | undefined;
 
 /**
- * Two read-only pfctl calls (`-s info`, `-s nat`; the second only when pf is enabled). A positive
- * answer is trusted for PF_READY_TRUST_MS in this process: the hook that runs in jailnetd, and
- * jailnetd's NAT and port forwards after it, ask pf once for an attach, not three times (the
- * same trust jailnetd gave its own answers). A negative one is never kept.
+ * Read-only pfctl calls: `-s info`, then, when pf is enabled, `-s nat` for translation hooks and
+ * `-s rules` for the filter hook (each only when asked for). A positive answer is trusted for
+ * PF_READY_TRUST_MS in this process: the hook that runs in jailnetd, and jailnetd's NAT and port
+ * forwards after it, ask pf once for an attach, not three times (the same trust jailnetd gave its
+ * own answers). A negative one is never kept.
  */
 export async function pfReadiness(hooks: readonly PfHook[]): Promise<PfReadiness> {
   if (ready && ready.until > Date.now() && hooks.every((h) => ready?.hooks.has(h))) return { enabled: true, missingHooks: [] };
   if (!(await isPfEnabled())) return { enabled: false, missingHooks: [] };
-  const main = await showRules('nat');
   const wanted = MAIN_RULESET_HOOKS.filter((h) => hooks.some((k) => h.startsWith(`${k} `)));
+  const filter = wanted.filter((h) => h.startsWith('anchor '));
+  const main = [...(wanted.length > filter.length ? await showRules('nat') : []), ...(filter.length > 0 ? await showRules('rules') : [])];
   const missingHooks = wanted.filter((h) => !main.some((line) => line === h || line.startsWith(`${h} `)));
   if (missingHooks.length === 0) {
     const still = ready && ready.until > Date.now() ? ready.hooks : new Set<PfHook>();

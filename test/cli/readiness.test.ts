@@ -72,6 +72,43 @@ test('under another runtime, pf disabled: portmap ADD fails (50) and publishes n
   expect(await leftovers()).toEqual(NOTHING);
 });
 
+test('an isolated network (firewall same-bridge) needs `anchor "jailnet/*"`: attach, firewall ADD under another runtime (50) and its STATUS refuse without it; with it, the rules load', async () => {
+  // Before any test has a firewall ADD succeed: jailnetd trusts a positive readiness answer a while.
+  const translationOnly = HOOKS.split('\n').filter((l) => !l.startsWith('anchor ')).join('\n');
+  await host.runOk('pfctl', ['-e']);
+  await host.runOk('pfctl', ['-f', '-'], { input: translationOnly });
+  const r = await cli.run(['attach', 'web']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('lacks `anchor "jailnet/*"`');
+  expect(r.stderr).not.toContain('nat-anchor "jailnet/*"`');
+  expect(await leftovers()).toEqual(NOTHING);
+
+  const cni = cniRunner(host);
+  const list = JSON.parse(readFileSync(join(cli.env.JAILNET_CONF_DIR as string, 'default.conflist'), 'utf8')) as { name: string; plugins: Record<string, unknown>[] };
+  const [bridge, , firewall] = list.plugins;
+  expect(firewall).toMatchObject({ type: 'firewall', ingressPolicy: 'same-bridge' });
+  const conf = (p: Record<string, unknown> | undefined, extra: object = {}) => ({ ...p, cniVersion: '1.1.0', name: list.name, ...extra });
+  const att = { containerId: 'other', netns: 'other' };
+  const added = await cni('bridge', 'ADD', conf(bridge), att);
+  expect(added.code).toBe(0);
+  const refused = await cni('firewall', 'ADD', conf(firewall, { prevResult: added.json }), att);
+  expect(refused.json).toMatchObject({ code: 50, msg: expect.stringContaining('lacks `anchor "jailnet/*"`') });
+  expect(await host.runOk('pfctl', ['-a', 'jailnet/iso-default', '-s', 'rules'])).toBe('');
+  expect((await cni('firewall', 'STATUS', conf(firewall))).json).toMatchObject({ code: 50, msg: expect.stringContaining('anchor "jailnet/*"') });
+
+  // Positive control: with the filter hook, the same ADD loads the network's rules.
+  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
+  expect((await cni('firewall', 'STATUS', conf(firewall))).code).toBe(0);
+  expect((await cni('firewall', 'ADD', conf(firewall, { prevResult: added.json }), att)).code).toBe(0);
+  expect(await host.runOk('pfctl', ['-a', 'jailnet/iso-default', '-s', 'rules'])).toContain('block return in quick on');
+  expect((await cni('firewall', 'DEL', conf(firewall), att)).code).toBe(0);
+  expect((await cni('bridge', 'DEL', conf(bridge), att)).code).toBe(0);
+  expect(await host.runOk('pfctl', ['-a', 'jailnet/iso-default', '-s', 'rules'])).toBe('');
+  expect(await leftovers()).toEqual(NOTHING);
+  await host.runOk('pfctl', ['-F', 'all']);
+  await host.runOk('pfctl', ['-d']);
+});
+
 test('pf enabled without the hooks: refused naming the missing hooks; with them, the port is published', async () => {
   await host.runOk('pfctl', ['-e']);
   const r = await cli.run(['attach', 'web', '-p', '8080:80']);

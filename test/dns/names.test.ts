@@ -5,6 +5,7 @@ import type { DnsStatusResponse } from '../../src/ipam/api-types';
 import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
 import { jailnetCli, type Cli } from '../helpers/jailnet-cli';
 import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import { expectFailure } from '../helpers/reach';
 import { dig, hostResolvConf, startWorldDns, WORLD_ZONE } from './helpers';
 
 // jailnetd's DNS server on the emulated host, asked by dig inside the jails: names and aliases
@@ -23,7 +24,8 @@ const ips: Record<string, string> = {};
 beforeAll(async () => {
   host = await createEmulatedHost();
   resolv = hostResolvConf(host);
-  ipamd = await startJailnetd(host.env, { netns: host.hostNs, args: ['--resolv-conf', resolv.path] });
+  // The jail check runs often, for the test of a jail that vanishes without detach.
+  ipamd = await startJailnetd(host.env, { netns: host.hostNs, args: ['--resolv-conf', resolv.path, '--reclaim-interval', '0.5', '--reclaim-grace', '1'] });
   cli = jailnetCli(host, ipamd);
   await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
   await host.runOk('pfctl', ['-e']);
@@ -76,6 +78,55 @@ test('a jail on another network gets NXDOMAIN for them, and its own network\'s n
   // A bare name it does not have is asked upstream, which does not know it either.
   expect((await dig(host, 'other', BACK_GW, ['db'])).status).toBe('NXDOMAIN');
   expect((await dig(host, 'other', BACK_GW, ['-x', ips.db as string])).status).toBe('NXDOMAIN');
+});
+
+test('isolated networks (network create\'s default): connections from another network are refused, yet jails ask their gateway', async () => {
+  // pf evaluates jailnet/* in name order (strcmp): the DNS passes before the isolation blocks.
+  const anchors = (await host.runOk('pfctl', ['-a', 'jailnet', '-s', 'Anchors'])).split('\n').map((l) => l.trim());
+  for (const net of ['front', 'back']) {
+    expect(anchors).toContain(`jailnet/iso-${net}`);
+    expect(anchors.indexOf(`jailnet/0dns-${net}`)).toBeLessThan(anchors.indexOf(`jailnet/iso-${net}`));
+  }
+  const servers = [await host.startJailServer('db', { proto: 'tcp', port: 80 }), await host.startJailServer('other', { proto: 'tcp', port: 80 })];
+  try {
+    // The positive control on one network, and back's isolation against front's jail.
+    expect(await host.request('web', { proto: 'tcp', address: ips.db as string, port: 80 })).toMatchObject({ ok: true });
+    expectFailure(await host.request('web', { proto: 'tcp', address: ips.other as string, port: 80 }), 'refused');
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+  // Each jail still reaches its gateway's port 53, over udp and tcp.
+  expect((await dig(host, 'web', FRONT_GW, ['db'])).answers).toEqual([`A ${ips.db}`]);
+  expect((await dig(host, 'web', FRONT_GW, ['+tcp', 'db'])).answers).toEqual([`A ${ips.db}`]);
+  expect((await dig(host, 'other', BACK_GW, ['other'])).answers).toEqual([`A ${ips.other}`]);
+});
+
+test('podman\'s isolated policy: jails of one bridge cannot connect to each other, yet both ask the gateway for each other\'s names', async () => {
+  await cli.ok(['network', 'create', 'priv', '--subnet', '10.91.0.0/24']);
+  const file = join(cli.env.JAILNET_CONF_DIR as string, 'priv.conflist');
+  const list = JSON.parse(readFileSync(file, 'utf8')) as { plugins: { type: string; ingressPolicy?: string }[] };
+  for (const p of list.plugins) if (p.type === 'firewall') p.ingressPolicy = 'isolated';
+  writeFileSync(file, JSON.stringify(list));
+  const got: Record<string, string> = {};
+  for (const j of ['pi1', 'pi2']) {
+    await host.createJail(j);
+    const out = JSON.parse(await cli.ok(['attach', j, '-n', 'priv', '--json'])) as { result: { ips: { address: string }[] } }[];
+    got[j] = out[0]?.result.ips[0]?.address.split('/')[0] as string;
+  }
+  const server = await host.startJailServer('pi2', { proto: 'tcp', port: 80 });
+  try {
+    expectFailure(await host.request('pi1', { proto: 'tcp', address: got.pi2 as string, port: 80 }), 'refused');
+    // The positive control: the gateway's DNS server, by udp and tcp, answers pi2's name.
+    expect((await dig(host, 'pi1', '10.91.0.1', ['pi2'])).answers).toEqual([`A ${got.pi2}`]);
+    expect((await dig(host, 'pi1', '10.91.0.1', ['+tcp', 'pi2.priv'])).answers).toEqual([`A ${got.pi2}`]);
+  } finally {
+    await server.stop();
+  }
+  for (const j of ['pi1', 'pi2']) {
+    await cli.ok(['detach', j]);
+    await host.removeJail(j);
+  }
+  await cli.ok(['network', 'rm', 'priv']);
 });
 
 test('a gateway answers only its own jails: REFUSED to anyone else who reaches it', async () => {
@@ -236,4 +287,40 @@ test('CNI GC of an attachment takes its names with its lease', async () => {
   expect((await dig(host, 'web', FRONT_GW, ['web'])).answers).toEqual([`A ${ips.web}`]);
   await host.removeJail('gone');
   await cli.ok(['gc']);
+});
+
+test('a jail that vanishes without detach: the jail check takes its names', async () => {
+  await host.createJail('vanish');
+  const out = JSON.parse(await cli.ok(['attach', 'vanish', '-n', 'front', '--alias', 'short-lived', '--json'])) as { result: { ips: { address: string }[] } }[];
+  const ip = out[0]?.result.ips[0]?.address.split('/')[0];
+  expect((await dig(host, 'web', FRONT_GW, ['short-lived'])).answers).toEqual([`A ${ip}`]);
+  // runj killed, no poststop: only jailnetd's jail check (every 0.5 s here, grace 1 s) notices.
+  await host.removeJail('vanish');
+  const names = async () => (JSON.parse((await ipamd.get('/v1/dns')).body) as DnsStatusResponse).networks.find((n) => n.network === 'front')?.records.map((r) => r.name) ?? [];
+  for (let i = 0; i < 100 && (await names()).includes('short-lived'); i++) await new Promise((r) => setTimeout(r, 200));
+  expect(await names()).not.toContain('short-lived');
+  for (const name of ['vanish.front', 'short-lived.front']) expect({ name, status: (await dig(host, 'web', FRONT_GW, [name])).status }).toEqual({ name, status: 'NXDOMAIN' });
+  // The positive control: a live jail's name stays.
+  expect((await dig(host, 'web', FRONT_GW, ['web'])).answers).toEqual([`A ${ips.web}`]);
+  await cli.ok(['gc']);
+});
+
+test('"dnsServer": false: no listener on that gateway and no dns in the result; the other network keeps its server', async () => {
+  await cli.ok(['network', 'create', 'mute', '--subnet', '10.93.0.0/24']);
+  const file = join(cli.env.JAILNET_CONF_DIR as string, 'mute.conflist');
+  const list = JSON.parse(readFileSync(file, 'utf8')) as { plugins: Record<string, unknown>[] };
+  (list.plugins[0] as Record<string, unknown>).dnsServer = false;
+  writeFileSync(file, JSON.stringify(list));
+  await host.createJail('mute1');
+  const out = JSON.parse(await cli.ok(['attach', 'mute1', '-n', 'mute', '--json'])) as { result: { dns?: { nameservers?: string[] } } }[];
+  expect(out[0]?.result.dns?.nameservers ?? []).not.toContain('10.93.0.1');
+  expect((await host.hostExec(['ss', '-Hlun', 'src 10.93.0.1'])).stdout.trim()).toBe('');
+  const asked = await host.jexec('mute1', ['/usr/bin/dig', '+time=2', '+tries=1', '@10.93.0.1', 'web.front'], { timeoutMs: 60_000 });
+  // Nothing listens there: the host answers port unreachable, dig says so and gives up (9).
+  expect({ code: asked.code, refused: /connection refused/.test(asked.stdout) }).toEqual({ code: 9, refused: true });
+  // The positive control: front's gateway still answers its own jails.
+  expect((await dig(host, 'web', FRONT_GW, ['web'])).answers).toEqual([`A ${ips.web}`]);
+  await cli.ok(['detach', 'mute1']);
+  await host.removeJail('mute1');
+  await cli.ok(['network', 'rm', 'mute']);
 });

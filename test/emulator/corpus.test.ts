@@ -88,6 +88,7 @@ d('emulated host against the FreeBSD corpus', () => {
     await same('err-jls-not-found');
     await same('err-jexec-not-found');
     await same('err-jail-remove-not-found');
+    for (const n of ['err-ifconfig-j-jail-not-found', 'err-ifconfig-j-cannot-attach', 'err-route-j-jail-not-found', 'err-route-j-cannot-attach']) await same(n);
     const s = corpusSample('jls-libxo-json');
     const r = await ok('jls', argvOf(s).args);
     // libxo's whitespace is not modelled: the JSON is compared.

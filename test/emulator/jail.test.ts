@@ -81,6 +81,17 @@ d('emulated jail, jls and jexec', () => {
     await host.removeJail('ex');
   });
 
+  test('lo0 coming up gets ::1 and no IPv4 address (in6_ifattach_loopback; Linux\'s automatic 127.0.0.1 is not FreeBSD\'s)', async () => {
+    await host.createJail('loup');
+    const lo0 = async () => parseIfconfig(await host.runOk('ifconfig', ['-j', 'loup', 'lo0']))[0];
+    await host.runOk('ifconfig', ['-j', 'loup', 'lo0', 'up']);
+    expect(await lo0()).toMatchObject({ flags: expect.arrayContaining(['UP']), inet: [], inet6: [expect.objectContaining({ address: '::1' })] });
+    await host.runOk('ifconfig', ['-j', 'loup', 'lo0', 'down']);
+    await host.runOk('ifconfig', ['-j', 'loup', 'lo0', 'inet', '127.0.0.2/8', 'up']);
+    expect((await lo0())?.inet.map((a) => a.address)).toEqual(['127.0.0.2']);
+    await host.removeJail('loup');
+  });
+
   test('setting lo0\'s address again deletes and re-adds it (it moves behind the other addresses); reading lo0 changes nothing', async () => {
     // sys/netinet/in.c in_aifaddr_ioctl deletes an equal address before adding it, and ifconfig's
     // non-alias form first deletes the first address (clearaddr, sbin/ifconfig/ifconfig.c): the

@@ -153,6 +153,18 @@ d('emulated route and sysctl', () => {
     );
   });
 
+  test('per-vnet knobs the tuning plugin sets: FreeBSD 14 defaults, a jail\'s own value, -j, EINVAL below a minimum', async () => {
+    // raw_ip.c, ip_input.c, in_pcb.c, tcp_subr.c, tcp_syncache.c, in6_proto.c.
+    const names = ['net.inet.ip.ttl', 'net.inet.ip.redirect', 'net.inet.ip.portrange.first', 'net.inet.ip.portrange.last', 'net.inet.tcp.mssdflt', 'net.inet.tcp.syncookies', 'net.inet6.ip6.hlim', 'net.inet6.ip6.dad_count'];
+    expect(await host.runOk('sysctl', ['-n', ...names])).toBe('64\n1\n10000\n65535\n536\n1\n64\n1\n');
+    expect(await host.runOk('sysctl', ['-j', 'rj', 'net.inet.ip.ttl=32'])).toBe('net.inet.ip.ttl: 64 -> 32\n');
+    expect(await host.runOk('jexec', ['rj', '/sbin/sysctl', '-n', 'net.inet.ip.ttl'])).toBe('32\n');
+    expect(await host.runOk('sysctl', ['-n', 'net.inet.ip.ttl'])).toBe('64\n');
+    expect(await host.run('sysctl', ['-j', 'rj', 'net.inet.tcp.mssdflt=100'])).toMatchObject({ code: 1, stderr: 'sysctl: net.inet.tcp.mssdflt=100: Invalid argument\n' });
+    expect(await host.runOk('sysctl', ['-j', 'rj', '-n', 'net.inet.tcp.mssdflt'])).toBe('536\n');
+    expect(await host.runOk('sysctl', ['-j', 'rj', 'net.inet.ip.ttl=64'])).toBe('net.inet.ip.ttl: 32 -> 64\n');
+  });
+
   test('sysctl usage errors: getopt\'s message, FreeBSD 14\'s usage text, exit status 1', async () => {
     // sbin/sysctl/sysctl.c: usage() prints two lines and exits 1 (not EX_USAGE).
     const USAGE = 'usage: sysctl [-bdehiNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...\n       sysctl [-bdehNnoqTtWx] [ -B <bufsize> ] -a\n';

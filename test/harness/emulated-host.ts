@@ -225,6 +225,23 @@ function installExitHook(): void {
   });
 }
 
+function trackChild(state: Live, child: ChildProcess): ChildProcess {
+  state.children.add(child);
+  child.on('exit', () => state.children.delete(child));
+  return child;
+}
+
+/** Kills what `state` started and removes its namespaces and dir; waits (up to 2 s) for the children to exit. */
+async function destroyLive(state: Live): Promise<void> {
+  if (!live.has(state)) return;
+  const waits = [...state.children].map((c) => new Promise<void>((done) => (c.exitCode !== null || c.signalCode !== null ? done() : c.once('exit', () => done()))));
+  removeSync(state.prefix, state.dir, state.children);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(waits), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+  clearTimeout(timer);
+  live.delete(state);
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -342,75 +359,110 @@ function snapLinks(ns: string): IfSnapshot[] {
 
 // ---- the host ----------------------------------------------------------------------------
 
+/** The world namespace a host's em0 reaches: its addresses and prefix lengths. */
+interface World {
+  ns: string;
+  address: string;
+  address6: string;
+  prefix: string;
+  prefix6: string;
+}
+
+function randomMacs(): { em0: string; peer: string } {
+  const hexes = randomBytes(4).toString('hex').match(/../g) as string[];
+  return { em0: `02:${hexes.join(':')}:e0`, peer: `02:${hexes.join(':')}:01` };
+}
+
+function addNamespace(ns: string): void {
+  ipSync(['netns', 'add', ns]);
+  execFileSync(IP, ['netns', 'exec', ns, SYSCTL, '-q', '-w', ...VNET_SYSCTLS], { stdio: 'ignore' });
+}
+
+/**
+ * The host namespace with its em0, whose other end (`peerName`, MAC `peerMac`) lands in the
+ * world namespace: as the world's wan0 for a single host, as a port of the underlay bridge for
+ * a cluster. Writes the host dir's emu.json and tool wrappers.
+ */
+function buildHost(o: { dir: string; hostNs: string; jailNsPrefix: string; world: World; em0Cidr: string; em0Cidr6: string; peerName: string; macs: { em0: string; peer: string }; toolCgroupProcs?: string }): void {
+  const config: EmuConfig = { hostNs: o.hostNs, jailNsPrefix: o.jailNsPrefix, worldNs: o.world.ns, node: process.execPath, toolsDir: TOOLS_DIR };
+  writeFileSync(join(o.dir, 'emu.json'), JSON.stringify(config, null, 2));
+  mkdirSync(join(o.dir, 'state'), { recursive: true });
+  for (const [tool, path] of Object.entries(TOOL_PATHS)) {
+    const file = join(o.dir, path);
+    mkdirSync(join(file, '..'), { recursive: true });
+    // Every tool runs in the host's namespace, whoever starts it (a test in the machine's
+    // namespace, jailnetd inside the emulated host): the tools' locks are abstract unix
+    // sockets, which are per network namespace (emulator/src/context.ts withLock).
+    // The attach bench's CPU groups: the tool moves itself into the group before it runs.
+    const intoCgroup = o.toolCgroupProcs ? `echo $$ > '${o.toolCgroupProcs}' || exit 70\n` : '';
+    writeFileSync(file, `#!/bin/sh\n${intoCgroup}JAILNET_EMU_DIR='${o.dir}'\nexport JAILNET_EMU_DIR\nexec ${NSENTER} --net=${RUN_DIR}/${o.hostNs} '${process.execPath}' '${join(TOOLS_DIR, `${tool}.js`)}' "$@"\n`);
+    chmodSync(file, 0o755);
+  }
+  addNamespace(o.hostNs);
+  ipSync(['-n', o.hostNs, '-batch', '-'], [
+    'link set dev lo mtu 16384',
+    'link set dev lo up',
+    `link add em0 address ${o.macs.em0} type veth peer name ${o.peerName} netns ${o.world.ns} address ${o.macs.peer}`,
+    'link set dev em0 alias "jn1;k=ether;h=0;n=0"',
+    'link set dev em0 up',
+    `addr add ${o.em0Cidr} broadcast + dev em0`,
+    `addr add ${o.em0Cidr6} dev em0 nodad`,
+    `addr add ${linkLocal(o.macs.em0)}/64 dev em0 nodad`,
+    `route add default via ${o.world.address}`,
+    `route add default via ${o.world.address6}`,
+  ].join('\n') + '\n');
+}
+
+/** The world's own addresses on `dev` (wan0), with the link-local address of `mac`. */
+function worldAddressLines(world: World, dev: string, mac: string): string[] {
+  return [
+    'link set dev lo up',
+    `link set dev ${dev} up`,
+    `addr add ${world.address}/${world.prefix} broadcast + dev ${dev}`,
+    `addr add ${world.address6}/${world.prefix6} dev ${dev} nodad`,
+    `addr add ${linkLocal(mac)}/64 dev ${dev} nodad`,
+  ];
+}
+
 export async function createEmulatedHost(options: EmulatedHostOptions = {}): Promise<EmulatedHost> {
   if (!existsSync(join(TOOLS_DIR, 'ifconfig.js'))) throw new Error(`${TOOLS_DIR}/ifconfig.js is missing: run \`npm run build\` first`);
   cleanupStaleHosts();
   installExitHook();
   const rand = randomBytes(3).toString('hex');
   const prefix = `${NS_PREFIX}${process.pid}-${rand}-`;
-  const hostNs = `${prefix}h`;
-  const worldNs = `${prefix}w`;
-  const jailNsPrefix = `${prefix}j`;
   const dir = mkdtempSync(join(tmpdir(), `jnemu-${process.pid}-`));
   const state: Live = { prefix, dir, children: new Set() };
   live.add(state);
 
   const em0Cidr = options.em0Cidr ?? '198.51.100.2/24';
-  const worldAddress = options.worldAddress ?? '198.51.100.1';
   const em0Cidr6 = options.em0Cidr6 ?? '2001:db8:e0::2/64';
-  const worldAddress6 = options.worldAddress6 ?? '2001:db8:e0::1';
-  const worldPrefix = em0Cidr.split('/')[1] as string;
-  const worldPrefix6 = em0Cidr6.split('/')[1] as string;
-
+  const world: World = {
+    ns: `${prefix}w`,
+    address: options.worldAddress ?? '198.51.100.1',
+    address6: options.worldAddress6 ?? '2001:db8:e0::1',
+    prefix: em0Cidr.split('/')[1] as string,
+    prefix6: em0Cidr6.split('/')[1] as string,
+  };
+  const hostNs = `${prefix}h`;
+  const jailNsPrefix = `${prefix}j`;
   try {
-    // Host dir: emu.json and the wrappers at the FreeBSD paths.
-    const config: EmuConfig = { hostNs, jailNsPrefix, worldNs, node: process.execPath, toolsDir: TOOLS_DIR };
-    writeFileSync(join(dir, 'emu.json'), JSON.stringify(config, null, 2));
-    mkdirSync(join(dir, 'state'), { recursive: true });
-    for (const [tool, path] of Object.entries(TOOL_PATHS)) {
-      const file = join(dir, path);
-      mkdirSync(join(file, '..'), { recursive: true });
-      // Every tool runs in the host's namespace, whoever starts it (a test in the machine's
-      // namespace, jailnetd inside the emulated host): the tools' locks are abstract unix
-      // sockets, which are per network namespace (emulator/src/context.ts withLock).
-      const intoCgroup = options.toolCgroupProcs ? `echo $$ > '${options.toolCgroupProcs}' || exit 70\n` : '';
-      writeFileSync(file, `#!/bin/sh\n${intoCgroup}JAILNET_EMU_DIR='${dir}'\nexport JAILNET_EMU_DIR\nexec ${NSENTER} --net=${RUN_DIR}/${hostNs} '${process.execPath}' '${join(TOOLS_DIR, `${tool}.js`)}' "$@"\n`);
-      chmodSync(file, 0o755);
-    }
-
-    // Namespaces: host, world, and em0 between them.
-    for (const ns of [hostNs, worldNs]) {
-      ipSync(['netns', 'add', ns]);
-      execFileSync(IP, ['netns', 'exec', ns, SYSCTL, '-q', '-w', ...VNET_SYSCTLS], { stdio: 'ignore' });
-    }
-    const hexes = randomBytes(4).toString('hex').match(/../g) as string[];
-    const em0Mac = `02:${hexes.join(':')}:e0`;
-    const wanMac = `02:${hexes.join(':')}:01`;
-    ipSync(['-n', hostNs, '-batch', '-'], [
-      'link set dev lo mtu 16384',
-      'link set dev lo up',
-      `link add em0 address ${em0Mac} type veth peer name wan0 netns ${worldNs} address ${wanMac}`,
-      'link set dev em0 alias "jn1;k=ether;h=0;n=0"',
-      'link set dev em0 up',
-      `addr add ${em0Cidr} broadcast + dev em0`,
-      `addr add ${em0Cidr6} dev em0 nodad`,
-      `addr add ${linkLocal(em0Mac)}/64 dev em0 nodad`,
-      `route add default via ${worldAddress}`,
-      `route add default via ${worldAddress6}`,
-    ].join('\n') + '\n');
-    ipSync(['-n', worldNs, '-batch', '-'], [
-      'link set dev lo up',
-      'link set dev wan0 up',
-      `addr add ${worldAddress}/${worldPrefix} broadcast + dev wan0`,
-      `addr add ${worldAddress6}/${worldPrefix6} dev wan0 nodad`,
-      `addr add ${linkLocal(wanMac)}/64 dev wan0 nodad`,
-    ].join('\n') + '\n');
+    addNamespace(world.ns);
+    const macs = randomMacs();
+    buildHost({ dir, hostNs, jailNsPrefix, world, em0Cidr, em0Cidr6, peerName: 'wan0', macs, toolCgroupProcs: options.toolCgroupProcs });
+    ipSync(['-n', world.ns, '-batch', '-'], worldAddressLines(world, 'wan0', macs.peer).join('\n') + '\n');
   } catch (err) {
     removeSync(prefix, dir, []);
     live.delete(state);
     throw err;
   }
+  return hostObject({ dir, hostNs, jailNsPrefix, world, em0Cidr, em0Cidr6, state });
+}
 
+function hostObject(o: { dir: string; hostNs: string; jailNsPrefix: string; world: World; em0Cidr: string; em0Cidr6: string; state: Live }): EmulatedHost {
+  const { dir, hostNs, jailNsPrefix, state } = o;
+  const worldNs = o.world.ns;
+  const worldAddress = o.world.address;
+  const worldAddress6 = o.world.address6;
   // JAILNET_RUN_DIR: locks and what ADDs remember (src/link/known.ts) stay with this host, in
   // every process run with its env (plugins, jailnet, jailnetd), never in the machine's /var/run.
   const env: NodeJS.ProcessEnv = { ...process.env, JAILNET_FREEBSD_ROOT: dir, JAILNET_EMU_DIR: dir, JAILNET_RUN_DIR: join(dir, 'run') };
@@ -421,11 +473,7 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
     if (r.code !== 0) throw new Error(`${tool} ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim()}`);
     return r.stdout;
   };
-  const track = (child: ChildProcess) => {
-    state.children.add(child);
-    child.on('exit', () => state.children.delete(child));
-    return child;
-  };
+  const track = (child: ChildProcess) => trackChild(state, child);
   const startServer = async (argvPrefix: string[], what: string, opts: { proto: 'tcp' | 'udp'; port: number }): Promise<ServerHandle> => {
     const child = track(spawn(argvPrefix[0] as string, [...argvPrefix.slice(1), process.execPath, ECHO_SERVER, opts.proto, String(opts.port)], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     const port = await waitReady(child, what);
@@ -466,8 +514,8 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
     hostNs,
     worldNs,
     jailNsPrefix,
-    em0Address: em0Cidr.split('/')[0] as string,
-    em0Address6: em0Cidr6.split('/')[0] as string,
+    em0Address: o.em0Cidr.split('/')[0] as string,
+    em0Address6: o.em0Cidr6.split('/')[0] as string,
     worldAddress,
     worldAddress6,
     toolPath,
@@ -517,19 +565,142 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
         hostRoutes: routes.split('\n').filter(Boolean).sort(),
       };
     },
-    async destroy() {
-      if (!live.has(state)) return;
-      const waits = [...state.children].map(
-        (c) => new Promise<void>((done) => (c.exitCode !== null || c.signalCode !== null ? done() : c.once('exit', () => done()))),
-      );
-      removeSync(prefix, dir, state.children);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(waits), new Promise((r) => (timer = setTimeout(r, 2000)))]);
-      clearTimeout(timer);
-      live.delete(state);
-    },
+    destroy: () => destroyLive(state),
   };
   return host;
+}
+
+// ---- several hosts on one underlay ---------------------------------------------------------
+
+export interface EmulatedClusterOptions {
+  /** Number of emulated hosts (0 to 50). */
+  hosts: number;
+}
+
+/** A machine on the underlay that is no emulated host (an etcd member, say): its own namespace. */
+export interface UnderlayNode {
+  name: string;
+  ns: string;
+  address: string;
+  address6: string;
+  /** Runs a program in the node's namespace. */
+  exec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** Starts a long-running program in the node's namespace; killed by the cluster's destroy(). */
+  spawn(argv: readonly string[], opts?: { env?: NodeJS.ProcessEnv }): ChildProcess;
+}
+
+export interface EmulatedCluster {
+  /** The emulated hosts: each exactly what createEmulatedHost gives, but their em0s share one segment. */
+  hosts: EmulatedHost[];
+  /** The shared world: the router of the segment (`wan0`, a bridge) and where world servers run. */
+  worldNs: string;
+  worldAddress: string;
+  worldAddress6: string;
+  /** The segment: 198.51.100.0/24 and 2001:db8:e0::/64. */
+  underlayCidr: string;
+  underlayCidr6: string;
+  /** A machine on the segment in its own namespace, at the given last octet (default: from .101 up). */
+  addNode(name: string, opts?: { octet?: number }): UnderlayNode;
+  /** Unplugs (false) or plugs back (true) a host's em0 or a node from the segment, at the world's bridge port. */
+  setLink(target: EmulatedHost | UnderlayNode, up: boolean): Promise<void>;
+  /** Removes every host, node and the world, and kills what runs in them. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Several emulated hosts on one underlay (docs/emulated-host.md): the world namespace holds a
+ * bridge, `wan0`, with the world's addresses (198.51.100.1, 2001:db8:e0::1: still every host's
+ * default router and the place of world servers); host N's em0 is 198.51.100.(N+1) and
+ * 2001:db8:e0::(N+1), a port of that bridge. Each host has its own host dir, tools' state,
+ * namespaces and trace; destroying one host (a host that dies) leaves the others and the
+ * world. Names: `jne-<pid>-<random>-<N>-h`, `-<N>-j<jid>` for the hosts, `-w` for the world,
+ * `-n-<name>` for nodes.
+ */
+export async function createEmulatedCluster(options: EmulatedClusterOptions): Promise<EmulatedCluster> {
+  if (!existsSync(join(TOOLS_DIR, 'ifconfig.js'))) throw new Error(`${TOOLS_DIR}/ifconfig.js is missing: run \`npm run build\` first`);
+  if (!Number.isInteger(options.hosts) || options.hosts < 0 || options.hosts > 50) throw new Error(`hosts: ${options.hosts} (must be 0 to 50)`);
+  cleanupStaleHosts();
+  installExitHook();
+  const prefix = `${NS_PREFIX}${process.pid}-${randomBytes(3).toString('hex')}-`;
+  const clusterState: Live = { prefix, dir: mkdtempSync(join(tmpdir(), `jnemu-${process.pid}-`)), children: new Set() };
+  live.add(clusterState);
+  const world: World = { ns: `${prefix}w`, address: '198.51.100.1', address6: '2001:db8:e0::1', prefix: '24', prefix6: '64' };
+  const hostStates: Live[] = [];
+  const hosts: EmulatedHost[] = [];
+  const portOf = new Map<EmulatedHost | UnderlayNode, string>();
+  const destroyAll = async () => {
+    for (const h of hostStates) await destroyLive(h);
+    await destroyLive(clusterState);
+  };
+  try {
+    addNamespace(world.ns);
+    const bridgeMac = randomMacs().peer;
+    // A bridge that forwards at once and floods multicast (no snooping): vxlangroup works on it.
+    ipSync(['-n', world.ns, '-batch', '-'], [
+      `link add wan0 address ${bridgeMac} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`,
+      'link set dev wan0 addrgenmode none',
+      ...worldAddressLines(world, 'wan0', bridgeMac),
+    ].join('\n') + '\n');
+    for (let n = 1; n <= options.hosts; n++) {
+      const hostPrefix = `${prefix}${n}-`;
+      const state: Live = { prefix: hostPrefix, dir: mkdtempSync(join(tmpdir(), `jnemu-${process.pid}-`)), children: new Set() };
+      live.add(state);
+      hostStates.push(state);
+      const em0Cidr = `198.51.100.${n + 1}/24`;
+      const em0Cidr6 = `2001:db8:e0::${(n + 1).toString(16)}/64`;
+      const port = `h${n}`;
+      buildHost({ dir: state.dir, hostNs: `${hostPrefix}h`, jailNsPrefix: `${hostPrefix}j`, world, em0Cidr, em0Cidr6, peerName: port, macs: randomMacs() });
+      ipSync(['-n', world.ns, '-batch', '-'], `link set dev ${port} master wan0\nlink set dev ${port} up\n`);
+      const host = hostObject({ dir: state.dir, hostNs: `${hostPrefix}h`, jailNsPrefix: `${hostPrefix}j`, world, em0Cidr, em0Cidr6, state });
+      hosts.push(host);
+      portOf.set(host, port);
+    }
+  } catch (err) {
+    await destroyAll();
+    throw err;
+  }
+  let nextOctet = 101;
+  return {
+    hosts,
+    worldNs: world.ns,
+    worldAddress: world.address,
+    worldAddress6: world.address6,
+    underlayCidr: '198.51.100.0/24',
+    underlayCidr6: '2001:db8:e0::/64',
+    addNode(name, opts = {}) {
+      if (!/^[a-z][a-z0-9]{0,8}$/.test(name)) throw new Error(`node name "${name}": 1 to 9 lower-case letters and digits, a letter first`);
+      const octet = opts.octet ?? nextOctet++;
+      const ns = `${prefix}n-${name}`;
+      const port = `n-${name}`;
+      const macs = randomMacs();
+      addNamespace(ns);
+      ipSync(['-n', ns, '-batch', '-'], [
+        'link set dev lo up',
+        `link add eth0 address ${macs.em0} type veth peer name ${port} netns ${world.ns} address ${macs.peer}`,
+        'link set dev eth0 up',
+        `addr add 198.51.100.${octet}/24 broadcast + dev eth0`,
+        `addr add 2001:db8:e0::${octet.toString(16)}/64 dev eth0 nodad`,
+        `route add default via ${world.address}`,
+      ].join('\n') + '\n');
+      ipSync(['-n', world.ns, '-batch', '-'], `link set dev ${port} master wan0\nlink set dev ${port} up\n`);
+      const node: UnderlayNode = {
+        name,
+        ns,
+        address: `198.51.100.${octet}`,
+        address6: `2001:db8:e0::${octet.toString(16)}`,
+        exec: (argv, o = {}) => runProcess(IP, ['netns', 'exec', ns, ...argv], o),
+        spawn: (argv, o = {}) => trackChild(clusterState, spawn(IP, ['netns', 'exec', ns, ...argv], { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })),
+      };
+      portOf.set(node, port);
+      return node;
+    },
+    async setLink(target, up) {
+      const port = portOf.get(target);
+      if (!port) throw new Error('setLink: not a host or node of this cluster');
+      ipSync(['-n', world.ns, 'link', 'set', 'dev', port, up ? 'up' : 'down']);
+    },
+    destroy: destroyAll,
+  };
 }
 
 /** True when the process can create network namespaces (root). Suites skip themselves otherwise. */

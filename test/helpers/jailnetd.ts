@@ -33,6 +33,8 @@ export interface TestDaemon {
 }
 
 export interface JailnetdOptions {
+  /** Listen here instead of in the daemon's temp dir (e.g. the default socket of a test's run directory). */
+  socket?: string;
   /** Run inside this network namespace (an emulated host's hostNs). */
   netns?: string;
   /** More flags, e.g. ['--reclaim-interval', '0.2']. */
@@ -44,7 +46,7 @@ const NSENTER = '/usr/bin/nsenter';
 
 export async function startJailnetd(env: NodeJS.ProcessEnv = process.env, opts: JailnetdOptions = {}): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'jailnetd-test-'));
-  const socket = join(dir, 'jailnetd.sock');
+  const socket = opts.socket ?? join(dir, 'jailnetd.sock');
   const stateDir = join(dir, 'state');
   const logFile = join(dir, 'jailnetd.log');
   const argv = [JAILNETD, '--socket', socket, '--state-dir', stateDir, '--log-file', logFile, ...(opts.args ?? [])];

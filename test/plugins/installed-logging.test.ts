@@ -44,8 +44,10 @@ afterAll(() => {
 const run = (command: string, conf: object, att = { containerId: 'inst1', netns: 'instj' }) =>
   runPlugin(join(cniDir, 'bridge'), { ...host.env, CNI_COMMAND: command, CNI_CONTAINERID: att.containerId, CNI_NETNS: att.netns, CNI_IFNAME: 'eth0', CNI_PATH: cniDir, JAILNET_RUN_DIR: join(host.dir, 'run'), JAILNET_COMMAND_TIMEOUT: '300' }, conf);
 
-test('install copies the executables only, each whole', () => {
-  expect(readdirSync(cniDir).sort()).toEqual(['bridge', 'epair', 'jailnet-ipam', 'nat', 'portmap']);
+test('install copies the executables only, one per plugins/*.ts (the drop-ins of other runtimes\' files too), each whole', () => {
+  expect(readdirSync(cniDir).sort()).toEqual(['bridge', 'epair', 'firewall', 'host-local', 'jailnet-ipam', 'loopback', 'nat', 'portmap', 'tuning']);
+  const sources = readdirSync(join(__dirname, '../../plugins')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+  expect(readdirSync(cniDir).sort()).toEqual(sources.sort());
 });
 
 test('an ADD that logs at every level succeeds with its result although the log file cannot be opened', async () => {

@@ -88,3 +88,23 @@ test('CHECK of an attachment whose jail was removed answers code 3 (ifconfig -j\
   expect(await ipamd.leases('neta')).toEqual([]);
   expect(await ipamd.leases('netb')).toEqual([]);
 });
+
+test('a jail whose first network is not its default gateway gets its default route from the second, marked isDefaultGateway', async () => {
+  await host.createJail('marked');
+  const plain = bridgeNetwork(ipamd, 'netc', '10.63.0.0/24', { isDefaultGateway: false, isGateway: true });
+  const marked = bridgeNetwork(ipamd, 'netd', '10.64.0.0/24');
+  const c = { containerId: 'marked', netns: 'marked', ifname: 'eth0' };
+  const d = { containerId: 'marked', netns: 'marked', ifname: 'eth1' };
+  const rc = await cni('bridge', 'ADD', plain, c);
+  expect(rc.code).toBe(0);
+  expect((rc.json as Record<string, unknown>).routes).toBeUndefined();
+  expect(await defaults('marked')).toEqual([]);
+  const rd = await cni('bridge', 'ADD', marked, d);
+  expect(rd.code).toBe(0);
+  expect((rd.json as Record<string, unknown>).routes).toEqual([{ dst: '0.0.0.0/0', gw: '10.64.0.1' }]);
+  expect(await defaults('marked')).toEqual(['10.64.0.1 eth1']);
+  for (const [conf, att] of [[marked, d], [plain, c]] as const) expect(await cni('bridge', 'DEL', conf, att)).toMatchObject({ code: 0 });
+  await host.removeJail('marked');
+  expect(await ipamd.leases('netc')).toEqual([]);
+  expect(await ipamd.leases('netd')).toEqual([]);
+});

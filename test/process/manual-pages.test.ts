@@ -8,6 +8,7 @@ import { bridgeConfigSchema, epairConfigSchema } from '../../src/config/schemas/
 import { natConfigSchema, portmapConfigSchema } from '../../src/config/schemas/chained';
 import { netConfSchema } from '../../src/config/schemas/cni';
 import { conflistSchema } from '../../src/config/schemas/conflist';
+import { firewallConfigSchema, loopbackConfigSchema, tuningConfigSchema } from '../../src/config/schemas/dropin';
 import { ipamConfigSchema } from '../../src/config/schemas/ipam';
 import { jailnetdConfigSchema } from '../../src/config/schemas/ipam-api';
 
@@ -31,6 +32,10 @@ const PLUGIN_SCHEMAS: Record<string, object> = {
   nat: natConfigSchema,
   portmap: portmapConfigSchema,
   'jailnet-ipam': ipamConfigSchema,
+  'host-local': ipamConfigSchema,
+  firewall: firewallConfigSchema,
+  tuning: tuningConfigSchema,
+  loopback: loopbackConfigSchema,
 };
 
 /**

@@ -20,11 +20,18 @@ describe('a plugin built on the dispatcher', () => {
     expect(r.stdout).toBe('{"cniVersion":"1.1.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}');
   });
 
-  test('without CNI_COMMAND: error JSON (code 4) on stdout, about text on stderr', async () => {
+  test('without CNI_COMMAND: nothing on stdout, exit 0, name, version and protocol versions on stderr (as the reference skel)', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string };
     const r = await runPlugin(noop, {}, '');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`CNI noop plugin v${version}\nCNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n`);
+  });
+
+  test('an unknown CNI_COMMAND: error JSON (code 4) on stdout', async () => {
+    const r = await runPlugin(noop, { CNI_COMMAND: 'BOGUS' }, '');
     expect(r.code).toBe(1);
-    expect(r.json).toMatchObject({ code: 4, msg: 'required environment variable CNI_COMMAND is missing' });
-    expect(r.stderr).toContain('CNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0');
+    expect(r.json).toMatchObject({ code: 4, msg: 'unknown CNI_COMMAND "BOGUS"' });
   });
 
   test('debug logs go to stderr; stdout stays pure protocol', async () => {

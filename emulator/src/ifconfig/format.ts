@@ -1,6 +1,7 @@
 import { metaOf, type IfMeta } from '../meta';
 import type { AddrInfo, LinuxLink } from '../netns';
 import { toFreeBSD } from './names';
+import { vxlanStatusLine } from './vxlan';
 
 /** ifconfig(8) status output in the FreeBSD 14 layout (tab-indented lines). */
 
@@ -36,6 +37,14 @@ export function isUp(link: LinuxLink): boolean {
 }
 
 /**
+ * A vxlan interface is RUNNING once vxlan_init opened its socket (sys/net/if_vxlan.c); the
+ * emulator has a Linux vxlan device behind it then, and an ifb before (ifconfig/vxlan.ts).
+ */
+export function vxlanRunning(link: LinuxLink): boolean {
+  return link.linkinfo?.info_kind === 'vxlan' && isUp(link);
+}
+
+/**
  * The flags of the 14.x listing (ifconfig_netlink.c prints every set bit by name): an epair is
  * RUNNING and LOWER_UP from its creation, up or not (if_epair.c sets IFF_DRV_RUNNING and the
  * link state when it creates the pair); a loopback is RUNNING and LOWER_UP only while up. 14.x
@@ -45,8 +54,13 @@ export function ifFlags(link: LinuxLink, meta: IfMeta = metaOf(link)): { value: 
   const f = new Set(link.flags);
   const on = new Set<string>();
   const up = f.has('UP');
-  if (up) on.add('UP').add('RUNNING');
-  if (meta.kind === 'lo') {
+  if (up) on.add('UP');
+  // vxlan_init sets IFF_DRV_RUNNING and the link state up, vxlan_teardown clears both.
+  if (up && (meta.kind !== 'vxlan' || vxlanRunning(link))) on.add('RUNNING');
+  if (meta.kind === 'vxlan') {
+    on.add('BROADCAST').add('SIMPLEX').add('MULTICAST');
+    if (vxlanRunning(link)) on.add('LOWER_UP');
+  } else if (meta.kind === 'lo') {
     on.add('LOOPBACK').add('MULTICAST');
     if (up) on.add('LOWER_UP');
   } else {
@@ -158,6 +172,16 @@ export function memberFlags(port: LinuxLink): number {
 }
 
 /**
+ * bridgestp.c bstp_calc_path_cost: 20000000000 / (baudrate / 1000); an interface without a
+ * baudrate (vxlan's if_baudrate is 0) gets BSTP_DEFAULT_PATH_COST, 55.
+ */
+function pathCost(meta: IfMeta): number {
+  if (meta.kind === 'epair') return 2000;
+  if (meta.kind === 'vxlan') return 55;
+  return 20000;
+}
+
+/**
  * Bridge members newest first: if_bridge.c inserts a member at the head of its list, and
  * bridge_status prints the list in order. Linux numbers the ports of a bridge as they join
  * (the lowest free number), so the highest number is taken as the newest.
@@ -181,6 +205,8 @@ export function formatStatus(link: LinuxLink, all: readonly LinuxLink[], opts: F
   // 14.x prints options= for every interface, "options=0" when none are on (print_ifcap).
   if (meta.kind === 'epair') lines.push('\toptions=8<VLAN_MTU>');
   else if (meta.kind === 'bridge') lines.push('\toptions=0');
+  // if_vxlan.c VXLAN_BASIC_IFCAPS (no offloads: em0 has no VXLAN_HWCSUM to inherit).
+  else if (meta.kind === 'vxlan') lines.push('\toptions=80020<JUMBO_MTU,LINKSTATE>');
   else if (meta.kind === 'lo') lines.push('\toptions=680003<RXCSUM,TXCSUM,LINKSTATE,RXCSUM_IPV6,TXCSUM_IPV6>');
   else if (meta.kind === 'ether') lines.push('\toptions=481009b<RXCSUM,TXCSUM,VLAN_MTU,VLAN_HWTAGGING,VLAN_HWCSUM,VLAN_HWFILTER,NOMAP>');
   const fam = opts.family;
@@ -200,11 +226,17 @@ export function formatStatus(link: LinuxLink, all: readonly LinuxLink[], opts: F
     for (const port of all.filter((l) => l.master === link.ifname).sort(newestFirst)) {
       const mf = memberFlags(port);
       lines.push(`\tmember: ${toFreeBSD(port.ifname)} flags=${mf.toString(16)}<${bits(mf, MEMBER_BITS)}>`);
-      lines.push(`\t        ifmaxaddr 0 port ${port.ifindex} priority 128 path cost ${metaOf(port).kind === 'epair' ? 2000 : 20000}`);
+      lines.push(`\t        ifmaxaddr 0 port ${port.ifindex} priority 128 path cost ${pathCost(metaOf(port))}`);
     }
   }
   if (meta.groups.length && !fam) lines.push(`\tgroups: ${meta.groups.join(' ')}`);
-  if (!fam && meta.kind === 'epair') {
+  const vxlanLine = !fam && meta.vxlan ? vxlanStatusLine(meta.vxlan) : undefined;
+  if (vxlanLine) lines.push(`\t${vxlanLine}`);
+  if (!fam && meta.kind === 'vxlan') {
+    // vxlan_media_status: IFM_ETHER | IFM_FDX active, always IFM_ACTIVE.
+    lines.push('\tmedia: Ethernet autoselect (autoselect <full-duplex>)');
+    lines.push('\tstatus: active');
+  } else if (!fam && meta.kind === 'epair') {
     lines.push('\tmedia: Ethernet 10Gbase-T (10Gbase-T <full-duplex>)');
     lines.push('\tstatus: active');
   } else if (!fam && meta.kind === 'ether') {

@@ -113,7 +113,7 @@ export async function ifconfigMain(ctx: EmuContext, argv: string[], io: ToolIo):
   if (fmt.addr) fmt.hostNames = readHostsFile(ctx);
   const vnet = vnetOf(ctx, jail, 'ifconfig');
   if (cloners) {
-    io.out('bridge epair lo\n');
+    io.out('bridge epair lo vxlan\n');
     return 0;
   }
   if (group !== undefined && !all) {

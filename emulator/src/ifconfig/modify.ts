@@ -1,13 +1,32 @@
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ToolError, type EmuContext } from '../context';
 import { findJail, isJid, jailNotFoundMessage, type Vnet } from '../jails';
 import { ALIAS_MAX, encodeMeta, metaOf, setMetaLine, type IfMeta } from '../meta';
-import { errnoText, ipBatch, q, readLinks, type BatchLine, type LinuxLink } from '../netns';
+import { BRIDGE, errnoText, ipBatch, q, readLinks, type BatchLine, type LinuxLink } from '../netns';
+import { run as runHelper } from '../exec';
 import { stateSysctl, syncAcceptRa } from '../sysctl';
 import { freeUnits, takeUnit, takenUnits, type Cloner } from '../units';
 import { classfulPrefix, linkLocalOf, parseInet, parseInet6, parseMac, parseNetmask, sameInet6 } from './addresses';
 import { broadcastOf, hasAutoLinklocal, isUp } from './format';
 import { IFNAME_MAX, toFreeBSD, toLinux } from './names';
+import {
+  checkCreateFlags,
+  IF_MINMTU,
+  initProblem,
+  isCloneWord,
+  isMulticast,
+  linuxLearns,
+  linuxVxlanArgs,
+  parseVxlanWord,
+  VXLAN_MAX_MTU,
+  VXLAN_WORDS,
+  vxlanDefaultMtu,
+  vxlanDefaults,
+  type CreateFlags,
+  type VxlanConfig,
+} from './vxlan';
 
 /**
  * `ifconfig IF word...`: the words are checked against a model of the namespace's links and
@@ -83,6 +102,10 @@ export class IfconfigSession {
   private readonly unitsFreed: { home: number; cloner: Cloner; unit: number }[] = [];
   /** Runs in another namespace before this session's own batch (ifconfig IF -vnet J). */
   private readonly preBatches: { ns: string; lines: BatchLine[] }[] = [];
+  /** `bridge fdb` commands to run after the batch (a vxlan's default destination on another port). */
+  private readonly fdbAppends: string[][] = [];
+  /** What if_printf would print on the console (vxlan_init failures): appended to `<dir>/messages`. */
+  private readonly console: string[] = [];
   /** Interfaces (Linux names) whose ACCEPT_RTADV this command set or cleared. */
   private readonly rtadvChanged = new Set<string>();
   /**
@@ -178,13 +201,13 @@ export class IfconfigSession {
 
   // ---- create ---------------------------------------------------------------------------
 
-  private create(ifname: string, _rest: string[]): void {
-    const m = /^(epair|bridge)(\d*)$/.exec(ifname);
+  private create(ifname: string, rest: string[]): void {
+    const m = /^(epair|bridge|vxlan)(\d*)$/.exec(ifname);
     if (!m) this.fail('SIOCIFCREATE2: Invalid argument');
     const cloner = m[1] as Cloner;
     const home = this.vnet.jid;
     const taken = new Set(takenUnits(this.ctx, home, cloner));
-    const names = (u: number) => (cloner === 'epair' ? [`epair${u}a`, `epair${u}b`] : [`bridge${u}`]);
+    const names = (u: number) => (cloner === 'epair' ? [`epair${u}a`, `epair${u}b`] : [`${cloner}${u}`]);
     let unit: number;
     if (m[2] !== '') {
       unit = Number(m[2]);
@@ -208,6 +231,8 @@ export class IfconfigSession {
       link.address = macA;
       this.links.push(link, { ifindex: 0, ifname: b, flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, addr_info: [] });
       this.select(link);
+    } else if (cloner === 'vxlan') {
+      this.createVxlan(unit, rest, err);
     } else {
       const br = `bridge${unit}`;
       this.emit(`link add ${br} address ${randomMac([0x58, 0x9c, 0xfc])} type bridge stp_state 0 forward_delay 0`, err);
@@ -220,6 +245,144 @@ export class IfconfigSession {
     this.metaDirty = true;
     this.created = true;
     this.unitsTaken.push({ cloner, unit });
+  }
+
+  /**
+   * `ifconfig vxlan create [vxlan words]`: the vxlan words right after `create` are create
+   * parameters (ifvxlan.c's DEF_CLONE_CMD entries, collected until the first other word, then
+   * checked by vxlan_check_params before the interface exists: a failure creates nothing).
+   * Not running yet: the Linux device is an ifb until vxlan_init (see vxlan.ts).
+   */
+  private createVxlan(unit: number, rest: string[], err: (e: string) => string): void {
+    const name = `vxlan${unit}`;
+    const cfg = vxlanDefaults();
+    const flags: CreateFlags = {};
+    while (rest.length > 0 && isCloneWord(rest[0] as string)) {
+      const w = rest[0] as string;
+      const n = VXLAN_WORDS.get(w) as number;
+      if (rest.length <= n) this.fail(n === 1 ? `'${w}' requires argument` : `'${w}' requires 2 arguments`);
+      parseVxlanWord(w, rest.slice(1, 1 + n)).apply(cfg, flags);
+      rest.splice(0, 1 + n);
+    }
+    checkCreateFlags(flags);
+    // vxlan_clone_create: ether_gen_addr (FreeBSD's OUI), then vxlan_setup_interface_hdrlen.
+    const mac = randomMac([0x58, 0x9c, 0xfc]);
+    const mtu = vxlanDefaultMtu(cfg);
+    this.emit(`link add ${name} address ${mac} mtu ${mtu} type ifb`, err);
+    this.emit(`link set dev ${name} addrgenmode none`, err);
+    const meta: IfMeta = { kind: 'vxlan', unit, home: this.vnet.jid, ifdisabled: true, groups: ['vxlan'], vxlan: cfg, ...this.rtadvDefault() };
+    const link: LinuxLink = { ifindex: 0, ifname: name, flags: ['BROADCAST', 'MULTICAST'], mtu, addr_info: [], address: mac, linkinfo: { info_kind: 'ifb' }, ifalias: encodeMeta(meta) };
+    if (meta.acceptRtadv) this.rtadvChanged.add(name);
+    this.links.push(link);
+    this.select(link);
+  }
+
+  // ---- vxlan ------------------------------------------------------------------------------
+
+  private get vxlanCfg(): VxlanConfig {
+    return this.meta.vxlan as VxlanConfig;
+  }
+
+  /**
+   * IFF_DRV_RUNNING of a vxlan interface in this command's model: a Linux vxlan device exists
+   * only while the FreeBSD interface runs (an ifb stands in otherwise), whatever IFF_UP says.
+   */
+  private vxlanStarted(link: LinuxLink = this.cur): boolean {
+    return link.linkinfo?.info_kind === 'vxlan';
+  }
+
+  /** A vxlan word on an existing interface: ifconfig's checks, then the kernel's (if_vxlan.c vxlan_ctrl_*). */
+  private vxlanWord(word: string, args: string[]): void {
+    const change = parseVxlanWord(word, args);
+    if (this.meta.kind !== 'vxlan') {
+      // ifvxlan.c: vxlan_exists() fails, so the value is kept for a create that never comes;
+      // only the flush goes to the driver, which does not know it.
+      if (word === 'vxlanflush' || word === 'vxlanflushall') this.fail(`${change.cmd}: Invalid argument`);
+      return;
+    }
+    if (change.kernelInvalid) this.fail(`${change.cmd}: Invalid argument`);
+    const running = this.vxlanStarted();
+    if (change.needsStopped && running) this.fail(`${change.cmd}: Device busy`);
+    this.setMeta((m) => change.apply(m.vxlan as VxlanConfig, undefined));
+    const cfg = this.vxlanCfg;
+    const nm = q(this.name);
+    if ((word === 'vxlanremote' || word === 'vxlangroup') && !cfg.userMtu && this.cur.mtu !== vxlanDefaultMtu(cfg)) {
+      this.cur.mtu = vxlanDefaultMtu(cfg);
+      this.emit(`link set dev ${nm} mtu ${this.cur.mtu}`, (e) => `${change.cmd}: ${errnoText(e)}`);
+    }
+    if (!running) return;
+    // Changes a running interface takes; Linux changes these in place (the table size it cannot:
+    // the next start applies it).
+    const live = word === 'vxlanttl' ? `ttl ${cfg.ttl}` : word === 'vxlantimeout' ? `ageing ${cfg.timeout}` : word.endsWith('vxlanlearn') ? (linuxLearns(cfg) ? 'learning' : 'nolearning') : undefined;
+    if (live) this.emit(`link set dev ${nm} type vxlan ${live}`, (e) => `${change.cmd}: ${errnoText(e)}`);
+  }
+
+  /**
+   * SIOCSIFFLAGS on a vxlan interface (vxlan_ioctl_ifflags): up and not running starts it
+   * (vxlan_init), down and running stops it (vxlan_teardown). Also what an address does
+   * (ether_ioctl SIOCSIFADDR calls if_init).
+   */
+  private vxlanIfflags(): void {
+    const running = this.vxlanStarted();
+    if (isUp(this.cur) && !running) this.vxlanInit();
+    else if (!isUp(this.cur) && running) this.swapLinux({ type: 'ifb' });
+  }
+
+  private vxlanInit(): void {
+    const cfg = this.vxlanCfg;
+    const others = this.links
+      .filter((l) => l !== this.cur && metaOf(l).kind === 'vxlan' && this.vxlanStarted(l))
+      .map((l) => ({ name: toFreeBSD(l.ifname), cfg: metaOf(l).vxlan as VxlanConfig }));
+    const addresses = this.links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local));
+    let problem = initProblem(cfg, addresses, others);
+    let lower: LinuxLink | undefined;
+    if (!problem && isMulticast(cfg.remote as string)) {
+      // The group is joined on vxlandev (vxlan_setup_multicast_interface) or, without it, on the
+      // interface that holds vxlanlocal (IP_ADD_MEMBERSHIP's imr_interface); Linux needs it named.
+      lower = cfg.dev !== undefined ? this.find(cfg.dev) : this.links.find((l) => (l.addr_info ?? []).some((a) => a.local === cfg.local));
+      if (!lower) problem = `multicast interface ${cfg.dev} does not exist`;
+      else if (this.cur.mtu > lower.mtu - (1500 - vxlanDefaultMtu(cfg))) {
+        problem = `mtu ${this.cur.mtu} over ${toFreeBSD(lower.ifname)} (the emulator cannot run it: Linux caps a group's MTU at the MTU of its interface less the encapsulation)`;
+      }
+    }
+    if (problem) {
+      this.console.push(`${toFreeBSD(this.name)}: ${problem}`);
+      return;
+    }
+    const args = linuxVxlanArgs(cfg, lower?.ifname);
+    this.swapLinux({ type: args.type });
+    if (args.defaultEntry) this.fdbAppends.push(['fdb', 'append', '00:00:00:00:00:00', 'dev', this.name, 'dst', args.defaultEntry.dst, 'port', String(args.defaultEntry.port), 'self', 'permanent']);
+  }
+
+  /**
+   * Replaces the Linux device behind the current vxlan interface (ifb <-> vxlan) and carries
+   * over what FreeBSD keeps on the interface: name, MAC, MTU, metadata, flags, bridge
+   * membership and addresses. A new device is made first under a temporary name, so a refusal
+   * by Linux leaves the old one as it was.
+   */
+  private swapLinux(to: { type: string }): void {
+    const c = this.cur;
+    const nm = q(this.name);
+    const tmp = `jnx${randomBytes(4).toString('hex')}`;
+    const err = (e: string) => `emulator: cannot ${to.type === 'ifb' ? 'stop' : 'start'} ${toFreeBSD(this.name)} on Linux: ${e.trim()}`;
+    this.emit(`link add ${tmp} address ${c.address} mtu ${c.mtu} type ${to.type}`, err);
+    this.emit(`link set dev ${tmp} addrgenmode none`, err);
+    this.emit(`link del dev ${nm}`, err);
+    this.emit(`link set dev ${tmp} name ${nm}`, err);
+    this.emit(setMetaLine(nm, this.meta), err);
+    this.metaDirty = false;
+    if (c.flags.includes('PROMISC')) this.emit(`link set dev ${nm} promisc on`, err);
+    if (c.master) {
+      const sd = c.linkinfo?.info_slave_data ?? {};
+      this.emit(`link set dev ${nm} master ${q(c.master)}`, err);
+      this.emit(`link set dev ${nm} type bridge_slave isolated ${sd['isolated'] === true ? 'on' : 'off'} learning ${sd['learning'] === false ? 'off' : 'on'}`, err);
+    }
+    for (const a of c.addr_info ?? []) {
+      if (a.family === 'inet') this.emit(`addr add ${a.local}/${a.prefixlen} broadcast ${a.broadcast ?? broadcastOf(a.local, a.prefixlen)} dev ${nm}`, err);
+      else this.emit(`addr add ${a.local}/${a.prefixlen} dev ${nm} nodad`, err);
+    }
+    if (isUp(c)) this.emit(`link set dev ${nm} up`, err);
+    c.linkinfo = { ...c.linkinfo, info_kind: to.type === 'ifb' ? 'ifb' : 'vxlan' };
   }
 
   /** nd6_ifattach: a new interface gets ACCEPT_RTADV when net.inet6.ip6.accept_rtadv is 1. */
@@ -272,12 +435,13 @@ export class IfconfigSession {
       const nm = q(this.name);
       switch (w) {
         case 'up':
-          this.emit(`link set dev ${nm} up`, (e) => `up: ${errnoText(e)}`);
-          if (!this.cur.flags.includes('UP')) this.cur.flags.push('UP');
+          this.bringUp((e) => `up: ${errnoText(e)}`);
+          if (this.meta.kind === 'vxlan') this.vxlanIfflags();
           continue;
         case 'down':
           this.emit(`link set dev ${nm} down`, (e) => `down: ${errnoText(e)}`);
           this.cur.flags = this.cur.flags.filter((f) => f !== 'UP');
+          if (this.meta.kind === 'vxlan') this.vxlanIfflags();
           continue;
         case 'name': {
           const n = arg();
@@ -289,10 +453,12 @@ export class IfconfigSession {
           const v = arg();
           i++;
           const mtu = Number(v);
-          const max = this.meta.kind === 'epair' ? 16384 : 65535;
-          if (!/^\d+$/.test(v) || mtu < 72 || mtu > max) this.fail('ioctl SIOCSIFMTU (set mtu): Invalid argument');
+          const max = this.meta.kind === 'epair' ? 16384 : this.meta.kind === 'vxlan' ? VXLAN_MAX_MTU : 65535;
+          if (!/^\d+$/.test(v) || mtu < IF_MINMTU || mtu > max) this.fail('ioctl SIOCSIFMTU (set mtu): Invalid argument');
           this.emit(`link set dev ${nm} mtu ${mtu}`, (e) => `ioctl SIOCSIFMTU (set mtu): ${errnoText(e)}`);
           this.cur.mtu = mtu;
+          // vxlan_ioctl SIOCSIFMTU: VXLAN_FLAG_USER_MTU, the MTU stops following the remote.
+          if (this.meta.kind === 'vxlan') this.setMeta((m) => ((m.vxlan as VxlanConfig).userMtu = true));
           continue;
         }
         case 'description':
@@ -325,6 +491,8 @@ export class IfconfigSession {
         case 'promisc':
         case '-promisc':
           this.emit(`link set dev ${nm} promisc ${w === 'promisc' ? 'on' : 'off'}`, (e) => `${w}: ${errnoText(e)}`);
+          this.cur.flags = [...this.cur.flags.filter((f) => f !== 'PROMISC'), ...(w === 'promisc' ? ['PROMISC'] : [])];
+          if (this.meta.kind === 'vxlan') this.vxlanIfflags();
           continue;
         case 'alias':
         case 'add':
@@ -387,6 +555,14 @@ export class IfconfigSession {
           i++;
           continue;
       }
+      if (VXLAN_WORDS.has(w)) {
+        const n = VXLAN_WORDS.get(w) as number;
+        // DEF_CMD_ARG2 words say "requires 2 arguments" when either is missing: arg(2) checks first.
+        const args = n === 2 ? [arg(2), arg(1)].reverse() : n === 1 ? [arg()] : [];
+        i += n;
+        this.vxlanWord(w, args);
+        continue;
+      }
       if (NOOP0.has(w)) continue;
       if (NOOP1.has(w)) {
         arg();
@@ -423,7 +599,7 @@ export class IfconfigSession {
 
   private destroy(): void {
     const m = this.meta;
-    if ((m.kind !== 'epair' && m.kind !== 'bridge') || m.unit === undefined) this.fail('SIOCIFDESTROY: Invalid argument');
+    if ((m.kind !== 'epair' && m.kind !== 'bridge' && m.kind !== 'vxlan') || m.unit === undefined) this.fail('SIOCIFDESTROY: Invalid argument');
     this.emit(`link del dev ${q(this.name)}`, (e) => `SIOCIFDESTROY: ${errnoText(e)}`);
     this.unitsFreed.push({ home: m.home, cloner: m.kind, unit: m.unit });
     if (this.addressesOf('inet').length || this.addressesOf('inet6').length) this.hostAddrChanged = true;
@@ -487,6 +663,21 @@ export class IfconfigSession {
     return (this.cur.addr_info ?? []).filter((a) => a.family === family);
   }
 
+  /**
+   * Brings the interface up. Linux gives lo 127.0.0.1/8 each time it comes up (inetdev_event,
+   * NETDEV_UP); FreeBSD's lo0 gets only ::1 (in6_ifattach_loopback, sys/netinet6/in6_ifattach.c)
+   * and keeps the IPv4 addresses ifconfig gave it: the Linux one is taken away again unless lo0
+   * had it before.
+   */
+  private bringUp(onError: BatchLine['onError']): void {
+    const nm = q(this.name);
+    const wasUp = isUp(this.cur);
+    this.emit(`link set dev ${nm} up`, onError);
+    if (wasUp) return;
+    this.cur.flags.push('UP');
+    if (this.meta.kind === 'lo' && !this.addressesOf('inet').some((a) => a.local === '127.0.0.1')) this.emit(`addr del 127.0.0.1/8 dev ${nm}`, onError);
+  }
+
   // ---- deferred address operations --------------------------------------------------------
 
   private finishAddresses(): void {
@@ -519,10 +710,7 @@ export class IfconfigSession {
           this.cur.addr_info = (this.cur.addr_info ?? []).filter((a) => a !== mine);
         }
         // An address brings the interface up (ether_ioctl SIOCSIFADDR).
-        if (!isUp(this.cur)) {
-          this.emit(`link set dev ${nm} up`, (e) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`);
-          this.cur.flags.push('UP');
-        }
+        if (!isUp(this.cur)) this.bringUp((e) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`);
         const err = (e: string) => `ioctl (SIOCAIFADDR): ${errnoText(e)}`;
         // lo gets 127.0.0.1/8 and ::1 from Linux when it goes up: replace, not add.
         const verb = this.meta.kind === 'lo' ? 'replace' : 'add';
@@ -537,6 +725,8 @@ export class IfconfigSession {
       }
       if (this.vnet.jid === 0) this.hostAddrChanged = true;
     }
+    // ether_ioctl SIOCSIFADDR: the address brought the interface up and called if_init.
+    if (o.setaddr && this.af !== 'link' && o.doalias !== -1 && this.meta.kind === 'vxlan') this.vxlanIfflags();
     // AUTO_LINKLOCAL: an enabled, running interface gets its fe80:: address.
     if (isUp(this.cur) && !this.meta.ifdisabled && hasAutoLinklocal(this.meta) && this.meta.kind !== 'lo' && this.cur.address) {
       if (!this.addressesOf('inet6').some((a) => a.local.toLowerCase().startsWith('fe80:'))) {
@@ -559,6 +749,13 @@ export class IfconfigSession {
     if (r.ok) freeUnits(this.ctx, this.unitsFreed);
     if (this.vnet.jid === 0 && this.lines.length > 0 && (r.ok || (r.failed ?? 0) > 0)) this.needsPfRefresh = true;
     if (this.hostAddrChanged) this.needsPfRefresh = true;
+    if (this.console.length > 0 && (r.ok || (r.failed ?? 0) > 0)) appendFileSync(join(this.ctx.dir, 'messages'), this.console.map((l) => `${l}\n`).join(''));
+    if (r.ok) {
+      for (const args of this.fdbAppends) {
+        const f = await runHelper(BRIDGE, ['-n', this.vnet.ns, ...args]);
+        if (f.code !== 0) throw new ToolError(`emulator: cannot set the default destination of ${toFreeBSD(args[4] as string)} on Linux: ${f.stderr.trim()}`);
+      }
+    }
     if (r.ok && this.rtadvChanged.size > 0 && !this.gone) await syncAcceptRa(this.ctx, this.vnet, [...this.rtadvChanged]);
     if (!r.ok) throw new ToolError(messageFor(this.lines[r.failed ?? 0], r.error ?? ''));
     if (this.pendingError) throw new ToolError(this.pendingError);

@@ -7,8 +7,9 @@ import { bridgeConfigSchema, epairConfigSchema } from './bridge';
 import { natConfigSchema, portmapConfigSchema } from './chained';
 import { legacyResultSchema, netConfSchema, resultSchema } from './cni';
 import { conflistSchema } from './conflist';
+import { firewallConfigSchema, loopbackConfigSchema, tuningConfigSchema } from './dropin';
 import { ipamConfigSchema, ipamSectionSchema } from './ipam';
-import { allocateRequestSchema, attachmentRequestSchema, checkRequestSchema, gcRequestSchema, jailnetdConfigSchema, natAddRequestSchema, natCheckRequestSchema, natRemoveRequestSchema, portsReleaseRequestSchema, portsReserveRequestSchema, publishRequestSchema } from './ipam-api';
+import { allocateRequestSchema, attachmentRequestSchema, checkRequestSchema, gcRequestSchema, jailnetdConfigSchema, natAddRequestSchema, natCheckRequestSchema, natRemoveRequestSchema, ingressRequestSchema, portsReleaseRequestSchema, portsReserveRequestSchema, publishRequestSchema } from './ipam-api';
 
 export const schemas: Record<string, object> = {
   netconf: netConfSchema,
@@ -29,7 +30,11 @@ export const schemas: Record<string, object> = {
   'ipam-nat-add': natAddRequestSchema,
   'ipam-nat-remove': natRemoveRequestSchema,
   'ipam-nat-check': natCheckRequestSchema,
+  'ipam-ingress': ingressRequestSchema,
   'jailnetd-config': jailnetdConfigSchema,
   'portmap-config': portmapConfigSchema,
   'nat-config': natConfigSchema,
+  'loopback-config': loopbackConfigSchema,
+  'firewall-config': firewallConfigSchema,
+  'tuning-config': tuningConfigSchema,
 };

@@ -4,6 +4,7 @@
  * a 400, unlike in a CNI configuration, which other tools extend.
  */
 import { absolutePathSchema, NETWORK_NAME_MAX, NETWORK_NAME_PATTERN } from './cni';
+import { clusterSchema } from './cluster';
 import { rangesSchema } from './ipam';
 
 const network = { type: 'string', pattern: NETWORK_NAME_PATTERN, maxLength: NETWORK_NAME_MAX } as const;
@@ -45,6 +46,8 @@ export const allocateRequestSchema = {
       required: ['names'],
       properties: { names: { type: 'array', maxItems: 32, items: dnsName }, domain: dnsName },
     },
+    /** A cluster network's `cluster` object (docs/cluster.md): addresses come from this host's blocks. */
+    cluster: clusterSchema,
     /** The network's own bridge: its addresses are no conflict with the host's. */
     bridge: { type: 'string', minLength: 1, maxLength: 15, pattern: '^[A-Za-z][A-Za-z0-9_.-]*$' },
   },
@@ -123,6 +126,26 @@ export const natCheckRequestSchema = {
   properties: { ...attachment, addresses: { type: 'array', maxItems: 64, items: ipv4 } },
 } as const;
 
+/** An attachment's ingress policy (src/firewall/intent.ts IngressRule); the daemon checks the values again. */
+export const ingressRequestSchema = {
+  $id: 'ipam-ingress',
+  type: 'object',
+  additionalProperties: false,
+  required: [...attachmentRequired, 'policy', 'bridge', 'subnets'],
+  properties: {
+    ...attachment,
+    jail,
+    policy: { enum: ['same-bridge', 'isolated'] },
+    bridge: { type: 'string', minLength: 1, maxLength: 15 },
+    subnets: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 16,
+      items: { type: 'object', additionalProperties: false, required: ['cidr'], properties: { cidr: { type: 'string', minLength: 1, maxLength: 64 }, gateway: { type: 'string', minLength: 1, maxLength: 64 } } },
+    },
+  },
+} as const;
+
 /** One published mapping (src/portmap/mappings.ts PortMapping); the daemon checks it again. */
 const forwardMapping = {
   type: 'object',
@@ -193,5 +216,7 @@ export const jailnetdConfigSchema = {
     },
     /** Compare a network's ranges with the host's addresses and routes when first seen. */
     hostCheck: { type: 'boolean' },
+    /** This host's name in cluster networks (etcd keys PREFIX/NETWORK/hosts/NAME). */
+    hostName: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' },
   },
 } as const;

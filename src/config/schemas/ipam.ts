@@ -1,10 +1,11 @@
 /**
- * Configuration of the `jailnet-ipam` plugin: host-local's fields (`ranges`, or the older
- * single-range `subnet`/`rangeStart`/`rangeEnd`/`gateway`; `routes`), `dns` for the result,
- * and where to find or how to start jailnetd. The daemon checks the ranges themselves
+ * Configuration of the `jailnet-ipam` and `host-local` plugins: host-local's fields (`ranges`, or
+ * the older single-range `subnet`/`rangeStart`/`rangeEnd`/`gateway`; `routes`, `resolvConf`,
+ * `dataDir`), `dns` for the result, and where to find or how to start jailnetd. The daemon checks the ranges themselves
  * (addresses, overlaps) and names the bad field; this schema checks the shape.
  */
 import { absolutePathSchema as absolutePath, dnsSchema, netConfProperties } from './cni';
+import { clusterSchema } from './cluster';
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 
@@ -43,6 +44,11 @@ export const ipamFieldsSchema = {
     rangeEnd: { type: 'string' },
     gateway: { type: 'string' },
     routes: { type: 'array', items: routeSchema },
+    /** host-local: a resolv.conf(5) whose nameserver, domain, search and options lines become the result's dns. */
+    resolvConf: { type: 'string', minLength: 1 },
+    /** host-local: where the reference plugin keeps its leases; jailnetd keeps them in its state directory, so this is accepted and unused. */
+    dataDir: { type: 'string' },
+    /** jailnet: dns for the result (merged over resolvConf's). */
     dns: dnsSchema,
     /** jailnet: jailnetd's socket. */
     socket: absolutePath,
@@ -60,6 +66,8 @@ export const ipamFieldsSchema = {
     },
     /** jailnet: seconds to wait for an answer from jailnetd (default 30). */
     timeout: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+    /** jailnet: a network across hosts (docs/cluster.md). */
+    cluster: clusterSchema,
   },
 } as const;
 

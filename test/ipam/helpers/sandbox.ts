@@ -14,7 +14,7 @@ import { runPlugin as runPluginExecutable, type PluginRun } from '../../helpers/
 
 const ROOT = resolve(__dirname, '../../..');
 const DIST = join(ROOT, 'dist');
-const EXECUTABLES = ['bin/jailnetd', 'cni/jailnet-ipam'];
+const EXECUTABLES = ['bin/jailnetd', 'cni/jailnet-ipam', 'cni/host-local'];
 
 export interface DaemonProcess {
   pid: number;
@@ -39,6 +39,8 @@ export class Sandbox {
   readonly dir: string;
   readonly jailnetd: string;
   readonly plugin: string;
+  /** The same plugin installed under the reference name. */
+  readonly hostLocal: string;
   socket: string;
   stateDir: string;
   readonly logFile: string;
@@ -57,6 +59,7 @@ export class Sandbox {
     }
     this.jailnetd = join(this.dir, 'dist/bin/jailnetd');
     this.plugin = join(this.dir, 'dist/cni/jailnet-ipam');
+    this.hostLocal = join(this.dir, 'dist/cni/host-local');
     this.socket = join(this.dir, 'run/jailnetd.sock');
     this.stateDir = join(this.dir, 'state');
     this.logFile = join(this.dir, 'jailnetd.log');
@@ -177,9 +180,9 @@ export class Sandbox {
     };
   }
 
-  runPlugin(env: Record<string, string>, stdin: unknown): Promise<PluginRun> {
+  runPlugin(env: Record<string, string>, stdin: unknown, plugin = this.plugin): Promise<PluginRun> {
     // A daemon the plugin starts inherits this environment (see noHostTools).
-    return runPluginExecutable(this.plugin, { CNI_PATH: dirname(this.plugin), JAILNET_FREEBSD_ROOT: this.noHostTools, ...env }, typeof stdin === 'string' ? stdin : (stdin as object));
+    return runPluginExecutable(plugin, { CNI_PATH: dirname(this.plugin), JAILNET_FREEBSD_ROOT: this.noHostTools, ...env }, typeof stdin === 'string' ? stdin : (stdin as object));
   }
 
   log(): string {

@@ -73,6 +73,8 @@ test('IPv6 and dual stack; 0.4.0 results carry ips[].version', async () => {
       { version: '4', address: '10.72.0.2/16', gateway: '10.72.0.1' },
       { version: '6', address: 'fd72::1/64', gateway: 'fd72::ffff' },
     ],
+    // As host-local's: the dns object is there, empty, when nothing configures it.
+    dns: {},
   });
   const legacy = await add({ cniVersion: '1.0.0', name: 'legacyform', type: 'bridge', ipam: { ...sb.ipam(undefined), ranges: undefined, subnet: '10.73.0.0/24', rangeStart: '10.73.0.100' } }, 'l1');
   expect(legacy.json?.ips).toEqual([{ address: '10.73.0.100/24', gateway: '10.73.0.1' }]);
@@ -97,7 +99,8 @@ describe('static requests', () => {
     const a = await add(c({ runtimeConfig: { ips: ['10.75.0.50/24'] } }), 's1');
     expect(a.json?.ips).toEqual([{ address: '10.75.0.50/24', gateway: '10.75.0.1' }, { address: 'fd75::2/64', gateway: 'fd75::1' }]);
     const b = await add(c({ args: { cni: { ips: ['fd75::51'] } } }), 's2');
-    expect((b.json?.ips as { address: string }[]).map((ip) => ip.address)).toEqual(['10.75.0.2/24', 'fd75::51/64']);
+    // s1's static address moved the cursor of its range set, as host-local's last_reserved_ip does.
+    expect((b.json?.ips as { address: string }[]).map((ip) => ip.address)).toEqual(['10.75.0.51/24', 'fd75::51/64']);
     const d = await add(c(), 's3', { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=x;IP=10.75.0.52,fd75::52' });
     expect((d.json?.ips as { address: string }[]).map((ip) => ip.address)).toEqual(['10.75.0.52/24', 'fd75::52/64']);
   });

@@ -98,10 +98,10 @@ describe('static requests', () => {
     expect(alloc(s, 'b', { ips: ['FD00::0:99', '10.0.0.51'] }).ips.map((ip) => ip.address)).toEqual(['10.0.0.51', 'fd00::99']);
   });
 
-  test('a static address does not move the round-robin cursor', () => {
+  test('a static address moves the round-robin cursor, as host-local\'s last_reserved_ip (backend/disk Reserve)', () => {
     const s = stateWith('net', ranges);
     alloc(s, 'a', { ips: ['10.0.0.200'] });
-    expect(alloc(s, 'b').ips[0]!.address).toBe('10.0.0.2');
+    expect(alloc(s, 'b').ips[0]!.address).toBe('10.0.0.201');
   });
 
   test.each([

@@ -41,6 +41,9 @@ function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c:
     portForwardDifference: async () => undefined,
     staleForwards: async () => [],
     removeForwardHandle: (handle) => step({ op: 'forward-remove-handle', id: handle }),
+    setupIngress: (network, rules) => step({ op: 'ingress-set', network, addresses: rules.subnets.map((s) => s.cidr) }),
+    teardownIngress: (network) => step({ op: 'ingress-teardown', network }),
+    ingressDifference: async () => undefined,
     setDnsAccess: (network) => step({ op: 'dns-set', network }),
     removeDnsAccess: (network) => step({ op: 'dns-remove', network }),
   };
@@ -146,6 +149,17 @@ describe('readiness (issue 10.15)', () => {
     expect((await ready.addNat(id('b'), ['10.60.0.3'])).warnings).toBeUndefined();
     expect((await ready.addNat(id('c'), ['10.60.0.4'])).warnings).toBeUndefined();
     expect(readinessAsked).toEqual(['nat']);
+  });
+
+  test('ingress rules pf would not evaluate are refused: nothing recorded, nothing loaded', async () => {
+    const rule = { ...id('a'), policy: 'same-bridge' as const, bridge: 'bridge0', subnets: [{ cidr: '10.60.0.0/24' }] };
+    const fw = owner(recordingDriver(calls, { notReady: true }));
+    await expect(fw.addIngress(rule)).rejects.toMatchObject({ reason: 'not-ready', message: expect.stringContaining('same-bridge ingress policy of network n') });
+    expect(readinessAsked).toEqual(['filter']);
+    expect([calls, committed, state.ingress.size]).toEqual([[], [], 0]);
+    // Positive control: ready, the same request loads the network's rules.
+    expect(await owner(recordingDriver(calls)).addIngress(rule)).toEqual({ created: true });
+    expect(calls).toEqual([{ op: 'ingress-set', network: 'n', addresses: ['10.60.0.0/24'] }]);
   });
 });
 

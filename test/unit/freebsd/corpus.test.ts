@@ -220,8 +220,8 @@ describe('jls, jexec, jail', () => {
     expect(JSON.parse(corpusSample('jls-libxo-json').stdout)).toEqual({ __version: '2', 'jail-information': { jail: [{ jid: '1', name: 'web1', vnet: 'new' }] } });
   });
 
-  test('"not found" from jls, jexec and jail -r', () => {
-    for (const n of ['err-jls-not-found', 'err-jexec-not-found', 'err-jail-remove-not-found']) {
+  test('"not found" from jls, jexec, jail -r, and ifconfig -j / route -j of a missing jail', () => {
+    for (const n of ['err-jls-not-found', 'err-jexec-not-found', 'err-jail-remove-not-found', 'err-ifconfig-j-jail-not-found', 'err-ifconfig-j-cannot-attach', 'err-route-j-jail-not-found', 'err-route-j-cannot-attach']) {
       expect({ n, notFound: isJailNotFound(failure(corpusSample(n))) }).toEqual({ n, notFound: true });
       expect({ n, noIf: isNoSuchInterface(failure(corpusSample(n))) }).toEqual({ n, noIf: false });
     }
