@@ -5,8 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   moduleFileExtensions: ['ts', 'js', 'cjs', 'mjs', 'json'],
   transform: { '^.+\\.(ts|js|mjs)$': '<rootDir>/scripts/jest-transform.cjs' },
-  // yargs and its helpers are ES modules only.
-  transformIgnorePatterns: ['/node_modules/(?!(yargs|yargs-parser|cliui|y18n|escalade|get-caller-file|string-width|strip-ansi|ansi-regex|emoji-regex|get-east-asian-width|wrap-ansi|ansi-styles)/)'],
   testTimeout: 60000,
   // Two workers on CI's two cores: the suites mostly wait for the emulated host's commands, which
   // run in their own processes (measured here: the suite took 16 min with one worker and

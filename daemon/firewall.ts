@@ -12,7 +12,7 @@ import { forwardToRecord, ingressToRecord, natToRecord, portsToRecord, type Stat
 import { renderIngressRules } from '../src/pf/ingress-rules';
 import type { IpamState } from '../src/ipam/state';
 import { destroyInterface } from '../src/freebsd/ifconfig';
-import { destroyHostEndOf, staleHostEnds } from '../src/link/host-ends';
+import { destroyHostEnd, destroyHostEndOf, staleHostEnds } from '../src/link/host-ends';
 import { hostEndName } from '../src/link/naming';
 import { log } from '../src/log/logger';
 import { addressOf } from '../src/net/cidr';
@@ -578,7 +578,7 @@ export class FirewallOwner {
         }));
         for (const end of await staleHostEnds(network, valid)) {
           if (kept.has(end.name)) continue;
-          if (await destroyInterface(end.name)) result.interfaces.push(end.name);
+          if (await destroyHostEnd(end.name)) result.interfaces.push(end.name);
         }
       } catch (err) {
         result.failures.push({ key: network, error: hostFailure(err, `GC of network ${network}: host interfaces`) });

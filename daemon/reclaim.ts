@@ -1,5 +1,6 @@
 import type { JailInfo } from '../src/freebsd/parse/jls';
 import { jailOf } from '../src/ipam/lease';
+import { forgetVanishedJails } from '../src/link/known';
 import { log } from '../src/log/logger';
 import type { DaemonContext } from './context';
 
@@ -81,6 +82,9 @@ export class ReclaimLoop {
     this.lastRunAt = observedAt;
     this.lastError = undefined;
     this.ctx.metrics.reclaimRuns++;
+    // What ADDs recorded about jails that are gone (src/link/known.ts) goes at once: it names the
+    // JID, so it could never be taken for another jail's, and it frees nothing anyone uses.
+    forgetVanishedJails(jails);
     const present = new Set<string>();
     for (const j of jails) {
       present.add(j.name);

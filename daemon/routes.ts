@@ -2,6 +2,7 @@ import { API_PREFIX } from '../src/ipam/api-types';
 import { clusterStatus } from './api/cluster';
 import * as dns from './api/dns';
 import { gc } from './api/gc';
+import { hook } from './api/hook';
 import * as ingress from './api/ingress';
 import * as leases from './api/leases';
 import * as nat from './api/nat';
@@ -32,6 +33,7 @@ export const ROUTES: Record<string, Partial<Record<'GET' | 'POST', Handler>>> = 
   [`${API_PREFIX}/ingress/check`]: { POST: ingress.check },
   [`${API_PREFIX}/dns/serve`]: { POST: dns.serve },
   [`${API_PREFIX}/dns`]: { GET: dns.status },
+  [`${API_PREFIX}/hook`]: { POST: hook },
   [`${API_PREFIX}/cluster`]: { GET: clusterStatus },
   [`${API_PREFIX}/status`]: { GET: status },
   [`${API_PREFIX}/health`]: { GET: health },

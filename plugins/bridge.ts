@@ -3,6 +3,6 @@
  * an epair. See docs/plugins.md; the handlers are in src/bridge/.
  */
 import { pluginMain } from '../src/cni/skel';
-import { LINK_ARGS } from '../src/link/args';
+import { bridgePlugin } from '../src/bridge/definition';
 
-pluginMain({ name: 'bridge', knownArgs: LINK_ARGS, load: async () => (await import('../src/bridge/plugin')).handlers });
+pluginMain(bridgePlugin);

@@ -3,6 +3,6 @@
  * name or JID), no bridge. See docs/plugins.md; the handlers are in src/epair/.
  */
 import { pluginMain } from '../src/cni/skel';
-import { LINK_ARGS } from '../src/link/args';
+import { epairPlugin } from '../src/epair/definition';
 
-pluginMain({ name: 'epair', knownArgs: LINK_ARGS, load: async () => (await import('../src/epair/plugin')).handlers });
+pluginMain(epairPlugin);

@@ -4,7 +4,6 @@
  * docs/plugins.md; the handlers are in src/ingress/.
  */
 import { pluginMain } from '../src/cni/skel';
-import { LINK_ARGS } from '../src/link/args';
+import { firewallPlugin } from '../src/ingress/definition';
 
-// The chain shares CNI_ARGS: accept the keys its first plugin understands.
-pluginMain({ name: 'firewall', knownArgs: LINK_ARGS, load: async () => (await import('../src/ingress/plugin')).handlers });
+pluginMain(firewallPlugin);

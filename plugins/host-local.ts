@@ -6,7 +6,6 @@
  * the reference.
  */
 import { pluginMain } from '../src/cni/skel';
-import { LINK_ARGS } from '../src/link/args';
+import { hostLocalPlugin } from '../src/ipam/definition';
 
-// Delegated with the main plugin's environment: accept the CNI_ARGS keys it accepts (reads only IP).
-pluginMain({ name: 'host-local', knownArgs: LINK_ARGS, load: async () => (await import('../src/ipam/plugin')).handlers });
+pluginMain(hostLocalPlugin);

@@ -4,7 +4,6 @@
  * when it is not running (unless "autostart": false).
  */
 import { pluginMain } from '../src/cni/skel';
-import { LINK_ARGS } from '../src/link/args';
+import { jailnetIpamPlugin } from '../src/ipam/definition';
 
-// Delegated with the main plugin's environment: accept the CNI_ARGS keys it accepts (reads only IP).
-pluginMain({ name: 'jailnet-ipam', knownArgs: LINK_ARGS, load: async () => (await import('../src/ipam/plugin')).handlers });
+pluginMain(jailnetIpamPlugin);

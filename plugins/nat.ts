@@ -4,7 +4,6 @@
  * are in src/nat/.
  */
 import { pluginMain } from '../src/cni/skel';
-import { LINK_ARGS } from '../src/link/args';
+import { natPlugin } from '../src/nat/definition';
 
-// The chain shares CNI_ARGS: accept the keys its first plugin understands.
-pluginMain({ name: 'nat', knownArgs: LINK_ARGS, load: async () => (await import('../src/nat/plugin')).handlers });
+pluginMain(natPlugin);

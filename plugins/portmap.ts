@@ -5,7 +5,6 @@
  * handlers are in src/portmap/.
  */
 import { pluginMain } from '../src/cni/skel';
-import { LINK_ARGS } from '../src/link/args';
+import { portmapPlugin } from '../src/portmap/definition';
 
-// The chain shares CNI_ARGS: accept the keys its first plugin understands.
-pluginMain({ name: 'portmap', knownArgs: LINK_ARGS, load: async () => (await import('../src/portmap/plugin')).handlers });
+pluginMain(portmapPlugin);

@@ -4,7 +4,6 @@
  * handlers are in src/tuning/.
  */
 import { pluginMain } from '../src/cni/skel';
-import { LINK_ARGS } from '../src/link/args';
+import { tuningPlugin } from '../src/tuning/definition';
 
-// The chain shares CNI_ARGS: accept the keys its first plugin understands.
-pluginMain({ name: 'tuning', knownArgs: LINK_ARGS, load: async () => (await import('../src/tuning/plugin')).handlers });
+pluginMain(tuningPlugin);

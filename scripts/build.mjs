@@ -42,9 +42,7 @@ const dist = join(root, 'dist');
 const staging = join(root, `.dist-staging-${process.pid}`);
 rmSync(staging, { recursive: true, force: true });
 
-// ES-module-only packages (yargs) read import.meta.url, which a CommonJS bundle lacks.
-const importMeta = { define: { 'import.meta.url': 'importMetaUrl' }, inject: [join(root, 'scripts/import-meta-url.cjs')] };
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: 'linked', legalComments: 'none', logLevel: 'warning', ...importMeta };
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: 'linked', legalComments: 'none', logLevel: 'warning', define: {} };
 // winston, loaded only when something is logged, travels inside each executable, compressed,
 // as a string that is inflated and compiled on the first message: as code, its 150 kB cost
 // every start ~5 ms of parsing even when it never ran; as a 40 kB string, a fraction of a
@@ -91,6 +89,39 @@ const embedPacked = {
     }));
   },
 };
+// jailnet's commands that change the host (src/cli/core.ts, with every plugin it runs in its
+// process) travel inside the jailnet executable as a compressed string, compiled on first use: as code,
+// their parsing cost every `jailnet ps` or `--help` about 20 ms (src/cli/core-loader.ts). Built
+// once per variant (test switches or not), like the executable that carries it.
+const coreCode = new Map();
+const coreBundle = async (testSwitches) => {
+  if (!coreCode.has(testSwitches)) {
+    const out = await build({ ...common, sourcemap: false, write: false, define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(testSwitches) }, plugins: [embedPacked], entryPoints: [join(root, 'src/cli/core.ts')], outfile: 'core.js' });
+    // Compressed, like winston: the string every jailnet start reads is a quarter as long.
+    coreCode.set(testSwitches, pack(out.outputFiles[0].text));
+  }
+  return coreCode.get(testSwitches);
+};
+const embedCore = (testSwitches) => ({
+  name: 'embed-core',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]core-loader\.ts$/ }, async () => ({
+      contents: [
+        `const packed = ${JSON.stringify(await coreBundle(testSwitches))};`,
+        `let core;`,
+        `exports.loadCore = () => {`,
+        `  if (core) return core;`,
+        `  const code = require('node:zlib').brotliDecompressSync(Buffer.from(packed, 'base64')).toString('utf8');`,
+        `  const m = { exports: {} };`,
+        `  require('node:vm').compileFunction(code, ['module', 'exports', 'require', '__filename', '__dirname'], { filename: __filename + ' (core)' })(m, m.exports, require, __filename, __dirname);`,
+        `  return (core = m.exports);`,
+        `};`,
+        `exports.loadedCore = () => core;`,
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+});
 const SHIPPED = /^(cni|bin)\//;
 const builds = [
   ...entries.map((e) => ({ ...e, testSwitches: true })),
@@ -101,10 +132,12 @@ await Promise.all(
     build({
       ...common,
       define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(e.testSwitches) },
-      plugins: [embedPacked],
+      plugins: e.out.endsWith('bin/jailnet') ? [embedPacked, embedCore(e.testSwitches)] : [embedPacked],
       entryPoints: [e.in],
       outfile: join(staging, e.out),
-      banner: { js: '#!/usr/bin/env node' },
+      // The mark lets `jailnet` recognise its own plugins in CNI_PATH and run them in its process
+      // (PLUGIN_MARK, src/freebsd/plugin-exec.ts).
+      banner: { js: e.out.split('/').includes('cni') ? '#!/usr/bin/env node\n// jailnet CNI plugin' : '#!/usr/bin/env node' },
     }),
   ),
 );

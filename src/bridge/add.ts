@@ -1,6 +1,6 @@
 import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
-import { addJailRoutes, configureJailEnd, configureLoopback } from '../jail/interface';
+import { addJailRoutes, configureJailEnd, configureLoopback, rememberDefaultRoutes } from '../jail/interface';
 import { planAddresses } from '../link/addresses';
 import { beginAttachment } from '../link/attachment';
 import { moveIntoJail } from '../link/epair';
@@ -28,21 +28,23 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
     const setup = { name: conf.bridge, network: conf.name, gatewayCidrs: conf.isGateway ? plan.gatewayCidrs : [], mtu: conf.mtu, promisc: conf.promiscMode, forceAddress: conf.forceAddress };
     // Before the epair: a bridge name taken by another kind of interface, or a subnet the host
     // uses, is refused while nothing has changed.
-    const seen = await lookAtBridge(setup, conf.isGateway ? plan.gatewayCidrs : addresses);
+    const subnets = conf.isGateway ? plan.gatewayCidrs : addresses;
+    const seen = await lookAtBridge(setup, subnets);
 
     const link = await a.createLink({
       description: describeHostEnd({ network: conf.name, jail: a.jail, ifname: ctx.ifname, ips: addresses.map(addressOf) }),
       mtu: conf.mtu,
     });
-    const bridge = await attachToBridge(setup, link.hostEnd, { isolate: conf.portIsolation, promisc: conf.promiscMode }, rollback, seen);
+    const bridge = await attachToBridge(setup, link.hostEnd, { isolate: conf.portIsolation, promisc: conf.promiscMode }, rollback, seen, subnets);
     // The gateway is on the bridge now: jailnetd's DNS server can listen there.
     const dns = a.dns ? await serveDns(ctx) : undefined;
     await moveIntoJail(link.jailEnd, a.jail);
     await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses });
-    plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
+    plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways, a.jailId);
     if (conf.ipMasq) await joinNat(ctx, a.jail, addresses, rollback);
     // Last, so that no failure comes after it: a failed ADD leaves lo0 as it found it.
-    await configureLoopback(a.jail);
+    await configureLoopback(a.jail, { id: a.jailId });
+    rememberDefaultRoutes(a.jailId, a.hostEnd, plan.routes);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};
     return linkResult(

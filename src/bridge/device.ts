@@ -5,6 +5,7 @@ import { configureInterface, createBridge, destroyInterface, ifw, showInterface,
 import { requireNoHostConflict } from '../link/host-conflicts';
 import type { InterfaceInfo } from '../freebsd/parse/ifconfig';
 import { enableForwarding } from '../link/forwarding';
+import { known } from '../link/known';
 import { BRIDGE_GROUP } from '../link/naming';
 import { addressOf, canonicalAddress, familyOf, inSubnet } from '../net/cidr';
 import type { Rollback } from '../util/rollback';
@@ -37,6 +38,12 @@ export interface ReadyBridge {
   pending: BridgeChange[];
   /** Members of an existing bridge when it was looked at (decides whether its changes may be undone). */
   membersBefore: string[];
+  /** Taken from what an earlier ADD left (src/link/known.ts), not read from the host. */
+  remembered?: boolean;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 /** One ifconfig call on an existing bridge, and the calls that take it back. */
@@ -65,6 +72,12 @@ function addressWords(cidrs: readonly string[]): IfWord[][] {
  * every ADD.
  */
 export async function lookAtBridge(setup: BridgeSetup, subnets: readonly string[]): Promise<ReadyBridge | undefined> {
+  // An earlier ADD left the bridge with exactly these gateways (src/link/known.ts): nothing to
+  // read, nothing to change. If it has gone since, joining it fails and attachToBridge looks.
+  const remembered = known.bridge(setup.name);
+  if (remembered && sameSet(remembered.gateways, setup.gatewayCidrs)) {
+    return { name: setup.name, ...(remembered.mac ? { mac: remembered.mac } : {}), pending: [], membersBefore: [], remembered: true };
+  }
   const existing = await showInterface(setup.name);
   const bridge = existing ? useExisting(setup, existing) : undefined;
   await requireNoHostConflict(setup.network, bridge ? bridge.pending.flatMap((c) => c.adds ?? []) : subnets, setup.name);
@@ -76,21 +89,33 @@ export async function lookAtBridge(setup: BridgeSetup, subnets: readonly string[
  * A bridge that vanished in between (a concurrent first ADD that failed took back the bridge it
  * had made) is created again.
  */
-export function attachToBridge(setup: BridgeSetup, member: string, options: JoinOptions, rollback: Rollback, seen: ReadyBridge | undefined): Promise<ReadyBridge> {
+export function attachToBridge(setup: BridgeSetup, member: string, options: JoinOptions, rollback: Rollback, seen: ReadyBridge | undefined, subnets: readonly string[]): Promise<ReadyBridge> {
   return withFileLock(lockName(setup.name), async () => {
     if (seen) {
       try {
         await joinBridge(seen, member, options, rollback);
+        remember(setup, seen);
         return seen;
       } catch (err) {
+        if (seen.remembered) known.forgetBridge(setup.name);
         if (!isNoSuchInterface(err) || (await showInterface(setup.name))) throw err;
       }
     }
     const existing = await showInterface(setup.name);
-    const bridge = existing ? useExisting(setup, existing) : await create(setup, member, rollback);
-    await joinBridge(bridge, member, options, rollback);
-    return bridge;
+    const bridge = existing ? useExisting(setup, existing) : undefined;
+    // As lookAtBridge does before a bridge is created or given a gateway.
+    if (!bridge || bridge.pending.length) await requireNoHostConflict(setup.network, bridge ? bridge.pending.flatMap((c) => c.adds ?? []) : subnets, setup.name);
+    const ready = bridge ?? (await create(setup, member, rollback));
+    await joinBridge(ready, member, options, rollback);
+    remember(setup, ready);
+    return ready;
   });
+}
+
+/** The bridge holds the gateways now: later ADDs need not look (undone with the changes, if the ADD fails). */
+function remember(setup: BridgeSetup, bridge: ReadyBridge): void {
+  if (bridge.remembered) return;
+  known.setBridge(setup.name, { gateways: [...setup.gatewayCidrs], ...(bridge.mac ? { mac: bridge.mac } : {}) });
 }
 
 function lockName(bridge: string): string {
@@ -176,6 +201,7 @@ async function create(setup: BridgeSetup, member: string, rollback: Rollback): P
 
 /** Destroys the bridge if no member but `ours` is left (undo of a creation that a failed ADD made). */
 async function destroyIfUnused(name: string, ours: string): Promise<void> {
+  known.forgetBridge(name);
   const info = await showInterface(name);
   if (info && info.members.every((m) => m.name === ours)) await destroyInterface(name);
 }
@@ -214,6 +240,7 @@ async function joinBridge(bridge: ReadyBridge, member: string, options: JoinOpti
 
 async function undoBridgeChanges(bridge: ReadyBridge, member: string, done: readonly BridgeChange[]): Promise<void> {
   if (done.length === 0) return;
+  known.forgetBridge(bridge.name);
   const info = await showInterface(bridge.name);
   if (!info) return;
   const joined = info.members.map((m) => m.name).filter((m) => m !== member && !bridge.membersBefore.includes(m));

@@ -17,6 +17,7 @@ import { listNetworks, loadNetwork, subnetsOf } from './networks';
 import type { CliPaths } from './paths';
 import { describeReadiness, pfReadiness, type PfHook } from '../pf/status';
 import { capabilityMapping, formatPort, type PortMapping } from './ports';
+import { IN_PROCESS_PLUGINS } from './in-process';
 
 /**
  * Jails on networks: what `jailnet attach/detach/check/ps/gc` and the runj hooks do, through
@@ -49,16 +50,23 @@ export interface Attached {
   result: Result;
 }
 
-export function runtimeEnv(paths: CliPaths, env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
-  return { cniPath: paths.cniPath, cacheDir: paths.cacheDir, env };
+/** Whose chain this process runs: the caller's environment, and whether logging is shared (jailnetd). */
+export interface Caller {
+  env: NodeJS.ProcessEnv;
+  keepLogging?: boolean;
+}
+
+/** jailnet's own plugins run in this process (one process per command: src/cli/in-process.ts), any other as its executable. */
+export function runtimeEnv(paths: CliPaths, caller: Caller = { env: process.env }): RuntimeEnv {
+  return { cniPath: paths.cniPath, cacheDir: paths.cacheDir, env: caller.env, inProcess: IN_PROCESS_PLUGINS, ...(caller.keepLogging ? { keepLogging: true } : {}) };
 }
 
 /**
  * attach, detach and gc of this command run one at a time on a host: gc must not take an
  * attachment whose ADD is under way (its cache entry not written yet) for a stale one.
  */
-function exclusively<T>(paths: CliPaths, fn: () => Promise<T>): Promise<T> {
-  return withFileLock('jailnet-runtime', fn, { timeoutMs: 600_000 });
+function exclusively<T>(paths: CliPaths, fn: () => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  return withFileLock('jailnet-runtime', fn, { env, timeoutMs: 600_000 });
 }
 
 /**
@@ -136,17 +144,16 @@ async function requirePfReady(shares: readonly NetworkShare[]): Promise<void> {
 }
 
 /** Attaches a jail to each network in turn; if one fails, the ones done are detached again. */
-export async function attach(paths: CliPaths, req: AttachRequest): Promise<Attached[]> {
+export async function attach(paths: CliPaths, req: AttachRequest, caller: Caller = { env: process.env }): Promise<Attached[]> {
   jailName(req.jail);
   const lists = req.networks.map((n) => loadNetwork(paths, n));
   const shares = shareOut(lists, req);
   for (const share of shares) checkCapabilities(share, req);
   await requirePfReady(shares);
-  return exclusively(paths, () => attachNetworks(paths, req, shares));
+  return exclusively(paths, () => attachNetworks(paths, req, shares, runtimeEnv(paths, caller)), caller.env);
 }
 
-async function attachNetworks(paths: CliPaths, req: AttachRequest, shares: NetworkShare[]): Promise<Attached[]> {
-  const env = runtimeEnv(paths);
+async function attachNetworks(paths: CliPaths, req: AttachRequest, shares: NetworkShare[], env: RuntimeEnv): Promise<Attached[]> {
   const taken = new Set(listCache(paths.cacheDir).filter((c) => c.containerId === req.jail).map((c) => c.ifName));
   const done: { rt: RuntimeConf; list: NetworkConfigList; result: Result }[] = [];
   let next = 0;
@@ -186,12 +193,11 @@ export function attachmentsOf(paths: CliPaths, jail: string, network?: string): 
  * Detaches a jail, with the network file as it was at ADD (cached), so it works after the
  * network file changed or went, and after the jail is gone (runj's poststop).
  */
-export function detach(paths: CliPaths, jail: string, network?: string): Promise<string[]> {
-  return exclusively(paths, () => detachUnlocked(paths, jail, network));
+export function detach(paths: CliPaths, jail: string, network?: string, caller: Caller = { env: process.env }): Promise<string[]> {
+  return exclusively(paths, () => detachUnlocked(paths, jail, network, runtimeEnv(paths, caller)), caller.env);
 }
 
-async function detachUnlocked(paths: CliPaths, jail: string, network?: string): Promise<string[]> {
-  const env = runtimeEnv(paths);
+async function detachUnlocked(paths: CliPaths, jail: string, network: string | undefined, env: RuntimeEnv): Promise<string[]> {
   const gone: string[] = [];
   for (const c of attachmentsOf(paths, jail, network).sort((a, b) => b.ifName.localeCompare(a.ifName))) {
     const list = parseConflist(Buffer.from(c.config, 'base64'), `cached configuration of ${c.networkName}`);

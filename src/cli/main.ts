@@ -1,22 +1,40 @@
 /**
- * jailnet: the admin and runtime command line (docs/cli.md). `jailnet hook ...` (runj) takes a
- * path without yargs; everything else goes through the yargs command line.
+ * jailnet: the admin and runtime command line (docs/cli.md). `jailnet hook ...` (runj) reads
+ * its own arguments (src/cli/hook.ts); every other command goes through the grammar of
+ * src/cli/commands.ts. Nothing is loaded that the command does not need: the commands that
+ * change the host, and the plugins they run, are in core.ts, compiled on first use.
  */
-import { CniError } from '../cni/errors';
-import { configureLogging, flushLogs } from '../log/logger';
-import { runHook } from './hook';
+import { CniCode, CniError } from '../cni/errors';
+import { readStdin } from '../cni/stdin';
+import { parseArgv, UsageError } from './argv';
+import { COMMAND_LINE } from './commands';
+import { loadCore, loadedCore } from './core-loader';
+import { hookViaDaemon } from './hook-client';
+import { cliPaths } from './paths';
+
+/** runj's hook: run by jailnetd when it answers (hook-client.ts), else here. */
+async function hook(args: string[]): Promise<void> {
+  const state = (await readStdin(process.stdin)).toString('utf8');
+  if ((await hookViaDaemon(cliPaths().daemonSocket, args, state, process.env)) === 'done') return;
+  await loadCore().runHookWith(args, state, { env: process.env });
+}
 
 async function main(argv: string[]): Promise<void> {
-  configureLogging({ component: 'jailnet' });
-  if (argv[0] === 'hook' && argv[1] !== '--help') return runHook(argv.slice(1));
-  const { runCommandLine } = await import('./commands');
-  return runCommandLine(argv);
+  if (argv[0] === 'hook' && !argv.includes('--help')) return hook(argv.slice(1));
+  const parsed = parseArgv(COMMAND_LINE, argv);
+  if (parsed.kind === 'help') {
+    process.stdout.write(parsed.text);
+    return;
+  }
+  await parsed.command.run?.(parsed.args);
 }
 
 main(process.argv.slice(2))
   .catch((err: unknown) => {
-    const e = CniError.from(err);
+    // An error of core.ts is an instance of its own CniError class.
+    const core = loadedCore();
+    const e = err instanceof UsageError ? new CniError(CniCode.InvalidEnvironment, err.message) : core && !(err instanceof CniError) ? core.errorOf(err) : CniError.from(err);
     process.stderr.write(`jailnet: ${e.message}\n${e.details ? `  ${e.details.split('\n').join('\n  ')}\n` : ''}`);
     process.exitCode = 1;
   })
-  .finally(() => void flushLogs());
+  .finally(() => void loadedCore()?.flushLogs());

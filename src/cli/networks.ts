@@ -2,7 +2,8 @@ import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, rmS
 import { join } from 'node:path';
 import { loadBridgeConfig } from '../bridge/config';
 import { CniCode, CniError } from '../cni/errors';
-import { loadConflist, parseConflist, type NetworkConfigList } from '../cni/runtime/conflist';
+import { parseConflist, type NetworkConfigList } from '../cni/runtime/conflist';
+import { bridgeOf, listNetworks, networkPath, subnetsOf } from './network-files';
 import { pluginConfig } from '../cni/runtime/chain';
 import { loadEpairConfig } from '../epair/config';
 import { networkName } from '../freebsd/names';
@@ -15,36 +16,9 @@ import { networkCidr, parseCidr } from '../net/cidr';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from '../cni/version';
 import type { CliPaths } from './paths';
 
-/** Network files: <confDir>/<name>.conflist, written by `jailnet network create`, read by everything. */
+/** Network files: written by `jailnet network create`, checked by `network validate` and `doctor` (reading them: network-files.ts). */
 
-export const CONFLIST_SUFFIX = '.conflist';
-
-export function networkPath(paths: CliPaths, name: string): string {
-  return join(paths.confDir, `${networkName(name)}${CONFLIST_SUFFIX}`);
-}
-
-export function listNetworks(paths: CliPaths): NetworkConfigList[] {
-  let files: string[];
-  try {
-    files = readdirSync(paths.confDir).filter((f) => f.endsWith(CONFLIST_SUFFIX)).sort();
-  } catch {
-    return [];
-  }
-  return files.map((f) => loadConflist(join(paths.confDir, f)));
-}
-
-export function loadNetwork(paths: CliPaths, name: string): NetworkConfigList {
-  const path = networkPath(paths, name);
-  try {
-    return loadConflist(path);
-  } catch (err) {
-    if (err instanceof CniError && err.code === CniCode.IoFailure) {
-      throw new CniError(CniCode.InvalidNetworkConfig, `network ${name} does not exist (no ${path})`, 'create it with `jailnet network create`, or list them with `jailnet network ls`');
-    }
-    throw err;
-  }
-}
-
+export { bridgeOf, CONFLIST_SUFFIX, listNetworks, loadNetwork, networkPath, subnetsOf } from './network-files';
 /**
  * Checks a list the way its plugins will: the list's shape, then each jailnet plugin's own
  * configuration as the runtime will hand it over (name and cniVersion injected).
@@ -188,20 +162,6 @@ export async function createNetwork(paths: CliPaths, n: NewNetwork, withPortmap:
 
 export function removeNetworkFile(paths: CliPaths, name: string): void {
   rmSync(networkPath(paths, name));
-}
-
-/** The subnets a network's IPAM hands out from. */
-export function subnetsOf(list: NetworkConfigList): string[] {
-  return list.plugins.flatMap((p) => {
-    const ipam = p.ipam as { ranges?: { subnet: string }[][]; subnet?: string } | undefined;
-    return [...(ipam?.ranges?.flat().map((r) => r.subnet) ?? []), ...(ipam?.subnet ? [ipam.subnet] : [])];
-  });
-}
-
-/** The bridge of a network, if its first plugin is bridge. */
-export function bridgeOf(list: NetworkConfigList): string | undefined {
-  const b = list.plugins.find((p) => p.type === 'bridge');
-  return b ? ((b.bridge as string | undefined) ?? 'jailnet0') : undefined;
 }
 
 function overlaps(a: string, b: string): boolean {

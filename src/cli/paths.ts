@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DEFAULT_SOCKET } from '../ipam/plugin-config';
+import { DEFAULT_SOCKET } from '../ipam/socket';
 
 /**
  * Where the `jailnet` command finds and keeps things (hier(7)); each can be moved with an

@@ -72,6 +72,11 @@ export interface PluginIo {
   /** Receives the protocol output: result, VERSION or error JSON. */
   writeStdout(text: string): void;
   writeStderr(text: string): void;
+  /**
+   * Log through the caller's logging as it is set up, ignoring the configuration's logFile and
+   * logLevel (jailnetd running a chain for several clients at once: src/cni/runtime/in-process.ts).
+   */
+  keepLogging?: boolean;
 }
 
 /** What a plugin run without CNI_COMMAND prints on stderr, in the reference plugins' words. */
@@ -86,7 +91,7 @@ export function versionInfo(): { cniVersion: string; supportedVersions: string[]
 /** Runs one CNI call; returns the exit status. */
 export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, io: PluginIo): Promise<number> {
   let errorVersion: string = CURRENT_VERSION;
-  configureLogging({ component: plugin.name }, io.env);
+  if (!io.keepLogging) configureLogging({ component: plugin.name }, io.env);
   try {
     if (!io.env.CNI_COMMAND) {
       // As the reference plugins' skel does: run by hand, a plugin says what it is (nerdctl reads
@@ -114,7 +119,7 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
     }
     const args = parseCniArgs(env.args, plugin.knownArgs ?? []);
     if (typeof raw.logFile === 'string') requireLogFile(raw.logFile);
-    configureLogging({ component: plugin.name, level: isLogLevel(raw.logLevel) ? raw.logLevel : undefined, file: typeof raw.logFile === 'string' ? raw.logFile : undefined }, io.env);
+    if (!io.keepLogging) configureLogging({ component: plugin.name, level: isLogLevel(raw.logLevel) ? raw.logLevel : undefined, file: typeof raw.logFile === 'string' ? raw.logFile : undefined }, io.env);
     const handlers = 'load' in plugin ? await plugin.load() : plugin;
     const config = handlers.parseConfig(raw, env);
     const ctx: CmdContext<C> = {

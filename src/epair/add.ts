@@ -3,7 +3,7 @@ import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { configureInterface, ifw } from '../freebsd/ifconfig';
 import { addRoute } from '../freebsd/route';
-import { addJailRoutes, configureJailEnd, configureLoopback } from '../jail/interface';
+import { addJailRoutes, configureJailEnd, configureLoopback, rememberDefaultRoutes } from '../jail/interface';
 import { planAddresses } from '../link/addresses';
 import { beginAttachment } from '../link/attachment';
 import { moveIntoJail } from '../link/epair';
@@ -55,10 +55,11 @@ export async function epairAdd(ctx: CmdContext<EpairConf>): Promise<Result> {
     // The gateway is on the link, not in a connected subnet: reach it through the interface first.
     const gatewayRoutes = Object.values(plan.gateways).map((gw) => ({ dst: hostCidr(gw) }));
     await addJailRoutes(a.jail, ctx.ifname, gatewayRoutes, {});
-    plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways);
+    plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways, a.jailId);
     if (conf.ipMasq) await joinNat(ctx, a.jail, jailHosts, rollback);
     // Last, so that no failure comes after it: a failed ADD leaves lo0 as it found it.
-    await configureLoopback(a.jail);
+    await configureLoopback(a.jail, { id: a.jailId });
+    rememberDefaultRoutes(a.jailId, a.hostEnd, plan.routes);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};
     return linkResult(

@@ -22,6 +22,15 @@ export function isNoSuchInterface(err: unknown): boolean {
 }
 
 /**
+ * `ifconfig epairN create` found unit N taken (nothing was created): `interface epairN already
+ * exists` (ifconfig's message for EEXIST from SIOCIFCREATE2) or, from older ifconfigs,
+ * `SIOCIFCREATE2: File exists`. Any other SIOCIFCREATE2 failure also created nothing.
+ */
+export function isCloneRefused(err: unknown): boolean {
+  return /interface epair\d+ already exists|SIOCIFCREATE2/.test(text(err));
+}
+
+/**
  * A jail that is not there, as each tool says it:
  * - `jail "x" not found`, `jail 5 not found`: the kernel's jail_get(2) errmsg
  *   (sys/kern/kern_jail.c), passed on by libjail as jail_errmsg and printed by jls(8), jexec(8),

@@ -114,6 +114,21 @@ export async function createEpair(): Promise<{ a: string; b: string }> {
   return { a, b: `${a.slice(0, -1)}b` };
 }
 
+/**
+ * `ifconfig epairN create [family address] words...`: the epair with unit N, its a end set up by
+ * the same call. ifconfig creates the interface at the first word after `create` and applies the
+ * rest to it, an address family right after `create` included (sbin/ifconfig/ifconfig.c,
+ * ifconfig(): "Push the clone create callback so the new device is created and can be used for
+ * any remaining arguments"). With `name` among the words it prints nothing (the a end's unit
+ * name is never seen): that is why the caller chooses the unit. Returns the two ends' names.
+ */
+export async function createEpairUnit(unit: number, words: readonly IfWord[]): Promise<{ a: string; b: string }> {
+  if (!Number.isInteger(unit) || unit < 0 || unit > 0x7fff) throw new Error(`epair unit ${unit} is out of range`);
+  const [ifname, ...rest] = ifconfigArgs(`epair${unit}`, words);
+  await runTool('ifconfig', [ifname as string, 'create', ...rest]);
+  return { a: `epair${unit}a`, b: `epair${unit}b` };
+}
+
 /** `ifconfig bridge create`: the new bridge's name ("bridgeN"). */
 export async function createBridge(): Promise<string> {
   const r = await runTool('ifconfig', ['bridge', 'create']);

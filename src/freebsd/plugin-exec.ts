@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execCommand, type ExecResult, CommandError } from './exec';
 
@@ -22,6 +22,27 @@ export function findExecutable(type: string, dirs: readonly string[]): string | 
     }
   }
   return undefined;
+}
+
+/**
+ * The second line of every jailnet plugin executable (scripts/build.mjs writes it): a runtime
+ * that finds this file in CNI_PATH may run the plugin's code in its own process instead.
+ */
+export const PLUGIN_MARK = '// jailnet CNI plugin';
+
+/** Whether the executable at `path` is one of jailnet's plugins (its first 64 bytes hold the mark). */
+export function isJailnetPlugin(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(64);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).toString('latin1').includes(`\n${PLUGIN_MARK}\n`);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 export interface PluginRun {

@@ -5,6 +5,7 @@ import { CniCode, CniError } from '../cni/errors';
 import { checkTrustedPath, UntrustedPathError, type PathUse } from '../util/trusted-path';
 import { ensureDaemonRunning } from './autostart';
 import { callDaemon, DaemonUnreachable, toCniError } from './client';
+import { DEFAULT_SOCKET } from './socket';
 
 /**
  * How a plugin reaches jailnetd (jailnet-ipam for addresses, portmap for host ports): the same
@@ -12,7 +13,7 @@ import { callDaemon, DaemonUnreachable, toCniError } from './client';
  * listens (unless autostart is off), so that one daemon arbitrates both.
  */
 
-export const DEFAULT_SOCKET = '/var/run/jailnet/jailnetd.sock';
+export { DEFAULT_SOCKET };
 
 /**
  * The socket a configuration without `socket` names: DEFAULT_SOCKET, in the run directory, which

@@ -5,6 +5,7 @@ import type { InterfaceInfo } from '../freebsd/parse/ifconfig';
 import { addRoute, getRoute } from '../freebsd/route';
 import { familyOf, isDefaultRoute, type Family } from '../net/cidr';
 import { log } from '../log/logger';
+import { known, type JailIdentity } from '../link/known';
 
 /**
  * The jail side of an attachment, set up from the host with `ifconfig -j` / `route -j`
@@ -65,15 +66,20 @@ export async function jailLoopback(jail: string): Promise<InterfaceInfo> {
  * when lo0 has another IPv4 address: without it ifconfig deletes lo0's first address (clearaddr,
  * sbin/ifconfig/ifconfig.c). A loopback interface that comes up gets ::1 by itself
  * (in6_ifattach_loopback, sys/netinet6/in6_ifattach.c), so ::1 is looked for again after `up`.
- * This is the one place that decides about lo0. No undo: ADD runs it as its last step, so a
+ * An earlier ADD of the same jail (same JID) that left lo0 so is remembered (`id`,
+ * src/link/known.ts): lo0 is then not even read. This is the one place that decides about lo0. No undo: ADD runs it as its last step, so a
  * failed ADD never leaves lo0 changed, and DEL leaves it up (docs/plugins.md, "lo0").
  * Returns what lo0 lacked.
  */
-export async function configureLoopback(jail: string, opts: { inet6?: boolean } = {}): Promise<string[]> {
+export async function configureLoopback(jail: string, opts: { inet6?: boolean; id?: JailIdentity } = {}): Promise<string[]> {
   const inet6 = opts.inet6 ?? false;
+  if (opts.id && !inet6 && known.loopbackReady(opts.id)) return [];
   const lo0 = await jailLoopback(jail);
   const lacks = loopbackLacks(lo0, inet6);
-  if (lacks.length === 0) return [];
+  if (lacks.length === 0) {
+    if (opts.id && !inet6) known.setLoopbackReady(opts.id);
+    return [];
+  }
   const where = { jail };
   const wentUp = lacks.includes('up');
   if (lacks.includes(LOOPBACK.v4)) {
@@ -85,6 +91,7 @@ export async function configureLoopback(jail: string, opts: { inet6?: boolean } 
   if (inet6 && lacks.includes(LOOPBACK.v6) && (!wentUp || loopbackLacks(await jailLoopback(jail), true).includes(LOOPBACK.v6))) {
     await configureInterface('lo0', [ifw.inet6(LOOPBACK.v6Cidr)], where);
   }
+  if (opts.id && !inet6) known.setLoopbackReady(opts.id);
   return lacks;
 }
 
@@ -96,13 +103,14 @@ export async function configureLoopback(jail: string, opts: { inet6?: boolean } 
  * default route it has (another network's) is kept. The first network that wants a default
  * route gives it. Returns the routes added, so that the result says what is true.
  */
-export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>): Promise<Route[]> {
+export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>, id?: JailIdentity): Promise<Route[]> {
   const added: Route[] = [];
   for (const r of routes) {
     const family = familyOf(r.dst);
     const gateway = r.gw ?? gateways[family];
     const isDefault = isDefaultRoute(r.dst);
-    if (isDefault && (await getRoute('default', family, { jail }))) {
+    // A default route another attachment of this jail gave it is known without asking (known.ts).
+    if (isDefault && ((id && known.defaultRouteOwner(id, family) !== undefined) || (await getRoute('default', family, { jail })))) {
       log.info(`jail ${jail} already has a default route; kept it, added none through ${gateway ?? ifname}`, { jail, dst: r.dst });
       continue;
     }
@@ -118,4 +126,12 @@ export async function addJailRoutes(jail: string, ifname: string, routes: readon
     }
   }
   return added;
+}
+
+/**
+ * Records the default routes this ADD gave the jail, once nothing can fail any more: later ADDs
+ * of the jail need not ask for them (addJailRoutes), until this attachment's DEL (known.ts).
+ */
+export function rememberDefaultRoutes(id: JailIdentity, owner: string, added: readonly Route[]): void {
+  for (const r of added) if (isDefaultRoute(r.dst)) known.setDefaultRouteOwner(id, familyOf(r.dst), owner);
 }

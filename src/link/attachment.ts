@@ -8,7 +8,8 @@ import { requestedMac, type LinkConf } from './config';
 import { dnsRequest } from './dns';
 import { createEpairLink, requireVnetJail, type Epair, type HostEndSpec } from './epair';
 import { ipamAllocate, ipamOfJailnetd, ipamRelease } from './ipam';
-import { attachmentMacs, hostEndName, HOST_END_GROUP } from './naming';
+import type { JailIdentity } from './known';
+import { attachmentMacs, epairUnits, hostEndName, HOST_END_GROUP } from './naming';
 
 /**
  * The start of a link plugin's ADD, the same for bridge and epair: the attachment's names
@@ -17,6 +18,8 @@ import { attachmentMacs, hostEndName, HOST_END_GROUP } from './naming';
  */
 export interface AttachmentStart {
   jail: string;
+  /** The jail as jls named it (its JID tells it from an earlier jail of the same name: known.ts). */
+  jailId: JailIdentity;
   hostEnd: string;
   hostMac: string;
   jailMac: string;
@@ -25,7 +28,7 @@ export interface AttachmentStart {
   /** Whether the attachment uses jailnetd's DNS server (call serveDns once the gateway is in place). */
   dns: boolean;
   /** Creates the epair; its host end gets the attachment's name, MAC and group. */
-  createLink(spec: Omit<HostEndSpec, 'name' | 'mac' | 'group'>): Promise<Epair>;
+  createLink(spec: Omit<HostEndSpec, 'name' | 'mac' | 'group' | 'units'>): Promise<Epair>;
 }
 
 export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollback, opts: { gatewayOnHost: boolean }): Promise<AttachmentStart> {
@@ -38,7 +41,7 @@ export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollb
   // Before anything changes: the IPAM plugin exists (when it is run as a process), and a
   // read-only look (one jls) refuses a missing or non-vnet jail before the lease and the epair.
   if (ctx.config.ipam?.type && !ipamOfJailnetd(ctx.config)) ipamPluginPath(ctx);
-  await requireVnetJail(jail);
+  const { name, jid } = await requireVnetJail(jail);
 
   const lease = await ipamAllocate(ctx, dns);
   // Undo only a lease this ADD created: a repeated ADD (same container and ifname) gets the
@@ -50,15 +53,17 @@ export async function beginAttachment(ctx: CmdContext<LinkConf>, rollback: Rollb
 
   return {
     jail,
+    jailId: { name, jid },
     hostEnd,
     hostMac: macs.host,
     jailMac,
     ipam: lease.result,
     dns: dns !== undefined,
     createLink: (spec) =>
-      createEpairLink({ ...spec, name: hostEnd, mac: macs.host, group: HOST_END_GROUP }, rollback).catch((err: unknown) => {
+      createEpairLink({ ...spec, name: hostEnd, units: epairUnits(ctx.containerId, ctx.ifname), mac: macs.host, group: HOST_END_GROUP }, rollback).catch((err: unknown) => {
         attachmentExists = err instanceof CniError && err.code === CniCode.ResourceConflict;
         throw err;
       }),
   };
 }
+

@@ -1,10 +1,10 @@
 import type { CmdContext } from '../cni/skel';
 import { jailIfname } from '../jail/target';
-import { destroyInterface } from '../freebsd/ifconfig';
 import { hostEndName } from './naming';
 import type { LinkConf } from './config';
 import { ipamRelease } from './ipam';
 import { leaveNat } from './nat';
+import { destroyHostEnd } from './host-ends';
 
 /**
  * DEL for bridge and epair, in the order that frees nothing while something points at it: the
@@ -16,6 +16,6 @@ import { leaveNat } from './nat';
 export async function linkDel(ctx: CmdContext<LinkConf>): Promise<void> {
   jailIfname(ctx.ifname);
   if (ctx.config.ipMasq) await leaveNat(ctx);
-  await destroyInterface(hostEndName(ctx.containerId, ctx.ifname));
+  await destroyHostEnd(hostEndName(ctx.containerId, ctx.ifname));
   await ipamRelease(ctx);
 }

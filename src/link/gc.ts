@@ -1,10 +1,9 @@
 import { runAll } from '../cni/errors';
 import type { GcContext } from '../cni/skel';
-import { destroyInterface } from '../freebsd/ifconfig';
 import { firewallClient } from '../firewall/client';
 import { log } from '../log/logger';
 import { linkJailnetd, type LinkConf } from './config';
-import { staleHostEnds } from './host-ends';
+import { destroyHostEnd, staleHostEnds } from './host-ends';
 import { ipamCollect, ipamOfJailnetd } from './ipam';
 
 /**
@@ -25,7 +24,7 @@ export async function linkGc(ctx: GcContext<LinkConf>): Promise<void> {
   await runAll([
     ...stale.map(({ name, owner }) => async () => {
       log.info(`gc: destroying ${name} (jail ${owner.jail}, ${owner.ifname}), not a valid attachment`, { network: conf.name });
-      await destroyInterface(name);
+      await destroyHostEnd(name);
     }),
     () => ipamCollect(ctx),
   ]);

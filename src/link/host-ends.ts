@@ -1,6 +1,7 @@
 import { isToolMissing } from '../freebsd/errors';
 import { destroyInterface, listInterfaces, showInterface } from '../freebsd/ifconfig';
 import type { AttachmentId } from '../firewall/intent';
+import { known } from './known';
 import { HOST_END_GROUP, HOST_END_PREFIX, hostEndName, parseHostEndDescription, type HostEndDescription } from './naming';
 
 /**
@@ -36,5 +37,15 @@ export async function destroyHostEndOf(id: AttachmentId): Promise<string | undef
   if (!info || !info.groups.includes(HOST_END_GROUP)) return undefined;
   const owner = parseHostEndDescription(info.description);
   if (owner && (owner.network !== id.network || owner.ifname !== id.ifname)) return undefined;
-  return (await destroyInterface(name)) ? name : undefined;
+  return (await destroyHostEnd(name)) ? name : undefined;
+}
+
+/**
+ * `ifconfig NAME destroy` of a host end (both ends of its epair go, and the jail's routes through
+ * it), after forgetting the default routes its attachment gave the jail (src/link/known.ts): a
+ * later ADD of the jail asks the jail again. False when it was already gone.
+ */
+export async function destroyHostEnd(name: string): Promise<boolean> {
+  known.forgetDefaultRoutesOf(name);
+  return destroyInterface(name);
 }

@@ -32,6 +32,15 @@ export function attachmentMacs(containerId: string, ifname: string): { jail: str
   return { jail: `02:${tail}`, host: `06:${tail}` };
 }
 
+/** The epair units an attachment asks for, in order (see createEpairLink): above the low units `ifconfig epair create` hands out, below IF_MAXUNIT (0x7fff). */
+export const EPAIR_UNIT_MIN = 1024;
+const EPAIR_UNITS = 0x8000 - EPAIR_UNIT_MIN;
+
+export function epairUnits(containerId: string, ifname: string): number[] {
+  const d = digest(containerId, ifname);
+  return [18, 22, 26].map((at) => EPAIR_UNIT_MIN + (d.readUInt32BE(at) % EPAIR_UNITS));
+}
+
 export interface HostEndDescription {
   network: string;
   jail: string;

@@ -69,6 +69,11 @@ export function configureLogging(configured: Partial<LogSettings> & { component:
   if (backend) backend.logger.level = level;
 }
 
+/** The settings in force, to put back after running a plugin in this process (src/cni/runtime/in-process.ts). */
+export function currentLogSettings(): LogSettings {
+  return { ...settings };
+}
+
 function enabled(level: LogLevel): boolean {
   return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(settings.level);
 }

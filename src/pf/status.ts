@@ -20,16 +20,30 @@ export interface PfReadiness {
   missingHooks: string[];
 }
 
+/** How long a positive answer is trusted in one process (jailnetd's READY_TRUST_MS is the same). */
+export const PF_READY_TRUST_MS = 5_000;
+/** The hooks found in place, and until when that is trusted without asking pf again. */
+let ready: { hooks: Set<PfHook>; until: number } | undefined;
+
 /**
  * Read-only pfctl calls: `-s info`, then, when pf is enabled, `-s nat` for translation hooks and
- * `-s rules` for the filter hook (each only when asked for).
+ * `-s rules` for the filter hook (each only when asked for). A positive answer is trusted for
+ * PF_READY_TRUST_MS in this process: the hook that runs in jailnetd, and jailnetd's NAT and port
+ * forwards after it, ask pf once for an attach, not three times (the same trust jailnetd gave its
+ * own answers). A negative one is never kept.
  */
 export async function pfReadiness(hooks: readonly PfHook[]): Promise<PfReadiness> {
+  if (ready && ready.until > Date.now() && hooks.every((h) => ready?.hooks.has(h))) return { enabled: true, missingHooks: [] };
   if (!(await isPfEnabled())) return { enabled: false, missingHooks: [] };
   const wanted = MAIN_RULESET_HOOKS.filter((h) => hooks.some((k) => h.startsWith(`${k} `)));
   const filter = wanted.filter((h) => h.startsWith('anchor '));
   const main = [...(wanted.length > filter.length ? await showRules('nat') : []), ...(filter.length > 0 ? await showRules('rules') : [])];
-  return { enabled: true, missingHooks: wanted.filter((h) => !main.some((line) => line === h || line.startsWith(`${h} `))) };
+  const missingHooks = wanted.filter((h) => !main.some((line) => line === h || line.startsWith(`${h} `)));
+  if (missingHooks.length === 0) {
+    const still = ready && ready.until > Date.now() ? ready.hooks : new Set<PfHook>();
+    ready = { hooks: new Set([...still, ...hooks]), until: Date.now() + PF_READY_TRUST_MS };
+  }
+  return { enabled: true, missingHooks };
 }
 
 /** What to add to /etc/pf.conf, as the lines themselves. */

@@ -463,7 +463,9 @@ function hostObject(o: { dir: string; hostNs: string; jailNsPrefix: string; worl
   const worldNs = o.world.ns;
   const worldAddress = o.world.address;
   const worldAddress6 = o.world.address6;
-  const env: NodeJS.ProcessEnv = { ...process.env, JAILNET_FREEBSD_ROOT: dir, JAILNET_EMU_DIR: dir };
+  // JAILNET_RUN_DIR: locks and what ADDs remember (src/link/known.ts) stay with this host, in
+  // every process run with its env (plugins, jailnet, jailnetd), never in the machine's /var/run.
+  const env: NodeJS.ProcessEnv = { ...process.env, JAILNET_FREEBSD_ROOT: dir, JAILNET_EMU_DIR: dir, JAILNET_RUN_DIR: join(dir, 'run') };
   const toolPath = (tool: Tool) => join(dir, TOOL_PATHS[tool]);
   const run = (tool: Tool, args: readonly string[], opts: RunOptions = {}) => runProcess(toolPath(tool), args, { ...opts, env: opts.env ?? env });
   const runOk = async (tool: Tool, args: readonly string[], opts: RunOptions = {}) => {

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmulatedHost, Fault } from '../harness/emulated-host';
 import type { TestDaemon } from '../helpers/jailnetd';
@@ -68,9 +69,10 @@ async function inJail(jail: string, body: () => Promise<void>) {
 
 // Words that pick out each command of ADD (see the trace of a successful ADD in bridge.test.ts).
 // Forwarding is written only when it is off: those steps run with it turned off first.
-const steps: { step: string; fault: Fault; net: Net; forwardingOff?: boolean }[] = [
+// `unknown`: the step runs only when the bridge is not known from an earlier ADD (src/link/known.ts).
+const steps: { step: string; fault: Fault; net: Net; forwardingOff?: boolean; unknown?: boolean }[] = [
   { step: 'look at the jail', fault: { tool: 'jls', words: ['-j', '$JAIL'] }, net: 'br-old' },
-  { step: 'look at the bridge', fault: { tool: 'ifconfig', words: ['br-old'], notWords: ['addm'] }, net: 'br-old' },
+  { step: 'look at the bridge', fault: { tool: 'ifconfig', words: ['br-old'], notWords: ['addm'] }, net: 'br-old', unknown: true },
   { step: 'create the bridge', fault: { tool: 'ifconfig', words: ['bridge', 'create'] }, net: 'br-new' },
   // After a step of the same network: jailnetd compares a network's ranges with the host (with
   // the same netstat command) the first time it sees them, and not again.
@@ -80,8 +82,7 @@ const steps: { step: string; fault: Fault; net: Net; forwardingOff?: boolean }[]
   { step: 'read the forwarding sysctls', fault: { tool: 'sysctl', words: ['net.inet.ip.forwarding', 'net.inet6.ip6.rfc6204w3'] }, net: 'br-new' },
   { step: 'turn on forwarding', fault: { tool: 'sysctl', words: ['net.inet.ip.forwarding=1'] }, net: 'br-new', forwardingOff: true },
   { step: 'turn on IPv6 forwarding', fault: { tool: 'sysctl', words: ['net.inet6.ip6.forwarding=1'] }, net: 'br-new', forwardingOff: true },
-  { step: 'create the epair', fault: { tool: 'ifconfig', words: ['epair', 'create'] }, net: 'br-old' },
-  { step: 'name the host end', fault: { tool: 'ifconfig', words: ['name', hostEnd] }, net: 'br-old' },
+  { step: 'create the epair and set up its host end', fault: { tool: 'ifconfig', words: ['create', 'name', hostEnd] }, net: 'br-old' },
   { step: 'join the bridge', fault: { tool: 'ifconfig', words: ['addm', hostEnd] }, net: 'br-old' },
   { step: 'move into the jail', fault: { tool: 'ifconfig', words: ['vnet', '$JAIL'] }, net: 'br-old' },
   { step: 'name the jail end and set its MAC', fault: { tool: 'ifconfig', words: ['name', 'eth0'] }, net: 'br-old' },
@@ -106,9 +107,10 @@ describe('each step of ADD fails in turn', () => {
     expect(keep.stdout).toContain('"ips"');
   });
 
-  test.each(steps.map((s, i) => ({ ...s, jail: `rb${i}` })))('$step fails: error with a code, host exactly as before', ({ fault, net, jail, forwardingOff }) =>
+  test.each(steps.map((s, i) => ({ ...s, jail: `rb${i}` })))('$step fails: error with a code, host exactly as before', ({ fault, net, jail, forwardingOff, unknown }) =>
     inJail(jail, async () => {
       const c = conf(net);
+      if (unknown) rmSync(join(host.dir, 'run', 'known'), { recursive: true, force: true });
       const att = { containerId: 'rb', netns: jail };
       if (forwardingOff) await host.runOk('sysctl', ['net.inet.ip.forwarding=0', 'net.inet6.ip6.forwarding=0']);
       const before = await state();
@@ -195,8 +197,8 @@ describe('an existing bridge: what ADD changed on it at join time is undone', ()
       const setup = { name: 'br-race', network: 'race', gatewayCidrs: ['10.88.0.1/24'], promisc: false, forceAddress: false };
       const join1 = new Rollback();
       const join2 = new Rollback();
-      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join1, await lookAtBridge(setup, []));
-      await attachToBridge(setup, ends[1] as string, { isolate: false, promisc: false }, join2, await lookAtBridge(setup, []));
+      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join1, await lookAtBridge(setup, []), []);
+      await attachToBridge(setup, ends[1] as string, { isolate: false, promisc: false }, join2, await lookAtBridge(setup, []), []);
       const race = async () => (await host.interfaces()).host.find((i) => i.name === 'br-race')?.addresses;
       expect(await race()).toEqual(['10.88.0.1/24']);
       // The first ADD fails now: the second one found the gateway in place and keeps it.
@@ -206,7 +208,7 @@ describe('an existing bridge: what ADD changed on it at join time is undone', ()
       // Without a newcomer, the undo takes the gateway back.
       await host.runOk('ifconfig', ['br-race', 'inet', '10.88.0.1', '-alias', 'deletem', ends[0] as string, 'deletem', ends[1] as string]);
       const join3 = new Rollback();
-      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join3, await lookAtBridge(setup, []));
+      await attachToBridge(setup, ends[0] as string, { isolate: false, promisc: false }, join3, await lookAtBridge(setup, []), []);
       expect(await race()).toEqual(['10.88.0.1/24']);
       await join3.run();
       expect(await race()).toEqual([]);

@@ -38,15 +38,14 @@ withPluginHost(async (s) => {
 }, 60_000);
 
 // Words that pick out each command of ADD ($JAIL: the step's jail). A successful ADD runs, in
-// this order: epair create; the host end (MAC, name, description, group, MTU, up); its IPv4 and
+// this order: epair create with the host end (MAC, name, description, group, MTU, up); its IPv4 and
 // IPv6 gateway; the host routes to the jail; the forwarding sysctls; vnet; the jail end (MAC,
 // name, MTU, up); its IPv4 and IPv6 address; the jail's routes to the gateway and default
 // routes; the NAT table (and for a network's first jail the egress lookup and the anchor); lo0.
 // Forwarding is written only when it is off: those steps run with it turned off first.
 const steps: { step: string; fault: Fault; network: 'p2pkeep' | 'p2pfresh'; forwardingOff?: boolean }[] = [
   { step: 'look at the jail', fault: { tool: 'jls', words: ['-j', '$JAIL'] }, network: 'p2pkeep' },
-  { step: 'create the epair', fault: { tool: 'ifconfig', words: ['epair', 'create'] }, network: 'p2pkeep' },
-  { step: 'name the host end', fault: { tool: 'ifconfig', words: ['name', hostEnd] }, network: 'p2pkeep' },
+  { step: 'create the epair and set up its host end', fault: { tool: 'ifconfig', words: ['create', 'name', hostEnd] }, network: 'p2pkeep' },
   { step: "the host end's IPv4 gateway", fault: { tool: 'ifconfig', words: [hostEnd, 'inet', '10.71.0.1/32'] }, network: 'p2pkeep' },
   { step: "the host end's IPv6 gateway", fault: { tool: 'ifconfig', words: [hostEnd, 'inet6', 'fd00:71::1/128'] }, network: 'p2pkeep' },
   { step: 'the host route to the jail', fault: { tool: 'route', words: ['-4', 'add', '-host', hostEnd] }, network: 'p2pkeep' },

@@ -166,7 +166,7 @@ describe('a retried ADD that fails', () => {
     const before = await snapshot();
     expect(before.lease).toBeDefined();
     // IPAM gives the retried ADD the running attachment's lease (not new): the undo must keep it.
-    host.setFaults([{ tool: 'ifconfig', words: ['epair', 'create'], stderr: 'ifconfig: injected fault' }]);
+    host.setFaults([{ tool: 'ifconfig', words: ['create'], notWords: ['bridge'], stderr: 'ifconfig: injected fault' }]);
     let r;
     try {
       r = await cni('bridge', 'ADD', bridgeConf(), att('run'));

@@ -14,7 +14,7 @@ import { jailnetdConfigSchema } from '../../src/config/schemas/ipam-api';
 
 /**
  * The manual pages (man/): clean under `mandoc -T lint`, and describing the product as it is.
- * Every command and flag of `jailnet` (from its yargs definitions, through the built CLI's
+ * Every command and flag of `jailnet` (from its command declarations, src/cli/commands.ts, through the built CLI's
  * --help), every flag, configuration field and rc.conf knob of jailnetd, every field of every
  * plugin's JSON schema, every annotation and environment variable and CNI error code in use must
  * be in its page, and nothing the product does not have: so that the pages cannot fall behind.

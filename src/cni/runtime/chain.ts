@@ -4,6 +4,7 @@ import type { Attachment, Result } from '../types';
 import { atLeast } from '../version';
 import { deleteCache, readCache, writeCache } from './cache';
 import type { NetworkConfigList, PluginConf } from './conflist';
+import type { InProcessPlugins } from './in-process';
 import { invokePlugin, PLUGIN_TIMEOUT_MS, type InvokeArgs } from './invoke';
 
 /**
@@ -28,6 +29,10 @@ export interface RuntimeEnv {
   cacheDir: string;
   env: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Plugins run in this process rather than as executables (src/cli/in-process.ts). */
+  inProcess?: InProcessPlugins;
+  /** They log through this process's logging as it is (jailnetd). */
+  keepLogging?: boolean;
 }
 
 /** One plugin's stdin (libcni buildOneConfig). */
@@ -43,7 +48,10 @@ export function pluginConfig(list: NetworkConfigList, plugin: PluginConf, rt: Ru
 }
 
 function invokeArgs(command: InvokeArgs['command'], rt: RuntimeConf, env: RuntimeEnv): InvokeArgs {
-  return { command, containerId: rt.containerId, netns: rt.netns, ifname: rt.ifname, args: rt.args ?? [], cniPath: env.cniPath, env: env.env, timeoutMs: env.timeoutMs ?? PLUGIN_TIMEOUT_MS };
+  const a: InvokeArgs = { command, containerId: rt.containerId, netns: rt.netns, ifname: rt.ifname, args: rt.args ?? [], cniPath: env.cniPath, env: env.env, timeoutMs: env.timeoutMs ?? PLUGIN_TIMEOUT_MS };
+  if (env.inProcess) a.inProcess = env.inProcess;
+  if (env.keepLogging) a.keepLogging = true;
+  return a;
 }
 
 export async function addNetworkList(list: NetworkConfigList, rt: RuntimeConf, env: RuntimeEnv): Promise<Result> {

@@ -1,13 +1,17 @@
-import { findExecutable, runPluginExecutable } from '../../freebsd/plugin-exec';
+import { findExecutable, isJailnetPlugin, runPluginExecutable, type PluginRun } from '../../freebsd/plugin-exec';
+import { currentLogSettings } from '../../log/logger';
 import type { CniCommand } from '../env';
 import { CniCode, CniError } from '../errors';
 import { parseResultIn } from '../parse-result';
 import type { Result } from '../types';
+import { runInProcess, type InProcessPlugins } from './in-process';
 
 /**
  * Runs one plugin of a chain the way libcni's invoke package does: found in CNI_PATH, the CNI_*
  * environment set, the plugin's configuration on stdin; its result parsed in the list's version,
- * its error JSON turned back into a CniError that names the plugin.
+ * its error JSON turned back into a CniError that names the plugin. A jailnet plugin (the file
+ * found in CNI_PATH is one of jailnet's executables, and `inProcess` has its type) is run in
+ * this process through the same dispatcher its executable runs: no process is started.
  */
 
 export interface InvokeArgs {
@@ -20,6 +24,10 @@ export interface InvokeArgs {
   cniPath: string[];
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
+  /** Plugins to run in this process (src/cli/in-process.ts); none when absent. */
+  inProcess?: InProcessPlugins;
+  /** In-process plugins log through this process's logging as it is (runInProcess). */
+  keepLogging?: boolean;
 }
 
 export const PLUGIN_TIMEOUT_MS = 300_000;
@@ -36,7 +44,11 @@ export async function invokePlugin(type: string, config: object, a: InvokeArgs, 
     CNI_ARGS: a.args.map(([k, v]) => `${k}=${v}`).join(';'),
     CNI_PATH: a.cniPath.join(':'),
   };
-  const run = await runPluginExecutable(path, env, JSON.stringify(config), a.timeoutMs);
+  const own = a.inProcess?.get(type);
+  const run: PluginRun =
+    own && isJailnetPlugin(path)
+      ? await runInProcess(own, env, JSON.stringify(config), a.keepLogging ? 'keep' : currentLogSettings())
+      : await runPluginExecutable(path, env, JSON.stringify(config), a.timeoutMs);
   if (run.exitCode !== 0) {
     let e: { code?: unknown; msg?: unknown; details?: unknown } = {};
     try {

@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createEmulatedHost, type EmulatedHost, type TraceEntry } from '../harness/emulated-host';
+import { JAILNET, jailnetCli, type Cli } from '../helpers/jailnet-cli';
+import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
+import { PLUGIN_DIR } from '../helpers/plugin-process';
+
+// What one runj hook call costs, counted, not timed (issue 13): the processes it starts (strace)
+// and the FreeBSD commands an attach runs (the emulated host's trace).
+
+let host: EmulatedHost;
+let ipamd: TestDaemon;
+let cli: Cli;
+const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
+const STRACE = '/usr/bin/strace';
+
+beforeAll(async () => {
+  host = await createEmulatedHost();
+  ipamd = await startJailnetd(host.env, { netns: host.hostNs });
+  cli = jailnetCli(host, ipamd);
+  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
+  await host.runOk('pfctl', ['-e']);
+  for (const j of ['first', 'web', 'traced']) await host.createJail(j);
+  // bridge (ipMasq) + portmap, jailnet-ipam; the first attach creates the bridge.
+  await cli.ok(['network', 'create', 'default', '--subnet', '10.88.0.0/16']);
+  await cli.ok(['attach', 'first']);
+}, 60_000);
+afterAll(async () => {
+  cli?.cleanup();
+  await ipamd?.stop();
+  await host?.destroy();
+});
+
+const state = (id: string) => JSON.stringify({ ociVersion: '1.0.2', id, status: 'creating', pid: 1, bundle: '/nonexistent', annotations: {} });
+const words = (t: TraceEntry[]) => t.map((e) => `${e.tool} ${e.argv.join(' ')}`);
+/** The commands of the plugins' ADD: without the hook's own pf readiness look (pfctl -s info, -s nat) before the chain. */
+const ofChain = (t: TraceEntry[]) => t.slice(t.findIndex((e) => e.tool === 'jls'));
+
+async function hookTrace(args: string[], id: string): Promise<TraceEntry[]> {
+  const mark = host.traceMark();
+  await cli.ok(['hook', ...args, '--no-resolv-conf'], state(id));
+  return host.traceSince(mark);
+}
+
+test('a bridge ADD onto an existing bridge: 10 commands for a new jail, 8 when its lo0 is known; +2 with published ports', async () => {
+  // A jail that was never attached: lo0 is read and set, the jail's default route looked for.
+  const fresh = ofChain(await hookTrace(['create-runtime', '-n', 'default'], 'web'));
+  expect(words(fresh).filter((w) => !w.startsWith('pfctl'))).toEqual([
+    'jls -j web jid name vnet',
+    expect.stringMatching(/^ifconfig epair\d+ create ether 06:\S+ name jn\w+ description .* group jailnet_host up$/),
+    expect.stringMatching(/^ifconfig jailnet0 addm jn\w+ up$/),
+    expect.stringMatching(/^ifconfig epair\d+b vnet web$/),
+    expect.stringMatching(/^ifconfig -j web epair\d+b ether 02:\S+ name eth0 up$/),
+    expect.stringMatching(/^ifconfig -j web eth0 inet 10\.88\.\S+$/),
+    'route -j web -n get -inet default',
+    'route -j web -n -4 add default 10.88.0.1',
+    'ifconfig -j web lo0',
+    'ifconfig -j web lo0 inet 127.0.0.1/8 up',
+  ]);
+  // ipMasq: jailnetd adds the address to the network's NAT table.
+  expect(words(fresh).filter((w) => w.startsWith('pfctl'))).toEqual([expect.stringMatching(/^pfctl -a jailnet\/nat-default -t masq -T add 10\.88\./)]);
+  await cli.ok(['hook', 'poststop'], state('web'));
+
+  // The same jail again: its lo0 is known to be up (same JID); the bridge is known throughout.
+  const again = ofChain(await hookTrace(['create-runtime', '-n', 'default'], 'web'));
+  expect(again.filter((e) => e.tool !== 'pfctl')).toHaveLength(8);
+  expect(words(again)).not.toContain('ifconfig -j web lo0');
+  expect(words(again)).not.toContain('ifconfig jailnet0');
+  await cli.ok(['hook', 'poststop'], state('web'));
+
+  // Published ports: the port forward's two (the host's default route for `rdr on IF`, the anchor).
+  const ported = ofChain(await hookTrace(['create-runtime', '-n', 'default', '-p', '8080:80'], 'web'));
+  const masq = ported.findIndex((e) => e.tool === 'pfctl' && e.argv.includes('masq'));
+  expect(ported.slice(0, masq)).toHaveLength(8);
+  const portmapPart = ported.slice(masq + 1);
+  // jailnetd trusts a positive pf readiness answer for 5 s (daemon/firewall.ts); the attach above asked.
+  expect(words(portmapPart).filter((w) => !/^pfctl -s (info|nat)$/.test(w))).toEqual(['route -n get -inet default', expect.stringMatching(/^pfctl -a jailnet\/pm-default-\w+ -f -$/)]);
+  await cli.ok(['hook', 'poststop'], state('web'));
+});
+
+/** One `jailnet hook` call under strace: what it executed (execve lines that worked). */
+async function tracedHook(env: NodeJS.ProcessEnv, args: string[], id: string): Promise<string[]> {
+  const out = join(cli.dir, 'strace.out');
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(STRACE, ['-f', '-qq', '-e', 'trace=execve', '-o', out, JAILNET, 'hook', ...args, '--no-resolv-conf'], { env, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? -1));
+    child.stdin.end(state(id));
+  });
+  expect(code).toBe(0);
+  const execs = readFileSync(out, 'utf8').split('\n').filter((l) => /execve\(/.test(l) && !/ENOENT/.test(l));
+  rmSync(out);
+  return execs;
+}
+
+// The emulated FreeBSD tools are Node programs too (dist/emulator): not jailnet's processes.
+const emulated = (l: string) => /dist\/emulator\//.test(l) || l.includes(`"${host.dir}/`);
+const plugins = () => readdirSync(PLUGIN_DIR).filter((f) => !f.endsWith('.map'));
+const pluginExecs = (execs: string[]) => execs.filter((l) => plugins().some((p) => l.includes(`${PLUGIN_DIR}/${p}"`)));
+const nodeExecs = (execs: string[]) => execs.filter((l) => !emulated(l) && /execve\("[^"]*\/node"/.test(l));
+const reserved = async () => JSON.parse((await ipamd.get('/v1/ports?network=default')).body).reservations.map((r: { containerID: string }) => r.containerID);
+
+test('a hook call starts one Node process: jailnetd runs the chain for it', async () => {
+  const execs = await tracedHook(cli.env, ['create-runtime', '-n', 'default', '-p', '8081:80'], 'traced');
+  expect(pluginExecs(execs)).toEqual([]);
+  // jailnet itself, and not one FreeBSD command: jailnetd ran them.
+  expect(nodeExecs(execs)).toHaveLength(1);
+  expect(execs.filter(emulated)).toEqual([]);
+  expect(await reserved()).toEqual(['traced']);
+  const poststop = await tracedHook(cli.env, ['poststop'], 'traced');
+  expect(nodeExecs(poststop)).toHaveLength(1);
+  expect(poststop.filter(emulated)).toEqual([]);
+  expect(await reserved()).toEqual([]);
+});
+
+test('without jailnetd on its socket, the hook runs the chain in its own process: still one Node process', async () => {
+  // The network file still names the running jailnetd for IPAM; only the hook's socket is empty.
+  const env = { ...cli.env, JAILNETD_SOCKET: join(cli.dir, 'nobody.sock') };
+  const execs = await tracedHook(env, ['create-runtime', '-n', 'default', '-p', '8081:80'], 'traced');
+  expect(pluginExecs(execs)).toEqual([]);
+  expect(nodeExecs(execs)).toHaveLength(1);
+  expect(execs.filter(emulated).length).toBeGreaterThan(5);
+  expect(await reserved()).toEqual(['traced']);
+  await tracedHook(env, ['poststop'], 'traced');
+  expect(await reserved()).toEqual([]);
+});
