@@ -1,5 +1,5 @@
 import { mkdirSync, unlinkSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { JailInfo } from '../src/freebsd/parse/jls';
 import type { StateRecord } from '../src/ipam/records';
 import type { FirewallDriver } from '../src/firewall/driver';
@@ -16,7 +16,7 @@ import type { DaemonContext } from './context';
 import { ClusterManager } from './cluster/manager';
 import { DnsService } from './dns/service';
 import { FirewallOwner } from './firewall';
-import { collectGarbageOnce } from './heap';
+import { collectGarbageOnce, IdleCollector } from './heap';
 import { Metrics } from './metrics';
 import { UserlandProxy } from './proxy';
 import { ReclaimLoop } from './reclaim';
@@ -29,6 +29,9 @@ import { listenOnSocket } from './socket';
  * or fsync error) the daemon stops at once rather than answer from state that is not on disk;
  * daemon(8) restarts it and it reads the state back.
  */
+
+/** How long the API must be quiet after a request before the idle collection (daemon/heap.ts). */
+export const IDLE_COLLECT_MS = 2000;
 
 export interface DaemonOptions {
   config: DaemonConfig;
@@ -50,6 +53,8 @@ export class Daemon {
   private readonly dns: DnsService;
   private readonly cluster: ClusterManager;
   private readonly reclaim: ReclaimLoop;
+  /** Gives back the memory a burst of requests leaves, once the API is quiet (daemon/heap.ts). */
+  private readonly idle = new IdleCollector(IDLE_COLLECT_MS);
   private server: Server | undefined;
   private lock: StateLock | undefined;
   private stopping = false;
@@ -147,6 +152,10 @@ export class Daemon {
     // through the restart (docs/dns.md).
     const dnsListeners = await this.dns.start();
     this.server = createApiServer(this.ctx, () => this.stopping || this.failed !== undefined);
+    this.server.on('request', (_req, res: ServerResponse) => {
+      this.idle.begin();
+      res.once('close', () => this.idle.end());
+    });
     await listenOnSocket(this.server, this.config.socket);
     this.reclaim.start();
     this.cluster.resume();
@@ -183,6 +192,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.idle.cancel();
     await this.reclaim.stop();
     const server = this.server;
     if (server) {

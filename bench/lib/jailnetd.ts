@@ -25,6 +25,17 @@ export interface BenchDaemonOptions {
    * --expose-gc and bench/lib/gc-on-signal.cjs preloaded (a SIGUSR2 handler), nothing else.
    */
   gcOnSignal?: boolean;
+  /** More files the daemon's node preloads (--require), e.g. bench/lib/record-requests.cjs. */
+  preload?: string[];
+  /** Variables added to the daemon's environment after it is made (an experiment, e.g. MALLOC_ARENA_MAX). */
+  extraEnv?: NodeJS.ProcessEnv;
+}
+
+/** What bench/lib/gc-on-signal.cjs writes after a collection. */
+export interface GcReport {
+  at: number;
+  memoryUsage: NodeJS.MemoryUsage;
+  heapSpaces: { space_name: string; space_size: number; space_used_size: number; physical_space_size: number }[];
 }
 
 export class BenchDaemon {
@@ -46,6 +57,8 @@ export class BenchDaemon {
     const base = this.options.env ?? process.env;
     const env = process.env.BENCH_NODE_OPTIONS ? { ...base, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : process.env.BENCH_DEFAULT_NODE_OPTIONS ? { ...base } : daemonEnv(base);
     if (this.options.gcOnSignal) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --expose-gc --require ${GC_ON_SIGNAL}`.trim();
+    for (const file of this.options.preload ?? []) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --require ${file}`.trim();
+    Object.assign(env, this.options.extraEnv);
     const argv = [JAILNETD, '--socket', this.socket, '--state-dir', this.stateDir, ...(this.options.flags ?? ['--reclaim-interval', '0', '--no-host-check', '--log-level', 'warn']), ...extra];
     // nsenter execs the daemon (and env, its #! line, execs node): one process, child.pid.
     if (this.options.netns) argv.unshift(NSENTER, `--net=/run/netns/${this.options.netns}`);
@@ -78,8 +91,12 @@ export class BenchDaemon {
     return pid;
   }
 
-  /** A full garbage collection in the daemon (gcOnSignal), done when this resolves. */
-  async fullGc(): Promise<void> {
+  /**
+   * A full garbage collection in the daemon (gcOnSignal), done when this resolves; with what
+   * gc-on-signal.cjs reports of the process's memory after it (process.memoryUsage() and V8's
+   * heap spaces, bytes).
+   */
+  async fullGc(): Promise<GcReport> {
     if (!this.options.gcOnSignal) throw new Error('BenchDaemon: fullGc() needs gcOnSignal');
     const done = join(this.dir, 'gc-done');
     rmSync(done, { force: true });
@@ -87,6 +104,13 @@ export class BenchDaemon {
     const deadline = Date.now() + 30_000;
     while (!existsSync(done)) {
       if (Date.now() > deadline) throw new Error('jailnetd did not collect within 30 s of SIGUSR2');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Written by a single writeFileSync: read once it exists, it may still be empty for a moment.
+    for (;;) {
+      const text = readFileSync(done, 'utf8');
+      if (text.endsWith('\n')) return JSON.parse(text) as GcReport;
+      if (Date.now() > deadline) throw new Error(`jailnetd's gc-done is not complete: ${text.slice(0, 200)}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }

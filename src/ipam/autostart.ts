@@ -37,19 +37,29 @@ const POLL_MAX_MS = 100;
 export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=8';
 
 /**
+ * glibc's malloc gives each thread that allocates (libuv's pool, V8's compiler and GC workers)
+ * an arena of its own and keeps what it grew: over 100 attach/detach cycles ~3.5 MB of jailnetd's
+ * resident memory on Linux (bench/daemon-memory.bench.ts, docs/performance.md). Two arenas are
+ * plenty for a daemon whose JavaScript runs on one thread. Only glibc reads it: FreeBSD's libc
+ * malloc is jemalloc, which ignores the variable (it has its own arenas and hands unused pages
+ * back by itself), so it matters where jailnet runs on Linux: the emulated host, tests, benches.
+ */
+export const DAEMON_MALLOC_ARENA_MAX = '2';
+
+/**
  * The environment jailnetd is started with: an allow-list, nothing else of the caller's (a
  * runtime's NODE_OPTIONS=--require..., LD_PRELOAD or NODE_EXTRA_CA_CERTS would reach a
  * long-lived root daemon; the last one alone costs every start ~80 ms). PATH is fixed, with
  * the directory of the node running this plugin first (jailnetd's `#!/usr/bin/env node` then
  * finds the same node); NODE_OPTIONS is DAEMON_NODE_OPTIONS only; the time zone, the locale
- * and jailnet's operational variables are kept. In the test build, the test switches are kept
+ * and jailnet's operational variables are kept; MALLOC_ARENA_MAX is DAEMON_MALLOC_ARENA_MAX. In the test build, the test switches are kept
  * too (the started daemon must use the emulated host's tools); the release build has none.
  */
 export const DAEMON_ENV_KEPT = ['TZ', 'LANG', 'LC_ALL', 'JAILNET_LOG_LEVEL', 'JAILNET_COMMAND_TIMEOUT'] as const;
 export const DAEMON_PATH_DIRS = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin';
 
 export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { PATH: `${dirname(process.execPath)}:${DAEMON_PATH_DIRS}`, NODE_OPTIONS: DAEMON_NODE_OPTIONS };
+  const out: NodeJS.ProcessEnv = { PATH: `${dirname(process.execPath)}:${DAEMON_PATH_DIRS}`, NODE_OPTIONS: DAEMON_NODE_OPTIONS, MALLOC_ARENA_MAX: DAEMON_MALLOC_ARENA_MAX };
   for (const name of DAEMON_ENV_KEPT) if (env[name]) out[name] = env[name];
   // A test switch: see util/test-switches.ts for why it is written out like this.
   if (globalThis.JAILNET_TEST_SWITCHES !== false) {

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
-import { DAEMON_NODE_OPTIONS } from '../../../src/ipam/autostart';
+import { DAEMON_MALLOC_ARENA_MAX, DAEMON_NODE_OPTIONS } from '../../../src/ipam/autostart';
 import { cniEnv, Sandbox } from '../helpers/sandbox';
 
 /**
@@ -85,7 +85,7 @@ test("jailnetd started by the plugin gets an allow-listed environment, none of t
   sb.adopt(pid);
   const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).sort();
   // JAILNET_FREEBSD_ROOT is the test build's switch, set by the sandbox (its empty tool root).
-  expect(environ).toEqual([`JAILNET_FREEBSD_ROOT=${sb.noHostTools}`, `NODE_OPTIONS=${DAEMON_NODE_OPTIONS}`, `PATH=${dirname(process.execPath)}:/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin`, 'TZ=UTC']);
+  expect(environ).toEqual([`JAILNET_FREEBSD_ROOT=${sb.noHostTools}`, `MALLOC_ARENA_MAX=${DAEMON_MALLOC_ARENA_MAX}`, `NODE_OPTIONS=${DAEMON_NODE_OPTIONS}`, `PATH=${dirname(process.execPath)}:/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin`, 'TZ=UTC']);
   // Started by the plugin's own node, not through a PATH look-up of the #! line.
   expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe(process.execPath);
 });
