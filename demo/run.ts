@@ -73,6 +73,10 @@ async function main(): Promise<void> {
     verdict(ping.code === 0, `db pings web (${ipOf('web')})`);
     const direct = await host.request('db', { proto: 'tcp', address: ipOf('web'), port: 80 });
     verdict(direct.ok, `db connects to web:80 and web sees ${direct.ok ? direct.reply.peer : '-'}`);
+    // By name: jailnetd's DNS server on the network's gateway (the runj hook would also write it
+    // into the jail's resolv.conf; `jailnet attach` leaves the jail's files alone).
+    const named = await host.jexec('db', ['/usr/bin/dig', '+short', '+time=2', '+tries=2', '@10.88.0.1', 'web.default']);
+    verdict(named.code === 0 && named.stdout.trim() === ipOf('web'), `db finds web by name: dig @10.88.0.1 web.default -> ${named.stdout.trim() || '-'}`);
 
     step('the Internet through NAT');
     const out = await host.request('db', { proto: 'tcp', address: host.worldAddress, port: 80 });
