@@ -29,6 +29,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost, type TraceEntry } from '../test/harness/emulated-host';
+import { jailnetCliEnv } from '../test/helpers/jailnet-cli';
 import { libcniClient } from '../test/helpers/libcni';
 import { CpuGroups, type CpuGroup } from './lib/cpu-groups';
 import { attachClassifier, countProcesses, STRACE, type ProcessCount } from './lib/exec-count';
@@ -37,6 +38,7 @@ import { createReferenceChain, IPTABLES, REFERENCE_PLUGIN_DIR, REFERENCE_PLUGINS
 import { BARE_NODE, measureStartups, pluginVersionSubjects, type StartupFigures, type StartupSubject } from './lib/startup';
 import { runTempDir } from './lib/run-dirs';
 import { fmt, percentile, ratio, spread, summarize, table, type Summary } from './lib/stats';
+import { enablePfWithHooks } from '../test/helpers/pf-hooks';
 
 // ---- options -----------------------------------------------------------------------------
 
@@ -476,20 +478,11 @@ async function main(): Promise<void> {
   const servers: ChildProcess[] = [];
   try {
     progress(`setting up (emulated FreeBSD host, pf with jailnet's hooks, jailnetd, network default, reference namespaces); ${o.cycles} cycles${o.quick ? ' (quick)' : ''}`);
-    await host.runOk('pfctl', ['-f', '-'], { input: readFileSync(join(ROOT, 'conf/pf.conf'), 'utf8') });
-    await host.runOk('pfctl', ['-e']);
+    await enablePfWithHooks(host);
     await daemon.start();
     jailnetd.add(daemon.pid);
     const memoryAtStart = await daemonMemory(daemon, 0);
-    const cliEnv: NodeJS.ProcessEnv = {
-      ...host.env,
-      JAILNET_CONF_DIR: join(work, 'networks'),
-      JAILNET_CACHE_DIR: join(work, 'cache'),
-      JAILNET_CNI_PATH: PLUGIN_DIR,
-      JAILNETD_SOCKET: daemon.socket,
-      JAILNET_RUN_DIR: join(host.dir, 'run'),
-      JAILNET_COMMAND_TIMEOUT: '300',
-    };
+    const cliEnv = jailnetCliEnv(host, daemon.socket, work);
     delete cliEnv.JAILNET_LOG_FILE;
     delete cliEnv.JAILNET_LOG_LEVEL;
     const libcniEnv: NodeJS.ProcessEnv = { ...cliEnv, CNI_PATH: PLUGIN_DIR, CNI_CACHE_DIR: join(work, 'libcni-cache') };

@@ -33,9 +33,11 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost } from '../test/harness/emulated-host';
+import { jailnetCliEnv } from '../test/helpers/jailnet-cli';
 import { BenchDaemon, call, type GcReport } from './lib/jailnetd';
 import { runTempDir } from './lib/run-dirs';
 import { fmt, percentile, table } from './lib/stats';
+import { enablePfWithHooks } from '../test/helpers/pf-hooks';
 
 interface Options {
   cycles: number;
@@ -71,7 +73,6 @@ function parseOptions(argv: string[]): Options {
 
 const ROOT = process.cwd();
 const JAILNET = join(ROOT, 'dist/bin/jailnet');
-const PLUGIN_DIR = join(ROOT, 'dist/cni');
 const RECORD_REQUESTS = join(__dirname, 'lib/record-requests.cjs');
 const SUBNET = '10.88.0.0/16';
 const JAIL = 'hk';
@@ -254,15 +255,14 @@ async function main(): Promise<void> {
   process.on('exit', () => rmSync(work, { recursive: true, force: true }));
   let daemon: BenchDaemon | undefined;
   try {
-    await host.runOk('pfctl', ['-f', '-'], { input: readFileSync(join(ROOT, 'conf/pf.conf'), 'utf8') });
-    await host.runOk('pfctl', ['-e']);
+    await enablePfWithHooks(host);
     const bundle = join(work, 'bundle');
     mkdirSync(join(bundle, 'rootfs', 'etc'), { recursive: true });
     writeFileSync(join(bundle, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', root: { path: 'rootfs' } }));
     let networks = 0;
     /** The CLI's environment for a daemon, with the network `default` made for its socket. */
     const socketEnv = (socket: string): NodeJS.ProcessEnv => {
-      const env: NodeJS.ProcessEnv = { ...host.env, JAILNET_CONF_DIR: join(work, `networks-${++networks}`), JAILNET_CACHE_DIR: join(work, 'cache'), JAILNET_CNI_PATH: PLUGIN_DIR, JAILNETD_SOCKET: socket, JAILNET_RUN_DIR: join(host.dir, 'run'), JAILNET_COMMAND_TIMEOUT: '300' };
+      const env = jailnetCliEnv(host, socket, work, { confDir: join(work, `networks-${++networks}`) });
       delete env.JAILNET_LOG_FILE;
       delete env.JAILNET_LOG_LEVEL;
       createNetwork(env);

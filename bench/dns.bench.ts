@@ -9,13 +9,14 @@
  * (1000/s per jail address) four jails would measure the limit (BENCH_DNS_RATE_LIMIT sets it).
  *   BENCH_DNS_SECONDS (default 4, per phase), BENCH_DNS_ROUNDS (default 2)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost } from '../test/harness/emulated-host';
 import { jailnetCli } from '../test/helpers/jailnet-cli';
 import { startJailnetd } from '../test/helpers/jailnetd';
 import { hostResolvConf, startWorldDns, WORLD_ZONE } from '../test/dns/helpers';
+import { enablePfWithHooks } from '../test/helpers/pf-hooks';
 
 const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 4);
 const RATE_LIMIT = Number(process.env.BENCH_DNS_RATE_LIMIT ?? 0);
@@ -75,8 +76,7 @@ async function main(): Promise<void> {
   const cli = jailnetCli(host, ipamd);
   try {
     // pf with jailnet's hooks: NAT takes the straight path out, the DNS anchor lets queries in.
-    await host.runOk('pfctl', ['-f', '-'], { input: readFileSync(join(process.cwd(), 'conf/pf.conf'), 'utf8') });
-    await host.runOk('pfctl', ['-e']);
+    await enablePfWithHooks(host);
     await cli.ok(['network', 'create', 'bench', '--subnet', '10.66.0.0/24']);
     for (const j of JAILS) {
       await host.createJail(j);

@@ -19,14 +19,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmulatedHost } from '../test/harness/emulated-host';
+import { jailnetCliEnv } from '../test/helpers/jailnet-cli';
 import { BenchDaemon } from './lib/jailnetd';
 import { fmt, summarize, table } from './lib/stats';
+import { enablePfWithHooks } from '../test/helpers/pf-hooks';
 
 const ROOT = process.cwd();
 const JAILNET = join(ROOT, 'dist/bin/jailnet');
-const PLUGIN_DIR = join(ROOT, 'dist/cni');
 const JAIL = 'pl';
-const PORT = { hostPort: 8080, containerPort: 80, protocol: 'tcp' as const };
 
 const cyclesArg = process.argv.indexOf('--cycles');
 const CYCLES = cyclesArg > 0 ? Number(process.argv[cyclesArg + 1]) : 20;
@@ -63,19 +63,11 @@ async function main(): Promise<void> {
   try {
     await daemon.start();
     const daemonPid = daemon.child?.pid as number;
-    await host.runOk('pfctl', ['-f', '-'], { input: readFileSync(join(ROOT, 'conf/pf.conf'), 'utf8') });
-    await host.runOk('pfctl', ['-e']);
+    await enablePfWithHooks(host);
     await host.createJail(JAIL);
     const report = join(work, 'cpu.jsonl');
     writeFileSync(join(work, 'reporter.cjs'), REPORTER);
-    const cliEnv: NodeJS.ProcessEnv = {
-      ...host.env,
-      JAILNET_CONF_DIR: join(work, 'networks'),
-      JAILNET_CACHE_DIR: join(work, 'cache'),
-      JAILNET_CNI_PATH: PLUGIN_DIR,
-      JAILNETD_SOCKET: daemon.socket,
-      JAILNET_RUN_DIR: join(host.dir, 'run'),
-    };
+    const cliEnv = jailnetCliEnv(host, daemon.socket, work);
     delete cliEnv.NODE_EXTRA_CA_CERTS;
     const measured = { ...cliEnv, NODE_OPTIONS: `--require ${join(work, 'reporter.cjs')}`, BENCH_CPU_REPORT: report };
     await run([JAILNET, 'network', 'create', 'default', '--subnet', '10.88.0.0/16'], cliEnv, '');

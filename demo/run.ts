@@ -8,13 +8,11 @@
  * outside and from the other jail (from the host itself once jailnetd proxies it, issue 9.1);
  * and detaching leaves nothing behind.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost } from '../test/harness/emulated-host';
 import { jailnetCli, type Cli } from '../test/helpers/jailnet-cli';
 import { startJailnetd, type TestDaemon } from '../test/helpers/jailnetd';
+import { enablePfWithHooks } from '../test/helpers/pf-hooks';
 
-const ROOT = join(__dirname, '..');
 let failures = 0;
 
 function step(title: string): void {
@@ -46,8 +44,7 @@ async function main(): Promise<void> {
     host = await createEmulatedHost();
     show(`em0 ${host.em0Address}, the Internet's server at ${host.worldAddress}:80`);
     await host.startWorldServer({ proto: 'tcp', port: 80 });
-    await host.runOk('pfctl', ['-f', '-'], { input: readFileSync(join(ROOT, 'conf/pf.conf'), 'utf8') });
-    await host.runOk('pfctl', ['-e']);
+    await enablePfWithHooks(host);
     // jailnetd runs on the host itself: its userland proxy serves the host's own connections.
     ipamd = await startJailnetd(host.env, { netns: host.hostNs });
     cli = jailnetCli(host, ipamd);

@@ -5,6 +5,7 @@ import { createEmulatedHost, type EmulatedHost, type TraceEntry } from '../harne
 import { JAILNET, jailnetCli, type Cli } from '../helpers/jailnet-cli';
 import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
 import { PLUGIN_DIR } from '../helpers/plugin-process';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 // What one runj hook call costs, counted, not timed (issue 13): the processes it starts (strace)
 // and the FreeBSD commands an attach runs (the emulated host's trace).
@@ -12,15 +13,13 @@ import { PLUGIN_DIR } from '../helpers/plugin-process';
 let host: EmulatedHost;
 let ipamd: TestDaemon;
 let cli: Cli;
-const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 const STRACE = '/usr/bin/strace';
 
 beforeAll(async () => {
   host = await createEmulatedHost();
   ipamd = await startJailnetd(host.env, { netns: host.hostNs });
   cli = jailnetCli(host, ipamd);
-  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-  await host.runOk('pfctl', ['-e']);
+  await enablePfWithHooks(host);
   for (const j of ['first', 'web', 'traced']) await host.createJail(j);
   // bridge (ipMasq) + portmap, jailnet-ipam; the first attach creates the bridge.
   await cli.ok(['network', 'create', 'default', '--subnet', '10.88.0.0/16']);

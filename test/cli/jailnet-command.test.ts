@@ -1,23 +1,22 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
 import { jailnetCli, type Cli } from '../helpers/jailnet-cli';
 import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
 import { hostEndName } from '../../src/link/naming';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 // The `jailnet` command on the emulated host: networks, attach/detach/check/ps/gc, runj's hooks.
 
 let host: EmulatedHost;
 let ipamd: TestDaemon;
 let cli: Cli;
-const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 
 beforeAll(async () => {
   host = await createEmulatedHost();
   ipamd = await startJailnetd(host.env, { netns: host.hostNs });
   cli = jailnetCli(host, ipamd);
-  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-  await host.runOk('pfctl', ['-e']);
+  await enablePfWithHooks(host);
   for (const j of ['web', 'db']) await host.createJail(j);
 }, 60_000);
 afterAll(async () => {

@@ -15,10 +15,9 @@ import { dig } from '../dns/helpers';
 import { canRunEtcd, startEtcd, type TestEtcd } from '../helpers/etcd';
 import { jailnetCli, type Cli } from '../helpers/jailnet-cli';
 import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
-import { expectFailure } from '../helpers/reach';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 const d = canRunEmulator && canRunEtcd ? describe : describe.skip;
-const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 const VNI = 4242;
 const SUBNET = '10.70.0.0/26';
 
@@ -72,8 +71,7 @@ d('cluster networks on three emulated hosts', () => {
       const name = `h${i + 1}`;
       const daemon = await startJailnetd(host.env, { netns: host.hostNs, args: ['--host-name', name] });
       const cli = jailnetCli(host, daemon);
-      await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-      await host.runOk('pfctl', ['-e']);
+      await enablePfWithHooks(host);
       nodes.push({ host, daemon, cli, name });
       await createClusterNetwork(nodes[i] as Node, 'app', SUBNET, VNI, 28);
     }

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmulatedHost, type EmulatedHost } from '../harness/emulated-host';
 import { jailnetCli, type Cli } from '../helpers/jailnet-cli';
 import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
 import { dig, hostResolvConf, startWorldDns } from './helpers';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 /**
  * No input on the DNS port stops jailnetd's DNS server. From one jail, random bytes and mutated
@@ -34,8 +35,7 @@ beforeAll(async () => {
   resolv = hostResolvConf(host);
   ipamd = await startJailnetd(host.env, { netns: host.hostNs, args: ['--resolv-conf', resolv.path] });
   cli = jailnetCli(host, ipamd);
-  await host.runOk('pfctl', ['-f', '-'], { input: readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8') });
-  await host.runOk('pfctl', ['-e']);
+  await enablePfWithHooks(host);
   await startWorldDns(host);
   await cli.ok(['network', 'create', 'fuzz', '--subnet', '10.77.0.0/24']);
   for (const j of ['fz', 'ok']) {

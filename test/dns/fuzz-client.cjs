@@ -8,6 +8,7 @@
 'use strict';
 const dgram = require('node:dgram');
 const net = require('node:net');
+const { prng } = require('../helpers/prng.cjs');
 
 const [mode, codecPath, server, ...rest] = process.argv.slice(2);
 const packet = require(codecPath);
@@ -75,18 +76,6 @@ async function client(name, address, min, stop) {
     await new Promise((r) => setTimeout(r, 20));
   }
   return { asked, right, wrong };
-}
-
-/** mulberry32 */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function fuzz(seed, cases) {

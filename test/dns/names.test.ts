@@ -7,6 +7,7 @@ import { jailnetCli, type Cli } from '../helpers/jailnet-cli';
 import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
 import { expectFailure } from '../helpers/reach';
 import { dig, hostResolvConf, startWorldDns, WORLD_ZONE } from './helpers';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 // jailnetd's DNS server on the emulated host, asked by dig inside the jails: names and aliases
 // on one network, nothing of it from another, forwarding to a real DNS server (dnsmasq) in the
@@ -16,7 +17,6 @@ let host: EmulatedHost;
 let ipamd: TestDaemon;
 let cli: Cli;
 let resolv: ReturnType<typeof hostResolvConf>;
-const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 const FRONT_GW = '10.88.0.1';
 const BACK_GW = '10.89.0.1';
 const ips: Record<string, string> = {};
@@ -27,8 +27,7 @@ beforeAll(async () => {
   // The jail check runs often, for the test of a jail that vanishes without detach.
   ipamd = await startJailnetd(host.env, { netns: host.hostNs, args: ['--resolv-conf', resolv.path, '--reclaim-interval', '0.5', '--reclaim-grace', '1'] });
   cli = jailnetCli(host, ipamd);
-  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-  await host.runOk('pfctl', ['-e']);
+  await enablePfWithHooks(host);
   await startWorldDns(host);
   await cli.ok(['network', 'create', 'front', '--subnet', '10.88.0.0/24']);
   await cli.ok(['network', 'create', 'back', '--subnet', '10.89.0.0/24', '--internal']);

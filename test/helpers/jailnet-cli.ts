@@ -17,18 +17,26 @@ export interface Cli {
 
 export const JAILNET = join(DIST, 'bin/jailnet');
 
-export function jailnetCli(host: EmulatedHost, daemon: TestDaemon): Cli {
-  const dir = mkdtempSync(join(tmpdir(), 'jailnet-cli-'));
-  const env: NodeJS.ProcessEnv = {
+/**
+ * The environment `jailnet` runs with against an emulated host and a daemon's socket: network
+ * files and result cache under `dir` (or the dirs given), the built plugins, the host's run
+ * directory. Shared by the suites (jailnetCli) and the benches.
+ */
+export function jailnetCliEnv(host: Pick<EmulatedHost, 'env' | 'dir'>, socket: string, dir: string, dirs: { confDir?: string; cacheDir?: string } = {}): NodeJS.ProcessEnv {
+  return {
     ...host.env,
-    JAILNET_CONF_DIR: join(dir, 'networks'),
-    JAILNET_CACHE_DIR: join(dir, 'cache'),
+    JAILNET_CONF_DIR: dirs.confDir ?? join(dir, 'networks'),
+    JAILNET_CACHE_DIR: dirs.cacheDir ?? join(dir, 'cache'),
     JAILNET_CNI_PATH: PLUGIN_DIR,
-    JAILNETD_SOCKET: daemon.socket,
+    JAILNETD_SOCKET: socket,
     JAILNET_RUN_DIR: join(host.dir, 'run'),
     JAILNET_COMMAND_TIMEOUT: '300',
-    JAILNET_LOG_FILE: join(dir, 'jailnet.log'),
   };
+}
+
+export function jailnetCli(host: EmulatedHost, daemon: TestDaemon): Cli {
+  const dir = mkdtempSync(join(tmpdir(), 'jailnet-cli-'));
+  const env: NodeJS.ProcessEnv = { ...jailnetCliEnv(host, daemon.socket, dir), JAILNET_LOG_FILE: join(dir, 'jailnet.log') };
   const run = (args: string[], stdin = '') =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn(JAILNET, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -9,6 +9,7 @@ import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
 import { libcniClient } from '../helpers/libcni';
 import { PLUGIN_DIR } from '../helpers/plugin-process';
 import { expectFailure } from '../helpers/reach';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 // The network files nerdctl and podman write (test/fixtures/dropin/, unchanged) under libcni, the
 // library of containerd, nerdctl and podman, with CNI_NETNS = the jail's name and jailnet's plugin
@@ -24,7 +25,6 @@ let dir: string;
 const FIXTURES = join(__dirname, '../fixtures/dropin');
 const NERDCTL = join(FIXTURES, 'nerdctl-bridge.conflist');
 const PODMAN = join(FIXTURES, 'podman-87-podman.conflist');
-const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 
 beforeAll(async () => {
   client = libcniClient();
@@ -32,8 +32,7 @@ beforeAll(async () => {
   mkdirSync(join(host.dir, 'run'), { recursive: true, mode: 0o700 });
   daemon = await startJailnetd(host.env, { netns: host.hostNs, socket: join(host.dir, 'run/jailnetd.sock') });
   dir = mkdtempSync(join(tmpdir(), 'jailnet-interop-dropin-'));
-  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-  await host.runOk('pfctl', ['-e']);
+  await enablePfWithHooks(host);
   for (const jail of ['n1', 'n2', 'p1', 'p2']) {
     await host.createJail(jail);
     await host.startJailServer(jail, { proto: 'tcp', port: 80 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import { libcniClient } from '../helpers/libcni';
 import { PLUGIN_DIR } from '../helpers/plugin-process';
 import { portmapAnchor } from '../../src/pf/anchors';
 import { expectFailure } from '../helpers/reach';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 // A conflist bridge + portmap + nat under libcni (the library of containerd, nerdctl, podman):
 // the portMappings capability reaches portmap as runtimeConfig, prevResult is chained, DEL runs
@@ -20,15 +21,13 @@ let ipamd: TestDaemon;
 let client: string;
 let dir: string;
 const NET = 'interop-pm';
-const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 
 beforeAll(async () => {
   client = libcniClient();
   host = await createEmulatedHost();
   ipamd = await startJailnetd(host.env, { netns: host.hostNs });
   dir = mkdtempSync(join(tmpdir(), 'jailnet-interop-portmap-'));
-  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-  await host.runOk('pfctl', ['-e']);
+  await enablePfWithHooks(host);
   await host.createJail('web');
   await host.startJailServer('web', { proto: 'tcp', port: 80 });
   await host.startWorldServer({ proto: 'tcp', port: 8081 });

@@ -7,6 +7,7 @@ import { cniRunner } from '../helpers/cni-on-host';
 import type { TestDaemon } from '../helpers/jailnetd';
 import { bridgeNetwork, withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { expectFailure } from '../helpers/reach';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 // The drop-in plugins of other runtimes' network files on the emulated host, one plugin at a
 // time as a runtime runs them: loopback (lo0 of the jail, decided where bridge decides it),
@@ -18,13 +19,11 @@ let host: EmulatedHost;
 let ipamd: TestDaemon;
 let cni: CniRunner;
 let dir: string;
-const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 
 withPluginHost(async (s) => {
   ({ host, ipamd, cni } = s);
   dir = mkdtempSync(join(tmpdir(), 'jailnet-dropin-'));
-  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-  await host.runOk('pfctl', ['-e']);
+  await enablePfWithHooks(host);
   for (const jail of ['lo1', 'lo2', 'tune1', 'tune2', 'iso1', 'iso2']) await host.createJail(jail);
 }, 90_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

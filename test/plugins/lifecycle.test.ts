@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { EmulatedHost } from '../harness/emulated-host';
 import { firstIpv4 } from '../helpers/cni-on-host';
 import type { TestDaemon } from '../helpers/jailnetd';
 import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { hostEndName } from '../../src/link/naming';
 import { portmapAnchor } from '../../src/pf/anchors';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 // What an attachment holds, and who takes it back (issue 10, items 1 and 2), on the emulated
 // host with jailnetd inside it and its jail check every 0.2 s with a 1 s grace period:
@@ -17,7 +16,6 @@ import { portmapAnchor } from '../../src/pf/anchors';
 let host: EmulatedHost;
 let ipamd: TestDaemon;
 let cni: CniRunner;
-const HOOKS = readFileSync(join(__dirname, '../../conf/pf.conf'), 'utf8');
 const NET = 'life';
 const NAT_ANCHOR = `jailnet/nat-${NET}`;
 const PORT = 8181;
@@ -65,8 +63,7 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 60_000): P
 withPluginHost(
   async (s) => {
     ({ host, ipamd, cni } = s);
-    await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-    await host.runOk('pfctl', ['-e']);
+    await enablePfWithHooks(host);
     await host.startWorldServer({ proto: 'tcp', port: 8080 });
     // A jail that stays, so that the NAT table keeps a member when the other leaves.
     await host.createJail('keeper');

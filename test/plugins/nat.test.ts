@@ -5,6 +5,7 @@ import { firstIpv4 } from '../helpers/cni-on-host';
 import type { TestDaemon } from '../helpers/jailnetd';
 import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { expectFailure } from '../helpers/reach';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 // nat chained after bridge (no ipMasq): the jails reach the world from em0's address through
 // the network's anchor jailnet/nat-NETWORK, exactly as ipMasq does it. jailnetd (inside the
@@ -26,8 +27,7 @@ const tcpOut = (jail: string, timeoutMs = 3000) => host.request(jail, { proto: '
 
 withPluginHost(async (s) => {
   ({ host, ipamd, cni } = s);
-  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-  await host.runOk('pfctl', ['-e']);
+  await enablePfWithHooks(host);
   await host.startWorldServer({ proto: 'tcp', port: 8080 });
   await host.startWorldServer({ proto: 'udp', port: 5353 });
   for (const j of ['n1', 'n2']) {

@@ -7,6 +7,7 @@ import { withPluginHost, type CniRunner } from '../helpers/plugin-host';
 import { hostEndName } from '../../src/link/naming';
 import { portmapAnchor } from '../../src/pf/anchors';
 import { expectFailure } from '../helpers/reach';
+import { enablePfWithHooks } from '../helpers/pf-hooks';
 
 // portmap chained after bridge on the emulated host, with the hooks of conf/pf.conf: published
 // ports answer the world and the other jails (through the host's address) through pf, and the
@@ -68,8 +69,7 @@ const natRules = async (anchor: string) => (await host.runOk('pfctl', ['-a', anc
 
 withPluginHost(async (s) => {
   ({ host, ipamd, cni } = s);
-  await host.runOk('pfctl', ['-f', '-'], { input: HOOKS });
-  await host.runOk('pfctl', ['-e']);
+  await enablePfWithHooks(host);
   await host.runOk('ifconfig', ['em0', 'inet', `${EM0_ALIAS}/24`, 'alias']);
   for (const j of ['web', 'api', 'client', 'other']) {
     await host.createJail(j);

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { AllocateResponse } from '../../../src/ipam/api-types';
 import { Sandbox, type DaemonProcess } from '../helpers/sandbox';
+import { prng } from '../../helpers/prng.cjs';
 
 /**
  * No input on jailnetd's socket stops it. Random bytes, mutated valid requests, huge headers,
@@ -14,18 +15,6 @@ const SEED = Number(process.env.JAILNET_FUZZ_SEED ?? Math.floor(Math.random() * 
 /** Cases sent by the fuzzer (about 10 s on a loaded 2-core machine). */
 const CASES = 4000;
 const FUZZ_CONCURRENCY = 16;
-
-/** mulberry32: small, seedable, good enough to pick bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);
