@@ -2,7 +2,8 @@
 // Bundles every executable into dist/: one self-contained file each (winston included, loaded
 // only when something is logged), so that a plugin's start-up reads one file and resolves no
 // modules, and a copy of it runs anywhere. Run after gen-validators.mjs.
-//   plugins/<name>.ts            -> dist/cni/<name>          (CNI plugins, named by CNI type)
+//   plugins/<name>.ts            -> dist/cni/<name>          (CNI plugins, named by CNI type; each
+//                                                             src/cni/launcher.ts + the plugin)
 //   src/cli/main.ts              -> dist/bin/jailnet
 //   daemon/main.ts               -> dist/bin/jailnetd
 //   emulator/bin/<tool>.ts       -> dist/emulator/<tool>.js  (emulated FreeBSD host)
@@ -49,6 +50,39 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 // millisecond (docs/architecture.md "Start-up cost"). A copy of an executable (jailnet plugins
 // install) needs no other file.
 const pack = (code) => brotliCompressSync(Buffer.from(code), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
+// Code an executable carries but runs only on demand (a plugin behind its launcher, jailnet's
+// core) travels at the end of the executable as one block comment, and is read back from the
+// file when it is needed. At every start V8 skips a comment at a fraction of a millisecond for
+// 200 kB, where it pre-parses code at about 5 ms (a plugin's VERSION paid a fifth of a bare Node
+// start so) and scans a string literal of it at about 2 ms; unlike a compressed string it needs
+// no zlib, whose loading and inflating cost every ADD about 3 ms (docs/performance.md). Minified
+// code keeps no comments; a bundle with "*/" in a literal would end the comment, so it stops the
+// build.
+const EMBED_MARK = 'jailnet-embedded-code';
+const embedComment = (code, what) => {
+  if (code.includes('*/')) throw new Error(`${what}: the bundle contains "*/", which would end the comment it travels in`);
+  return `/*${EMBED_MARK}\n${code}*/`;
+};
+// The lines that run code as a CommonJS module with the caller's require, __filename and
+// __dirname; its exports end in `m.exports`.
+const runCode = (label) => [
+  `  const m = { exports: {} };`,
+  `  require('node:vm').compileFunction(code, ['module', 'exports', 'require', '__filename', '__dirname'], { filename: __filename + ' (${label})' })(m, m.exports, require, __filename, __dirname);`,
+];
+// ... and the lines that first read it back from this executable's trailing comment.
+// With `packed`, what the comment holds is pack()'s base64 of the code.
+const runEmbedded = (label, { packed = false } = {}) => [
+  `  const text = require('node:fs').readFileSync(__filename, 'utf8');`,
+  // The mark put together at run time: as one literal, minified into the launcher's own code,
+  // it would be found there in a copy whose comment a tool stripped.
+  `  const start = text.lastIndexOf(['/', '*', ${JSON.stringify(`${EMBED_MARK}\n`)}].join(''));`,
+  `  const end = start < 0 ? -1 : text.indexOf('*/', start);`,
+  `  if (end < 0) throw new Error(__filename + ': the ${label} code at the end of this file is missing or cut short: install the executable again');`,
+  packed
+    ? `  const code = require('node:zlib').brotliDecompressSync(Buffer.from(text.slice(start + ${EMBED_MARK.length + 3}, end), 'base64')).toString('utf8');`
+    : `  const code = text.slice(start + ${EMBED_MARK.length + 3}, end);`,
+  ...runCode(label),
+];
 const winstonCode = (await build({ ...common, sourcemap: false, write: false, stdin: { contents: 'module.exports = require("winston");', resolveDir: root }, outfile: 'winston.js' })).outputFiles[0].text;
 // etcd3 (the etcd v3 client, gRPC), only jailnetd imports it and only for a cluster network
 // (docs/cluster.md): embedded the same way, so that a host without cluster networks neither
@@ -90,30 +124,28 @@ const embedPacked = {
   },
 };
 // jailnet's commands that change the host (src/cli/core.ts, with every plugin it runs in its
-// process) travel inside the jailnet executable as a compressed string, compiled on first use: as code,
-// their parsing cost every `jailnet ps` or `--help` about 20 ms (src/cli/core-loader.ts). Built
-// once per variant (test switches or not), like the executable that carries it.
+// process) travel in the jailnet executable's trailing comment too, compiled on first use: as
+// code, their parsing cost every `jailnet ps` or `--help` about 20 ms (src/cli/core-loader.ts).
+// Compressed there: most jailnet starts (the hook's thin client, ps, network ls, --help) never
+// load the core, and for them reading 140 kB instead of 480 kB of file is worth more than the
+// ~3 ms that inflating costs the rest. Built once per variant (test switches or not).
 const coreCode = new Map();
 const coreBundle = async (testSwitches) => {
   if (!coreCode.has(testSwitches)) {
     const out = await build({ ...common, sourcemap: false, write: false, define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(testSwitches) }, plugins: [embedPacked], entryPoints: [join(root, 'src/cli/core.ts')], outfile: 'core.js' });
-    // Compressed, like winston: the string every jailnet start reads is a quarter as long.
     coreCode.set(testSwitches, pack(out.outputFiles[0].text));
   }
   return coreCode.get(testSwitches);
 };
-const embedCore = (testSwitches) => ({
+const embedCore = {
   name: 'embed-core',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]core-loader\.ts$/ }, async () => ({
+    b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]core-loader\.ts$/ }, () => ({
       contents: [
-        `const packed = ${JSON.stringify(await coreBundle(testSwitches))};`,
         `let core;`,
         `exports.loadCore = () => {`,
         `  if (core) return core;`,
-        `  const code = require('node:zlib').brotliDecompressSync(Buffer.from(packed, 'base64')).toString('utf8');`,
-        `  const m = { exports: {} };`,
-        `  require('node:vm').compileFunction(code, ['module', 'exports', 'require', '__filename', '__dirname'], { filename: __filename + ' (core)' })(m, m.exports, require, __filename, __dirname);`,
+        ...runEmbedded('core', { packed: true }),
         `  return (core = m.exports);`,
         `};`,
         `exports.loadedCore = () => core;`,
@@ -121,25 +153,48 @@ const embedCore = (testSwitches) => ({
       loader: 'js',
     }));
   },
-});
+};
 const SHIPPED = /^(cni|bin)\//;
 const builds = [
   ...entries.map((e) => ({ ...e, testSwitches: true })),
   ...entries.filter((e) => SHIPPED.test(e.out)).map((e) => ({ ...e, out: join('release', e.out), testSwitches: false })),
 ];
+// A shipped plugin (plugins/<name>.ts) is alike: the executable is src/cni/launcher.ts, which
+// answers VERSION by itself, with the plugin's whole bundle in its trailing comment, compiled
+// for the other commands.
+const PLUGIN_SOURCE = /[\\/]plugins[\\/]([a-z0-9-]+)\.ts$/;
+const pluginLauncher = (e) => {
+  const name = PLUGIN_SOURCE.exec(e.in)?.[1];
+  return {
+    contents: [`import { launch } from './src/cni/launcher';`, `launch(${JSON.stringify(name)}, () => {`, ...runEmbedded('plugin'), `});`].join('\n'),
+    resolveDir: root,
+    sourcefile: `plugins/${name}.ts (launcher)`,
+    loader: 'ts',
+  };
+};
+// What an executable carries in its trailing comment: jailnet its core, a plugin itself.
+const embeddedCode = async (e) => {
+  if (e.out.endsWith('bin/jailnet')) return embedComment(await coreBundle(e.testSwitches), e.out);
+  if (!PLUGIN_SOURCE.test(e.in)) return undefined;
+  const define = { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(e.testSwitches) };
+  const inner = await build({ ...common, sourcemap: false, write: false, define, plugins: [embedPacked], entryPoints: [e.in], outfile: 'plugin.js' });
+  return embedComment(inner.outputFiles[0].text, e.out);
+};
 await Promise.all(
-  builds.map((e) =>
-    build({
+  builds.map(async (e) => {
+    const embedded = await embeddedCode(e);
+    return build({
       ...common,
       define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(e.testSwitches) },
-      plugins: e.out.endsWith('bin/jailnet') ? [embedPacked, embedCore(e.testSwitches)] : [embedPacked],
-      entryPoints: [e.in],
+      plugins: e.out.endsWith('bin/jailnet') ? [embedPacked, embedCore] : [embedPacked],
+      ...(PLUGIN_SOURCE.test(e.in) ? { stdin: pluginLauncher(e) } : { entryPoints: [e.in] }),
       outfile: join(staging, e.out),
       // The mark lets `jailnet` recognise its own plugins in CNI_PATH and run them in its process
       // (PLUGIN_MARK, src/freebsd/plugin-exec.ts).
       banner: { js: e.out.split('/').includes('cni') ? '#!/usr/bin/env node\n// jailnet CNI plugin' : '#!/usr/bin/env node' },
-    }),
-  ),
+      ...(embedded ? { footer: { js: embedded } } : {}),
+    });
+  }),
 );
 for (const e of builds) chmodSync(join(staging, e.out), 0o755);
 const files = (dir) => readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(join(dir, f)).isFile());

@@ -1,5 +1,6 @@
 import type { Args, CommandSpec } from './argv';
 import { loadCore } from './core-loader';
+import { print } from './output';
 import { cliPaths, SYSTEM_CNI_DIR } from './paths';
 
 /**
@@ -8,9 +9,6 @@ import { cliPaths, SYSTEM_CNI_DIR } from './paths';
  * when one of them runs (core-loader.ts): `jailnet ps` never parses the plugins' code.
  */
 
-const print = (text: string): void => {
-  process.stdout.write(text);
-};
 const json = (value: unknown): void => print(`${JSON.stringify(value, null, 2)}\n`);
 const ipsOf = (r: { ips?: { address: string }[] } | undefined) => (r?.ips ?? []).map((ip) => ip.address).join(',');
 const jsonFlag = { name: 'json', type: 'boolean' } as const;

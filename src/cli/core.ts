@@ -16,6 +16,7 @@ import { defaultVni, type ClusterConfig } from '../cluster/config';
 import { doctor } from './doctor';
 import { runHookWith } from './hook';
 import { bridgeOf, createNetwork, listNetworks, loadNetwork, removeNetworkFile, subnetsOf, validateNetwork } from './networks';
+import { print } from './output';
 import { cliPaths } from './paths';
 import { parsePortSpec } from './ports';
 
@@ -29,9 +30,6 @@ import { parsePortSpec } from './ports';
 
 configureLogging({ component: 'jailnet' });
 
-const print = (text: string): void => {
-  process.stdout.write(text);
-};
 const json = (value: unknown): void => print(`${JSON.stringify(value, null, 2)}\n`);
 const str = (a: Args, k: string): string => a[k] as string;
 const optStr = (a: Args, k: string): string | undefined => a[k] as string | undefined;

@@ -1,4 +1,3 @@
-import { writeSync } from 'node:fs';
 import { version as jailnetVersion } from '../../package.json';
 import { configureLogging, flushLogs, isLogLevel, log } from '../log/logger';
 import { checkTrustedPath, UntrustedPathError } from '../util/trusted-path';
@@ -7,9 +6,10 @@ import { readCniEnv, type CniCommand, type CniEnv } from './env';
 import { CniCode, CniError } from './errors';
 import { parseResultIn } from './parse-result';
 import { resultToVersion } from './result';
-import { decodeConfig, readStdin } from './stdin';
+import { decodeConfig, MAX_STDIN_BYTES, readStdin, readStdinSync } from './stdin';
 import type { Attachment, NetConf, Result } from './types';
-import { atLeast, CURRENT_VERSION, requireSupportedVersion, SUPPORTED_VERSIONS, type CniVersion } from './version';
+import { atLeast, CURRENT_VERSION, requireSupportedVersion, SUPPORTED_VERSIONS, versionInfo, type CniVersion } from './version';
+import { writeOut } from './write-out';
 
 /**
  * The plugin side of the CNI protocol, shared by every jailnet plugin: environment and stdin
@@ -63,12 +63,16 @@ export interface PluginIdentity {
  * environment checks run before the plugin's own modules (schemas, host layer) are even
  * initialized: a bundler turns the dynamic import into a lazy initializer.
  */
+export { versionInfo };
+
 export type PluginDefinition<C extends NetConf> = PluginIdentity & (PluginHandlers<C> | { load(): Promise<PluginHandlers<C>> });
 
 export interface PluginIo {
   env: NodeJS.ProcessEnv;
   /** Opened only by commands that read a configuration (not by VERSION). */
   stdin: () => NodeJS.ReadableStream;
+  /** Reads stdin without a stream first, when the caller's stdin is a descriptor (readStdinSync). */
+  stdinSync?: () => { data: Buffer; complete: boolean };
   /** Receives the protocol output: result, VERSION or error JSON. */
   writeStdout(text: string): void;
   writeStderr(text: string): void;
@@ -82,10 +86,6 @@ export interface PluginIo {
 /** What a plugin run without CNI_COMMAND prints on stderr, in the reference plugins' words. */
 export function aboutText(name: string): string {
   return `CNI ${name} plugin v${jailnetVersion}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n`;
-}
-
-export function versionInfo(): { cniVersion: string; supportedVersions: string[] } {
-  return { cniVersion: CURRENT_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] };
 }
 
 /** Runs one CNI call; returns the exit status. */
@@ -104,7 +104,8 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
       io.writeStdout(JSON.stringify(versionInfo()));
       return 0;
     }
-    const stdinData = await readStdin(io.stdin());
+    const early = io.stdinSync?.();
+    const stdinData = early?.complete ? early.data : await readStdin(io.stdin(), MAX_STDIN_BYTES, early?.data);
     const raw = decodeConfig(stdinData);
     if (typeof raw.cniVersion === 'string' && /^\d+\.\d+\.\d+$/.test(raw.cniVersion)) errorVersion = raw.cniVersion;
     const cniVersion = requireSupportedVersion(raw.cniVersion);
@@ -168,22 +169,6 @@ export async function dispatch<C extends NetConf>(plugin: PluginDefinition<C>, i
   }
 }
 
-/**
- * Writes to stdout or stderr with write(2) rather than through process.stdout: setting up Node's
- * stream costs a few milliseconds of every start. If the descriptor is non-blocking and full,
- * the rest goes through the stream.
- */
-function writeOut(fd: 1 | 2, text: string): void {
-  const buf = Buffer.from(text);
-  let off = 0;
-  try {
-    while (off < buf.length) off += writeSync(fd, buf, off);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-    (fd === 1 ? process.stdout : process.stderr).write(buf.subarray(off));
-  }
-}
-
 /** A plugin's `logFile` names a file root appends to: only one nobody else can change (docs/security.md). */
 function requireLogFile(path: string): void {
   try {
@@ -199,6 +184,7 @@ export function pluginMain<C extends NetConf>(plugin: PluginDefinition<C>): void
   const io: PluginIo = {
     env: process.env,
     stdin: () => process.stdin,
+    stdinSync: () => readStdinSync(),
     writeStdout: (t) => writeOut(1, t),
     writeStderr: (t) => writeOut(2, t),
   };

@@ -1,13 +1,48 @@
+import { readSync } from 'node:fs';
 import { CniCode, CniError } from './errors';
 
 /** Largest network configuration accepted on stdin. Real ones are a few kilobytes. */
 export const MAX_STDIN_BYTES = 1024 * 1024;
 
-/** Reads all of stdin, refusing more than `limit` bytes. */
-export function readStdin(stream: NodeJS.ReadableStream = process.stdin, limit = MAX_STDIN_BYTES): Promise<Buffer> {
+function tooLarge(limit: number): CniError {
+  return new CniError(CniCode.DecodingFailure, `network configuration on stdin is larger than ${limit} bytes`, 'a CNI runtime passes one plugin configuration (a few KiB) on stdin');
+}
+
+/**
+ * Reads stdin with read(2) up to its end, without Node's stream: on a pipe, process.stdin is a
+ * net.Socket, whose modules cost a few milliseconds of every start (docs/performance.md). A
+ * non-blocking stdin with nothing to read yet (EAGAIN) is left to readStdin: what was read so far
+ * comes back with `complete: false`, to be handed to readStdin as its `head`.
+ */
+export function readStdinSync(limit = MAX_STDIN_BYTES, fd = 0): { data: Buffer; complete: boolean } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(65536);
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') return { data: Buffer.concat(chunks), complete: false };
+      if (code === 'EINTR') continue;
+      // No stdin at all (closed by the caller) reads as an empty one, as through the stream.
+      if (code === 'EBADF') break;
+      throw new CniError(CniCode.IoFailure, `error reading the network configuration from stdin: ${(err as Error).message}`);
+    }
+    if (n === 0) break;
+    size += n;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(buf.subarray(0, n));
+  }
+  return { data: Buffer.concat(chunks), complete: true };
+}
+
+/** Reads all of stdin (after `head`, what readStdinSync got), refusing more than `limit` bytes. */
+export function readStdin(stream: NodeJS.ReadableStream = process.stdin, limit = MAX_STDIN_BYTES, head: Buffer = Buffer.alloc(0)): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const chunks: Buffer[] = [head];
+    let size = head.length;
     const fail = (err: CniError) => {
       stream.removeAllListeners('data');
       stream.removeAllListeners('end');
@@ -18,7 +53,7 @@ export function readStdin(stream: NodeJS.ReadableStream = process.stdin, limit =
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       size += buf.length;
       if (size > limit) {
-        fail(new CniError(CniCode.DecodingFailure, `network configuration on stdin is larger than ${limit} bytes`, 'a CNI runtime passes one plugin configuration (a few KiB) on stdin'));
+        fail(tooLarge(limit));
         return;
       }
       chunks.push(buf);

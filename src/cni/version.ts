@@ -5,6 +5,11 @@ export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] 
 export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
 export const CURRENT_VERSION: CniVersion = '1.1.0';
 
+/** What VERSION prints (SPEC.md "VERSION"): the same answer from the dispatcher and the launcher. */
+export function versionInfo(): { cniVersion: string; supportedVersions: string[] } {
+  return { cniVersion: CURRENT_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] };
+}
+
 const SEMVER = /^(\d+)\.(\d+)\.(\d+)$/;
 
 /** Negative, zero or positive as a is older, equal or newer than b. Throws on a malformed version. */

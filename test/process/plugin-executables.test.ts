@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cniEnv, runPlugin, TEST_PLUGIN_DIR } from '../helpers/plugin-process';
+import { versionInfo } from '../../src/cni/version';
+import { cniEnv, PLUGIN_DIR, runPlugin, TEST_PLUGIN_DIR } from '../helpers/plugin-process';
 
 // The dispatcher as a real executable (bundled by scripts/build.mjs): what a CNI runtime sees.
 
@@ -164,5 +165,44 @@ describe('IPAM delegation', () => {
     const r = await runPlugin(delegator, { ...cniEnv('ADD'), CNI_PATH: undefined, JAILNET_LOG_FILE: '/dev/null' }, conf('1.0.0', {}));
     expect(r.json).toMatchObject({ code: 4 });
     expect(String(r.json?.msg)).toContain('CNI_PATH');
+  });
+});
+
+describe("a shipped plugin's executable: the launcher, with the plugin in its trailing comment", () => {
+  const shipped = readdirSync(PLUGIN_DIR).filter((f) => !f.endsWith('.map'));
+  let work: string;
+  let recorder: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'jailnet-launcher-'));
+    // Preloaded (NODE_OPTIONS): says on stderr when the plugin's code gets compiled.
+    recorder = join(work, 'record-compile.cjs');
+    writeFileSync(recorder, "const vm = require('vm'); const f = vm.compileFunction; vm.compileFunction = function (code, params, opts) { if (String(opts && opts.filename).endsWith('(plugin)')) process.stderr.write('[compiled the plugin]\\n'); return f.apply(this, arguments); };\n");
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  test('the nine plugins are built so', () => {
+    expect(shipped.sort()).toEqual(['bridge', 'epair', 'firewall', 'host-local', 'jailnet-ipam', 'loopback', 'nat', 'portmap', 'tuning']);
+  });
+
+  test.each(shipped)('%s answers VERSION as the dispatcher does, without compiling the plugin', async (name) => {
+    const r = await runPlugin(join(PLUGIN_DIR, name), { CNI_COMMAND: 'VERSION', NODE_OPTIONS: `--require ${recorder}` }, '{"cniVersion":"1.1.0"}');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe(JSON.stringify(versionInfo()));
+    // Control: any other call compiles it and is answered by the dispatcher.
+    const bogus = await runPlugin(join(PLUGIN_DIR, name), { CNI_COMMAND: 'BOGUS', NODE_OPTIONS: `--require ${recorder}`, JAILNET_LOG_FILE: '/dev/null' }, '');
+    expect(bogus.code).toBe(1);
+    expect(bogus.json).toMatchObject({ code: 4, msg: 'unknown CNI_COMMAND "BOGUS"' });
+    expect(bogus.stderr).toContain('[compiled the plugin]');
+  });
+
+  test('a copy without its trailing comment (stripped by a tool) says so and how to fix it; VERSION still answers', async () => {
+    const cut = join(work, 'bridge');
+    const text = readFileSync(join(PLUGIN_DIR, 'bridge'), 'utf8');
+    writeFileSync(cut, text.slice(0, text.lastIndexOf('/*jailnet-embedded-code')), { mode: 0o755 });
+    const r = await runPlugin(cut, { ...cniEnv('ADD'), JAILNET_LOG_FILE: '/dev/null' }, { cniVersion: '1.0.0', name: 'n', type: 'bridge' });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('the plugin code at the end of this file is missing or cut short: install the executable again');
+    expect((await runPlugin(cut, { CNI_COMMAND: 'VERSION' })).stdout).toBe(JSON.stringify(versionInfo()));
   });
 });
