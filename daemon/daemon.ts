@@ -4,6 +4,7 @@ import type { JailInfo } from '../src/freebsd/parse/jls';
 import type { StateRecord } from '../src/ipam/records';
 import type { FirewallDriver } from '../src/firewall/driver';
 import { firewallDriver } from '../src/firewall/pf';
+import { serveInProcess } from '../src/ipam/client';
 import { IpamState } from '../src/ipam/state';
 import { resolvePoolConfig, type RangeSetConfig } from '../src/ipam/range';
 import { HOST_CONFLICT_HINT, hostConflict, type HostNetworks } from '../src/link/host-conflicts';
@@ -20,7 +21,7 @@ import { collectGarbageOnce, IdleCollector } from './heap';
 import { Metrics } from './metrics';
 import { UserlandProxy } from './proxy';
 import { ReclaimLoop } from './reclaim';
-import { createApiServer } from './server';
+import { answerInProcess, createApiServer } from './server';
 import { listenOnSocket } from './socket';
 
 /**
@@ -157,6 +158,16 @@ export class Daemon {
       res.once('close', () => this.idle.end());
     });
     await listenOnSocket(this.server, this.config.socket);
+    // The hook chains this daemon runs (api/hook.ts) reach it without HTTP (src/ipam/client.ts).
+    const isStopping = () => this.stopping || this.failed !== undefined;
+    serveInProcess(this.config.socket, async (method, path, payload) => {
+      this.idle.begin();
+      try {
+        return await answerInProcess(this.ctx, isStopping, method, path, payload);
+      } finally {
+        this.idle.end();
+      }
+    });
     this.reclaim.start();
     this.cluster.resume();
     // Both after the socket answers: loading the logger takes ~40 ms and a full collection of a
@@ -201,6 +212,8 @@ export class Daemon {
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref());
       await Promise.race([closed, timeout]);
       server.closeAllConnections();
+      // With the socket: a chain still running after the 5 s is where it was before this one.
+      serveInProcess(this.config.socket, undefined);
       try {
         unlinkSync(this.config.socket);
       } catch {

@@ -11,6 +11,7 @@ export type ReleaseCause = 'del' | 'gc' | 'reclaim';
 export class Metrics {
   readonly startedAt = Date.now();
   private readonly requests = new Map<string, number>();
+  private readonly inProcessRequests = new Map<string, number>();
   private readonly requestSeconds = new Map<string, { sum: number; count: number }>();
   allocations = 0;
   private readonly refusals = new Map<string, number>();
@@ -19,9 +20,11 @@ export class Metrics {
   reclaimErrors = 0;
   configChanges = 0;
 
-  request(route: string, status: number, seconds: number): void {
+  /** A request answered: over the socket (HTTP), or in-process (a hook chain this daemon runs). */
+  request(route: string, status: number, seconds: number, transport: 'http' | 'in-process' = 'http'): void {
+    const counts = transport === 'http' ? this.requests : this.inProcessRequests;
     const key = `${route}\u0000${status}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
     const s = this.requestSeconds.get(route) ?? { sum: 0, count: 0 };
     s.sum += seconds;
     s.count++;
@@ -66,7 +69,11 @@ export class Metrics {
       const [route, status] = k.split('\u0000');
       return [{ route: route ?? '', status: status ?? '' }, v];
     }));
-    out.push('# HELP jailnetd_http_request_duration_seconds Time to answer, by route.', '# TYPE jailnetd_http_request_duration_seconds summary');
+    metric('jailnetd_in_process_requests_total', 'counter', 'Requests of the hook chains jailnetd runs, answered without HTTP, by route and status.', [...this.inProcessRequests].map(([k, v]) => {
+      const [route, status] = k.split('\u0000');
+      return [{ route: route ?? '', status: status ?? '' }, v];
+    }));
+    out.push('# HELP jailnetd_http_request_duration_seconds Time to answer, by route (in-process requests included).', '# TYPE jailnetd_http_request_duration_seconds summary');
     for (const [route, s] of this.requestSeconds) {
       out.push(`jailnetd_http_request_duration_seconds_sum${labelText({ route })} ${formatValue(s.sum)}`);
       out.push(`jailnetd_http_request_duration_seconds_count${labelText({ route })} ${s.count}`);

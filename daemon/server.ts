@@ -12,7 +12,7 @@ import { ROUTES } from './routes';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const text = typeof body === 'string' && contentType !== 'application/json' ? body : `${JSON.stringify(body)}\n`;
+  const text = answerText({ body, contentType });
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -102,36 +102,87 @@ function safeLog(write: () => void): void {
   }
 }
 
-/** Answers one request; every input the client controls (target, method, headers, body) is read inside the try. */
+/** What answerRequest decided: the status and body to send, and the route's label for metrics. */
+export interface ApiAnswer {
+  status: number;
+  body: unknown;
+  contentType?: string;
+  /** For 405: the methods the path allows (the Allow header). */
+  allow?: string;
+  label: string;
+}
+
+/**
+ * Routes one request and answers it, refusals included; every input the client controls (target,
+ * method, body) is read inside the try. Shared by the HTTP server and the in-process transport
+ * (serveInProcess, src/ipam/client.ts) that the hook chain jailnetd runs uses: same checks, same
+ * answers, without HTTP between two parts of one process.
+ */
+export async function answerRequest(ctx: DaemonContext, isStopping: () => boolean, methodIn: string | undefined, target: string | undefined, bodyText: () => Promise<string>): Promise<ApiAnswer> {
+  let label = 'other';
+  let allow: string | undefined;
+  try {
+    const url = parseTarget(target);
+    if (!url) throw new IpamError('invalid-request', `request target ${safeText(target)} is not a path`, `paths: ${Object.keys(ROUTES).join(', ')}`);
+    const route = ROUTES[url.pathname];
+    if (isStopping()) throw new IpamError('unavailable', 'jailnetd is shutting down', 'retry in a moment');
+    if (!route) throw new IpamError('not-found', `no such path ${url.pathname}`, `paths: ${Object.keys(ROUTES).join(', ')}`);
+    label = url.pathname;
+    const method = methodIn === 'HEAD' ? 'GET' : methodIn;
+    const handler = method === 'GET' || method === 'POST' ? route[method] : undefined;
+    if (!handler) {
+      allow = Object.keys(route).join(', ');
+      throw new IpamError('method-not-allowed', `${methodIn} is not allowed on ${url.pathname}`, `use ${Object.keys(route).join(' or ')}`);
+    }
+    const body = method === 'POST' ? parseJson(await bodyText()) : undefined;
+    const reply = await handler(ctx, { body, query: url.searchParams });
+    return { status: reply.status ?? 200, body: reply.body, ...(reply.contentType ? { contentType: reply.contentType } : {}), label };
+  } catch (thrown) {
+    const err = thrown instanceof IpamError ? thrown : new IpamError('internal', `internal error: ${(thrown as Error)?.message ?? String(thrown)}`);
+    if (!(thrown instanceof IpamError)) safeLog(() => log.error(`${safeText(methodIn)} ${safeText(target)} failed`, { error: (thrown as Error)?.stack ?? String(thrown) }));
+    ctx.metrics.refusal(err.reason);
+    return { status: err.status, body: err.toBody(), ...(allow ? { allow } : {}), label };
+  }
+}
+
+/** The text of an answer's body, as it goes on the wire. */
+export function answerText(a: Pick<ApiAnswer, 'body' | 'contentType'>): string {
+  return typeof a.body === 'string' && a.contentType !== undefined && a.contentType !== 'application/json' ? a.body : `${JSON.stringify(a.body)}\n`;
+}
+
 async function handle(ctx: DaemonContext, req: IncomingMessage, res: ServerResponse, isStopping: () => boolean): Promise<void> {
   const started = process.hrtime.bigint();
   let label = 'other';
   let status = 500;
   try {
-    const url = parseTarget(req.url);
-    if (!url) throw new IpamError('invalid-request', `request target ${safeText(req.url)} is not a path`, `paths: ${Object.keys(ROUTES).join(', ')}`);
-    const route = ROUTES[url.pathname];
-    if (isStopping()) throw new IpamError('unavailable', 'jailnetd is shutting down', 'retry in a moment');
-    if (!route) throw new IpamError('not-found', `no such path ${url.pathname}`, `paths: ${Object.keys(ROUTES).join(', ')}`);
-    label = url.pathname;
-    const method = req.method === 'HEAD' ? 'GET' : req.method;
-    const handler = method === 'GET' || method === 'POST' ? route[method] : undefined;
-    if (!handler) {
-      res.setHeader('allow', Object.keys(route).join(', '));
-      throw new IpamError('method-not-allowed', `${req.method} is not allowed on ${url.pathname}`, `use ${Object.keys(route).join(' or ')}`);
+    const a = await answerRequest(ctx, isStopping, req.method, req.url, () => readBody(req));
+    label = a.label;
+    status = a.status;
+    if (res.headersSent) {
+      res.destroy();
+      return;
     }
-    const body = method === 'POST' ? parseJson(await readBody(req)) : undefined;
-    const reply = await handler(ctx, { body, query: url.searchParams });
-    status = reply.status ?? 200;
-    send(res, status, reply.body, reply.contentType);
-  } catch (thrown) {
-    const err = thrown instanceof IpamError ? thrown : new IpamError('internal', `internal error: ${(thrown as Error)?.message ?? String(thrown)}`);
-    if (!(thrown instanceof IpamError)) safeLog(() => log.error(`${safeText(req.method)} ${safeText(req.url)} failed`, { error: (thrown as Error)?.stack ?? String(thrown) }));
-    status = err.status;
-    ctx.metrics.refusal(err.reason);
-    if (!res.headersSent) send(res, status, err.toBody());
-    else res.destroy();
+    if (a.allow) res.setHeader('allow', a.allow);
+    send(res, a.status, a.body, a.contentType);
   } finally {
     ctx.metrics.request(label, status, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+}
+
+/** One request from this very process (see answerRequest): the answer's status and text. */
+export async function answerInProcess(ctx: DaemonContext, isStopping: () => boolean, method: string, path: string, payload: string | undefined): Promise<{ status: number; text: string }> {
+  const started = process.hrtime.bigint();
+  let label = 'other';
+  let status = 500;
+  try {
+    const a = await answerRequest(ctx, isStopping, method, path, async () => {
+      if (payload !== undefined && Buffer.byteLength(payload) > MAX_BODY_BYTES) throw new IpamError('malformed-body', `request body is larger than ${MAX_BODY_BYTES} bytes`);
+      return payload ?? '';
+    });
+    label = a.label;
+    status = a.status;
+    return { status: a.status, text: answerText(a) };
+  } finally {
+    ctx.metrics.request(label, status, Number(process.hrtime.bigint() - started) / 1e9, 'in-process');
   }
 }
