@@ -173,9 +173,9 @@ export class FirewallOwner {
   // ---- NAT ---------------------------------------------------------------------------------
 
   /**
-   * Puts the attachment's addresses in the network's NAT: recorded first, then one table change
-   * (and, for the network's first member, its rule). Says per address whether it is new to the
-   * attachment; a failure takes back only those.
+   * Puts the attachment's addresses in the network's NAT: recorded first, then one pfctl call
+   * (for the network's first members its rule and table loaded together, else a table change).
+   * Says per address whether it is new to the attachment; a failure takes back only those.
    */
   async addNat(id: AttachmentId & { jail?: string; egressInterface?: string }, addresses: string[]): Promise<{ nat: NatView; added: { address: string; created: boolean }[]; warnings?: string[] }> {
     const change = this.state.natAdd(id, addresses, Date.now());
@@ -199,7 +199,7 @@ export class FirewallOwner {
 
   /**
    * Table additions of one network are coalesced: the adds that arrive while the network's
-   * queue is busy join one batch, applied in one `pfctl -T add` when its turn comes (a burst of
+   * queue is busy join one batch, applied in one pfctl call when its turn comes (a burst of
    * ADDs on a network costs a few pfctl calls, not one each). All of a batch succeed or fail.
    */
   private joinNatBatch(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<void> {
@@ -210,6 +210,13 @@ export class FirewallOwner {
         // Closed from here on: later adds start the next batch.
         this.natBatches.delete(network);
         const list = [...pending];
+        if (this.state.nat.members(network).every((a) => pending.has(a))) {
+          // No other member in the records: the network's NAT is set up now, rule and table
+          // with these members in one pfctl call. A table left behind (by hand, by an older
+          // jailnet) ends up holding exactly these: the records claim every member jailnet put in.
+          await this.driver.setupNetworkNat(network, list, egress);
+          return;
+        }
         if (await this.driver.addNatMembers(network, list, egress)) {
           // The table was not there: the NAT of the network was set up now. Members the records
           // say it has besides these (it was flushed behind jailnet's back) go back in.

@@ -28,6 +28,13 @@ export interface FirewallDriver {
    * with `egress()`'s interface and `true` is returned; if that fails, the table is removed again.
    */
   addNatMembers(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<boolean>;
+  /**
+   * Sets the network's NAT up with exactly these members: rule (through `egress()`'s interface)
+   * and table in one atomic change, for when the caller's records say the network has no other
+   * member. A table already there (left by hand) ends up holding exactly `addresses`. On failure
+   * nothing has changed.
+   */
+  setupNetworkNat(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<void>;
   removeNatMembers(network: string, addresses: readonly string[]): Promise<void>;
   /** Removes the network's NAT rule and table. */
   teardownNetworkNat(network: string): Promise<void>;

@@ -49,16 +49,16 @@ test('ADD: the jail reaches the world from em0\'s address (TCP, UDP); the result
   const r = await cni('nat', 'ADD', natConf(prev.n1), att('n1'));
   expect(r.code).toBe(0);
   expect(r.json).toEqual(prev.n1);
-  // First jail of the network: table add (creates it), the default route, the anchor's rule,
-  // then whether pf will apply it (two reads; a warning in the plugin's log if not).
+  // First jail of the network: the default route, the anchor's rule and table with the jail in
+  // one load, then whether pf will apply it (two reads; a warning in the plugin's log if not).
   expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`)).toEqual([
-    `pfctl -a ${ANCHOR} -t masq -T add ${firstIpv4(prev.n1)}`,
     'route -n get -inet default',
     `pfctl -a ${ANCHOR} -f -`,
     'pfctl -s info',
     'pfctl -s nat',
   ]);
   expect(await host.runOk('pfctl', ['-a', ANCHOR, '-s', 'nat'])).toBe('nat on em0 inet from <masq> to any -> (em0:0)\n');
+  expect(await table()).toEqual([firstIpv4(prev.n1)]);
   expect(await tcpOut('n1')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
   expect(await host.request('n1', { proto: 'udp', address: host.worldAddress, port: 5353 })).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
 });
@@ -112,7 +112,11 @@ test('DEL takes the jail out of the table; again succeeds; without prevResult to
   expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`)).toEqual([`pfctl -a ${ANCHOR} -F all`]);
   expect(await table()).toEqual([]);
   expectFailure(await tcpOut('n1', 1500), 'timeout');
+  // A new first member: rule and table in one load again (pf status reads aside).
+  mark = host.traceMark();
   expect((await cni('nat', 'ADD', natConf(prev.n1), att('n1'))).code).toBe(0);
+  expect(host.traceSince(mark).filter((e) => e.tool === 'pfctl' && e.argv[0] !== '-s').map((e) => e.argv.join(' '))).toEqual([`-a ${ANCHOR} -f -`]);
+  expect(await table()).toEqual([firstIpv4(prev.n1)]);
   expect(await tcpOut('n1')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
 });
 
@@ -123,7 +127,10 @@ test('ADD needs prevResult; a 0.4.0 prevResult comes back in 0.4.0', async () =>
   const r2 = await cni('nat', 'ADD', { ...natConf(legacy), cniVersion: '0.4.0' }, att('n2'));
   expect(r2.code).toBe(0);
   expect(r2.json).toEqual(legacy);
+  // The second member after the NAT was set up again: in the table beside the first.
+  expect(await table()).toEqual([firstIpv4(prev.n1), firstIpv4(prev.n2)].sort());
   expect(await tcpOut('n2')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
+  expect(await tcpOut('n1')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
 });
 
 test('a failing anchor load on a new network leaves no table behind', async () => {

@@ -16,7 +16,7 @@ configureLogging({ component: 'test', level: 'error' }, {});
 
 type Call = { op: string; network?: string; addresses?: string[]; id?: string };
 
-function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c: Call) => boolean; notReady?: boolean } = {}): FirewallDriver {
+function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c: Call) => boolean; notReady?: boolean; askEgress?: boolean } = {}): FirewallDriver {
   const step = async (c: Call) => {
     calls.push(c);
     if (gate.wait) await gate.wait;
@@ -31,6 +31,9 @@ function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c:
     addNatMembers: async (network, addresses) => {
       await step({ op: 'nat-add', network, addresses: [...addresses] });
       return false;
+    },
+    setupNetworkNat: async (network, addresses, egress) => {
+      await step({ op: 'nat-setup', network, addresses: [...addresses], id: gate.askEgress ? await egress() : undefined });
     },
     removeNatMembers: (network, addresses) => step({ op: 'nat-delete', network, addresses: [...addresses] }),
     teardownNetworkNat: (network) => step({ op: 'nat-teardown', network }),
@@ -91,9 +94,10 @@ describe('NAT', () => {
     await new Promise((r) => setImmediate(r));
     open();
     const [r1, ...others] = await Promise.all([first, ...rest]);
+    // Both batches hold every member the records know: each loads rule and table whole.
     expect(calls).toEqual([
-      { op: 'nat-add', network: 'n', addresses: ['10.60.0.2'] },
-      { op: 'nat-add', network: 'n', addresses: ['10.60.0.3', '10.60.0.4', '10.60.0.2'] },
+      { op: 'nat-setup', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-setup', network: 'n', addresses: ['10.60.0.3', '10.60.0.4', '10.60.0.2'] },
     ]);
     expect(r1.added).toEqual([{ address: '10.60.0.2', created: true }]);
     // a's second add: the address is not new to it.
@@ -103,9 +107,28 @@ describe('NAT', () => {
   test("a failed table change takes back only what each request created: a retried add keeps the attachment's address", async () => {
     const fw = owner(recordingDriver(calls));
     await fw.addNat(id('a'), ['10.60.0.2']);
-    const failing = owner(recordingDriver(calls, { fail: (c) => c.op === 'nat-add' }));
+    const failing = owner(recordingDriver(calls, { fail: (c) => c.op === 'nat-setup' }));
     await expect(failing.addNat(id('a'), ['10.60.0.2', '10.60.0.9'])).rejects.toMatchObject({ reason: 'host-command-failed' });
     expect(state.nat.holdings.get(attachmentKey('n', 'a', 'eth0'))?.addresses).toEqual(['10.60.0.2']);
+  });
+
+  test("the network's first member: rule and table in one call; later ones: a table change; after the last leaves, the next is first again", async () => {
+    const fw = owner(recordingDriver(calls));
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    await fw.addNat(id('b'), ['10.60.0.3']);
+    // A repeated ADD of a member while another is there: a table change (the table has it already).
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    await fw.removeNat(id('a'));
+    await fw.removeNat(id('b'));
+    await fw.addNat(id('c'), ['10.60.0.4']);
+    expect(calls).toEqual([
+      { op: 'nat-setup', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-add', network: 'n', addresses: ['10.60.0.3'] },
+      { op: 'nat-add', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-delete', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-teardown', network: 'n' },
+      { op: 'nat-setup', network: 'n', addresses: ['10.60.0.4'] },
+    ]);
   });
 
   test('a remove takes only what that attachment holds, and an address leaves the table when nobody holds it', async () => {
