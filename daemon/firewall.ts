@@ -97,6 +97,18 @@ export function proxySpecs(fwd: PortForward): ProxySpec[] {
 /** How long a "pf is ready" answer is trusted (an admin who disables pf is noticed within this). */
 export const READY_TRUST_MS = 5_000;
 
+/**
+ * How long the host's default-route interface, once read for an attachment, serves that
+ * attachment without asking route(8) again: one attach asks twice within milliseconds (its NAT
+ * rule's egress, then its port forwards' `rdr on IF`). Safe because neither follows the route
+ * anyway: the NAT rule's egress is chosen once, when the network's first member comes, and a
+ * forward's interface when it is loaded, so a route changed within this window is no different
+ * from one changed just after the read. Per attachment, not per host: what one attach costs does
+ * not depend on what other attachments did a moment before, and a route that changes (or
+ * breaks) is seen by the next attachment at once.
+ */
+export const ROUTE_TRUST_MS = 2_000;
+
 export class FirewallOwner {
   private readonly state: IpamState;
   private readonly commit: (records: readonly StateRecord[]) => Promise<void>;
@@ -111,6 +123,8 @@ export class FirewallOwner {
   private readonly natSetUp = new Set<string>();
   /** Until when a positive readiness answer (by kinds) is trusted without asking pf again. */
   private readonly readyUntil = new Map<string, number>();
+  /** Per attachment and family ("4 KEY"), the host's default-route interface read for it and until when it serves it (ROUTE_TRUST_MS). */
+  private readonly knownRoutes = new Map<string, { iface: string; until: number }>();
 
   constructor(opts: FirewallOwnerOptions) {
     this.state = opts.state;
@@ -153,9 +167,29 @@ export class FirewallOwner {
     await this.commit(records);
   }
 
-  private async egress(configured: string | undefined): Promise<string> {
+  /**
+   * The interface of the host's default route, read once for an attachment's NAT rule and port
+   * forwards (ROUTE_TRUST_MS). Only an interface is remembered: no route, or a failed read, is
+   * asked again; removing the attachment's NAT or forwards forgets it.
+   */
+  private async defaultRouteInterface(key: string, family: 4 | 6): Promise<string | undefined> {
+    const known = this.knownRoutes.get(`${family} ${key}`);
+    if (known && known.until > Date.now()) return known.iface;
+    const found = await defaultRouteInterface(family);
+    const now = Date.now();
+    for (const [k, e] of this.knownRoutes) if (e.until <= now) this.knownRoutes.delete(k);
+    if (found) this.knownRoutes.set(`${family} ${key}`, { iface: found, until: now + ROUTE_TRUST_MS });
+    return found;
+  }
+
+  private forgetRoutes(key: string): void {
+    this.knownRoutes.delete(`4 ${key}`);
+    this.knownRoutes.delete(`6 ${key}`);
+  }
+
+  private async egress(key: string, configured: string | undefined): Promise<string> {
     if (configured) return configured;
-    const found = await defaultRouteInterface(4);
+    const found = await this.defaultRouteInterface(key, 4);
     if (!found) throw new IpamError('invalid-config', 'NAT: the host has no IPv4 default route to masquerade through', 'set "egressInterface" in the network configuration, or add a default route');
     return found;
   }
@@ -163,7 +197,8 @@ export class FirewallOwner {
   private async externalInterface(fwd: PortForward): Promise<string | undefined> {
     if (!needsExternalInterface(fwd.mappings)) return undefined;
     if (fwd.externalInterface) return fwd.externalInterface;
-    const found = (fwd.target.v4 ? await defaultRouteInterface(4) : undefined) ?? (fwd.target.v6 ? await defaultRouteInterface(6) : undefined);
+    const key = keyOf(fwd);
+    const found = (fwd.target.v4 ? await this.defaultRouteInterface(key, 4) : undefined) ?? (fwd.target.v6 ? await this.defaultRouteInterface(key, 6) : undefined);
     if (!found) {
       throw new IpamError('invalid-config', 'portmap: the host has no default route, so there is no external interface to publish ports on', 'set "externalInterface" in the portmap configuration, or give every mapping a hostIP');
     }
@@ -181,7 +216,7 @@ export class FirewallOwner {
     const change = this.state.natAdd(id, addresses, Date.now());
     await this.commit(change.records);
     try {
-      await this.joinNatBatch(id.network, addresses, () => this.egress(id.egressInterface ?? change.value.holding.egressInterface));
+      await this.joinNatBatch(id.network, addresses, () => this.egress(keyOf(id), id.egressInterface ?? change.value.holding.egressInterface));
     } catch (err) {
       const undo = this.state.natRemove(keyOf(id), change.value.created.filter((c) => c.created).map((c) => c.address));
       await this.commit(undo.records);
@@ -237,6 +272,7 @@ export class FirewallOwner {
   }
 
   private async removeNatNow(id: AttachmentId, addresses?: string[]): Promise<string[]> {
+    this.forgetRoutes(keyOf(id));
     const change = this.state.natRemove(keyOf(id), addresses);
     const { removed, previous } = change.value;
     if (removed.length === 0) return [];
@@ -322,8 +358,9 @@ export class FirewallOwner {
 
   /**
    * What publishing and checking a forward need before anything changes: the external interface
-   * (one `route get` unless configured or not needed), the rules rendered once so that a forward
-   * that cannot be published is refused (400) here, and the host ports to reserve.
+   * (one `route get` unless configured, not needed, or just read for the attachment's NAT), the
+   * rules rendered once so that a forward that cannot be published is refused (400) here, and
+   * the host ports to reserve.
    */
   private async prepare(fwd: PortForward): Promise<{ ext: string | undefined; entries: PortEntry[] }> {
     let entries: PortEntry[];
@@ -355,6 +392,7 @@ export class FirewallOwner {
   /** Rules and proxy sockets of the attachment; the forward's record goes after them. */
   private async removeForwardNow(id: AttachmentId, always: boolean): Promise<boolean> {
     const key = keyOf(id);
+    this.forgetRoutes(key);
     if (!always && !this.state.forwards.has(key) && !this.state.ports.reservations.has(key)) return false;
     try {
       await this.driver.removePortForward(id);

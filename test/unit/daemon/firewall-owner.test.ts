@@ -1,4 +1,4 @@
-import { FirewallOwner } from '../../../daemon/firewall';
+import { FirewallOwner, ROUTE_TRUST_MS } from '../../../daemon/firewall';
 import { UserlandProxy } from '../../../daemon/proxy';
 import type { FirewallDriver } from '../../../src/firewall/driver';
 import { CommandError, setCommandRunner, type CommandRunner } from '../../../src/freebsd/exec';
@@ -146,6 +146,67 @@ describe('NAT', () => {
     expect(await fw.removeNat(id('b'))).toEqual(['10.60.0.3']);
     expect(calls.at(-1)).toEqual({ op: 'nat-teardown', network: 'n' });
     expect(state.nat.hasMembers('n')).toBe(false);
+  });
+});
+
+describe("the host's default route (issue 13)", () => {
+  const ROUTE_GET = ['/sbin/route', '-n', 'get', '-inet', 'default'].join(' ');
+  const routeAnswer = (iface: string) => `   route to: default\ndestination: default\n       mask: default\n    gateway: 192.0.2.1\n        fib: 0\n  interface: ${iface}\n      flags: <UP,GATEWAY,DONE,STATIC>\n`;
+  const forward = { ...id('a'), mappings: [{ protocol: 'tcp' as const, hostPort: 8080, hostPortEnd: 8080, containerPort: 80 }], target: { v4: '10.60.0.2/24' }, snat: false, userlandProxy: false };
+  /** route(8) answers from `answers` in turn ('missing': no default route, 'fail': an error). */
+  function routeRunner(answers: string[]) {
+    setCommandRunner(async (file, args) => {
+      commands.push([file, ...args].join(' '));
+      const next = answers.shift() ?? 'fail';
+      if (next === 'fail') throw new CommandError([file, ...args], 1, null, '', 'route: injected', false);
+      return { stdout: next === 'missing' ? '' : routeAnswer(next), stderr: next === 'missing' ? 'route: route has not been found\n' : '' };
+    });
+  }
+  const routeReads = () => commands.filter((c) => c === ROUTE_GET).length;
+
+  let now: number;
+  let clock: jest.SpiedFunction<typeof Date.now>;
+  beforeEach(() => {
+    now = 1_000_000;
+    clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+  });
+  afterEach(() => clock.mockRestore());
+
+  test("an attach's NAT egress and port forwards read it once; another attachment reads for itself", async () => {
+    routeRunner(['em0', 'em1']);
+    const fw = owner(recordingDriver(calls, { askEgress: true }));
+    lease('a');
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    const published = await fw.publish(forward, 'a');
+    expect(calls.map((c) => [c.op, c.id])).toEqual([['nat-setup', 'em0'], ['forward-set', 'a/eth0']]);
+    expect(published.forward.externalInterface).toBeUndefined();
+    expect(routeReads()).toBe(1);
+    // What a's attach read is a's: the first member of another network asks route(8) itself.
+    await fw.addNat({ network: 'm', containerID: 'b', ifname: 'eth0' }, ['10.61.0.2']);
+    expect(routeReads()).toBe(2);
+    expect(calls.at(-1)).toMatchObject({ op: 'nat-setup', network: 'm', id: 'em1' });
+  });
+
+  test('an answer serves the attachment for ROUTE_TRUST_MS, until its NAT or forwards are removed; no route or a failed read is asked again', async () => {
+    routeRunner(['fail', 'missing', 'em0', 'em1', 'em2', 'em3']);
+    const fw = owner(recordingDriver(calls, { askEgress: true }));
+    // x is the network's only member: each of its ADDs loads rule and table, asking for the egress.
+    const add = () => fw.addNat(id('x'), ['10.60.0.2']);
+    await expect(add()).rejects.toMatchObject({ reason: 'host-command-failed' });
+    await expect(add()).rejects.toMatchObject({ reason: 'invalid-config', message: expect.stringContaining('no IPv4 default route') });
+    await add();
+    now += ROUTE_TRUST_MS - 1;
+    await add();
+    now += 1;
+    await add();
+    expect(routeReads()).toBe(4);
+    await fw.removeNat(id('x'));
+    await add();
+    lease('x');
+    await fw.unpublish(id('x'));
+    await add();
+    expect(routeReads()).toBe(6);
+    expect(calls.filter((c) => c.op === 'nat-setup').map((c) => c.id)).toEqual(['em0', 'em0', 'em1', 'em2', 'em3']);
   });
 });
 
