@@ -166,3 +166,19 @@ test('GC with every attachment valid changes nothing (it only looks); STATUS ans
     await host.runOk('pfctl', ['-e']);
   }
 });
+
+test('concurrent first ADDs on a new network: every member ends up in the table and translated; a table left by hand is replaced', async () => {
+  const BURST = 'natburst';
+  const burstTable = async () => (await host.run('pfctl', ['-a', `jailnet/nat-${BURST}`, '-t', 'masq', '-T', 'show'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  for (const j of ['n1', 'n2']) expect((await cni('nat', 'DEL', natConf(prev[j]), att(j))).code).toBe(0);
+  expectFailure(await tcpOut('n1', 1500), 'timeout');
+  // Left in the anchor by hand: jailnetd's records hold no member, so the first load replaces it.
+  await host.runOk('pfctl', ['-a', `jailnet/nat-${BURST}`, '-t', 'masq', '-T', 'add', '10.67.0.250']);
+  const adds = await Promise.all(['n1', 'n2'].map((j) => cni('nat', 'ADD', { ...natConf(prev[j]), name: BURST }, att(j))));
+  expect(adds.map((r) => r.code)).toEqual([0, 0]);
+  expect(await burstTable()).toEqual([firstIpv4(prev.n1), firstIpv4(prev.n2)].sort());
+  for (const j of ['n1', 'n2']) expect(await tcpOut(j)).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
+  for (const j of ['n1', 'n2']) expect((await cni('nat', 'DEL', { ...natConf(prev[j]), name: BURST }, att(j))).code).toBe(0);
+  expect(await burstTable()).toEqual([]);
+  expect((await host.runOk('pfctl', ['-s', 'Anchors'])).split('\n').map((l) => l.trim())).not.toContain(`jailnet/nat-${BURST}`);
+});
