@@ -23,9 +23,10 @@ export interface FirewallDriver {
   readiness(kinds: readonly RuleKind[]): Promise<{ message: string; fix: string } | undefined>;
 
   /**
-   * Adds addresses to the network's NAT table. When the table was not there (the network's
-   * first member, or the NAT was flushed behind jailnet's back) the network's NAT rule is loaded
-   * with `egress()`'s interface and `true` is returned; if that fails, the table is removed again.
+   * Adds addresses to the network's NAT table (the network has members already: its first ones
+   * go through setupNetworkNat). When the table was not there (the NAT was flushed behind
+   * jailnet's back) the network's NAT rule is loaded with `egress()`'s interface and `true` is
+   * returned; if that fails, the table is removed again.
    */
   addNatMembers(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<boolean>;
   /**
