@@ -121,6 +121,14 @@ export class FirewallOwner {
   private readonly natBatches = new Map<string, { addresses: Set<string>; done: Promise<void> }>();
   /** Networks whose NAT readiness was looked at since this daemon started. */
   private readonly natSetUp = new Set<string>();
+  /**
+   * Networks whose NAT (rule and table) jailnet set up, as far as this process knows: members
+   * in the records when it started (resumeNat), or a load or table change that worked since the
+   * network's last teardown. For the others no member is in pf, so their next batch loads rule
+   * and table whole. Not "the records hold no other member": an ADD recorded but not yet applied
+   * would count as one, and send the first member down the two-call path.
+   */
+  private readonly natLoaded = new Set<string>();
   /** Until when a positive readiness answer (by kinds) is trusted without asking pf again. */
   private readonly readyUntil = new Map<string, number>();
   /** Per attachment and family ("4 KEY"), the host's default-route interface read for it and until when it serves it (ROUTE_TRUST_MS). */
@@ -145,6 +153,11 @@ export class FirewallOwner {
     if (problem) this.readyUntil.delete(key);
     else this.readyUntil.set(key, Date.now() + READY_TRUST_MS);
     return problem;
+  }
+
+  /** After the journal is read: a network with NAT members in the records has its NAT set up. */
+  resumeNat(): void {
+    for (const h of this.state.nat.holdings.values()) this.natLoaded.add(h.network);
   }
 
   /** Runs `fn` after every earlier change of the network has finished. */
@@ -245,19 +258,18 @@ export class FirewallOwner {
         // Closed from here on: later adds start the next batch.
         this.natBatches.delete(network);
         const list = [...pending];
-        if (this.state.nat.members(network).every((a) => pending.has(a))) {
-          // No other member in the records: the network's NAT is set up now, rule and table
-          // with these members in one pfctl call. A table left behind (by hand, by an older
-          // jailnet) ends up holding exactly these: the records claim every member jailnet put in.
+        if (!this.natLoaded.has(network)) {
+          // The network's first members: rule and table with them in one pfctl call. A table
+          // left behind (by hand, by an older jailnet) ends up holding exactly these; no member
+          // of jailnet's is in it (the records claim every one, and none was applied).
           await this.driver.setupNetworkNat(network, list, egress);
-          return;
-        }
-        if (await this.driver.addNatMembers(network, list, egress)) {
+        } else if (await this.driver.addNatMembers(network, list, egress)) {
           // The table was not there: the NAT of the network was set up now. Members the records
           // say it has besides these (it was flushed behind jailnet's back) go back in.
           const others = this.state.nat.members(network).filter((a) => !pending.has(a));
           if (others.length > 0) await this.driver.addNatMembers(network, others, egress);
         }
+        this.natLoaded.add(network);
       });
       batch = { addresses: pending, done };
       this.natBatches.set(network, batch);
@@ -282,6 +294,7 @@ export class FirewallOwner {
       if (!this.state.nat.hasMembers(id.network)) {
         await this.driver.teardownNetworkNat(id.network);
         this.natSetUp.delete(id.network);
+        this.natLoaded.delete(id.network);
       }
       else await this.driver.removeNatMembers(id.network, takeOut);
     } catch (err) {
@@ -606,7 +619,10 @@ export class FirewallOwner {
         const held = new Set(this.state.nat.members(network));
         const extra = (await this.driver.natMembers(network)).filter((a) => !held.has(a));
         if (extra.length > 0) {
-          if (held.size === 0) await this.driver.teardownNetworkNat(network);
+          if (held.size === 0) {
+            await this.driver.teardownNetworkNat(network);
+            this.natLoaded.delete(network);
+          }
           else await this.driver.removeNatMembers(network, extra);
           result.stale.push(...extra.map((a) => `NAT ${a}`));
         }

@@ -182,3 +182,13 @@ test('concurrent first ADDs on a new network: every member ends up in the table 
   expect(await burstTable()).toEqual([]);
   expect((await host.runOk('pfctl', ['-s', 'Anchors'])).split('\n').map((l) => l.trim())).not.toContain(`jailnet/nat-${BURST}`);
 });
+
+test('after jailnetd restarts, the next jail of a network with members is one table change: the members stay', async () => {
+  expect((await cni('nat', 'ADD', natConf(prev.n1), att('n1'))).code).toBe(0);
+  await ipamd.restart();
+  const mark = host.traceMark();
+  expect((await cni('nat', 'ADD', natConf(prev.n2), att('n2'))).code).toBe(0);
+  expect(host.traceSince(mark).filter((e) => e.tool === 'pfctl' && e.argv[0] !== '-s').map((e) => e.argv.join(' '))).toEqual([`-a ${ANCHOR} -t masq -T add ${firstIpv4(prev.n2)}`]);
+  expect(await table()).toEqual([firstIpv4(prev.n1), firstIpv4(prev.n2)].sort());
+  for (const j of ['n1', 'n2']) expect(await tcpOut(j)).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
+});
