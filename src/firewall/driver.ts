@@ -31,9 +31,9 @@ export interface FirewallDriver {
   addNatMembers(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<boolean>;
   /**
    * Sets the network's NAT up with exactly these members: rule (through `egress()`'s interface)
-   * and table in one atomic change, for when the caller's records say the network has no other
-   * member. A table already there (left by hand) ends up holding exactly `addresses`. On failure
-   * nothing has changed.
+   * and table in one atomic change, for when the caller knows that none of the network's members
+   * is installed. A table already there (left by hand) ends up holding exactly `addresses`. On
+   * failure nothing has changed.
    */
   setupNetworkNat(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<void>;
   removeNatMembers(network: string, addresses: readonly string[]): Promise<void>;

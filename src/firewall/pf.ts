@@ -14,8 +14,8 @@ import type { AttachmentId, PortForward } from './intent';
 /**
  * The pf backend: a network's NAT is the anchor `jailnet/nat-NETWORK` with one rule over the
  * table `masq`, loaded with its first members in one `pfctl -f` (one table change per later
- * member); an attachment's port forwards are its own anchor
- * `jailnet/pm-NETWORK-HASH`, loaded whole in one `pfctl -f` (atomic) and emptied with `-F all`.
+ * member); an attachment's port forwards are its own anchor `jailnet/pm-NETWORK-HASH`, loaded
+ * whole in one `pfctl -f` (atomic) and emptied with `-F all`.
  * Rule text comes from the renderers in src/pf/.
  */
 
