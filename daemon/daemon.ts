@@ -145,6 +145,7 @@ export class Daemon {
     this.lock = await acquireStateLock(this.config.stateDir);
     const report = await this.store.open((r) => this.state.apply(r));
     for (const w of [...report.warnings, ...this.state.warnings]) log.warn(w);
+    this.firewall.resumeNat();
     const readMs = Date.now() - started;
     // The proxy's sockets are back before the first answer: a runtime that sees the daemon up
     // finds its published ports served.

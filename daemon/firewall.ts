@@ -97,6 +97,18 @@ export function proxySpecs(fwd: PortForward): ProxySpec[] {
 /** How long a "pf is ready" answer is trusted (an admin who disables pf is noticed within this). */
 export const READY_TRUST_MS = 5_000;
 
+/**
+ * How long the host's default-route interface, once read for an attachment, serves that
+ * attachment without asking route(8) again: one attach asks twice within milliseconds (its NAT
+ * rule's egress, then its port forwards' `rdr on IF`). Safe because neither follows the route
+ * anyway: the NAT rule's egress is chosen once, when the network's first member comes, and a
+ * forward's interface when it is loaded, so a route changed within this window is no different
+ * from one changed just after the read. Per attachment, not per host: what one attach costs does
+ * not depend on what other attachments did a moment before, and a route that changes (or
+ * breaks) is seen by the next attachment at once.
+ */
+export const ROUTE_TRUST_MS = 2_000;
+
 export class FirewallOwner {
   private readonly state: IpamState;
   private readonly commit: (records: readonly StateRecord[]) => Promise<void>;
@@ -109,8 +121,18 @@ export class FirewallOwner {
   private readonly natBatches = new Map<string, { addresses: Set<string>; done: Promise<void> }>();
   /** Networks whose NAT readiness was looked at since this daemon started. */
   private readonly natSetUp = new Set<string>();
+  /**
+   * Networks whose NAT (rule and table) jailnet set up, as far as this process knows: members
+   * in the records when it started (resumeNat), or a load or table change that worked since the
+   * network's last teardown. For the others no member is in pf, so their next batch loads rule
+   * and table whole. Not "the records hold no other member": an ADD recorded but not yet applied
+   * would count as one, and send the first member down the two-call path.
+   */
+  private readonly natLoaded = new Set<string>();
   /** Until when a positive readiness answer (by kinds) is trusted without asking pf again. */
   private readonly readyUntil = new Map<string, number>();
+  /** Per attachment and family ("4 KEY"), the host's default-route interface read for it and until when it serves it (ROUTE_TRUST_MS). */
+  private readonly knownRoutes = new Map<string, { iface: string; until: number }>();
 
   constructor(opts: FirewallOwnerOptions) {
     this.state = opts.state;
@@ -133,6 +155,11 @@ export class FirewallOwner {
     return problem;
   }
 
+  /** After the journal is read: a network with NAT members in the records has its NAT set up. */
+  resumeNat(): void {
+    for (const h of this.state.nat.holdings.values()) this.natLoaded.add(h.network);
+  }
+
   /** Runs `fn` after every earlier change of the network has finished. */
   private serial<T>(network: string, fn: () => Promise<T>): Promise<T> {
     const run = (this.queues.get(network) ?? Promise.resolve()).then(fn);
@@ -153,9 +180,29 @@ export class FirewallOwner {
     await this.commit(records);
   }
 
-  private async egress(configured: string | undefined): Promise<string> {
+  /**
+   * The interface of the host's default route, read once for an attachment's NAT rule and port
+   * forwards (ROUTE_TRUST_MS). Only an interface is remembered: no route, or a failed read, is
+   * asked again; removing the attachment's NAT or forwards forgets it.
+   */
+  private async defaultRouteInterface(key: string, family: 4 | 6): Promise<string | undefined> {
+    const known = this.knownRoutes.get(`${family} ${key}`);
+    if (known && known.until > Date.now()) return known.iface;
+    const found = await defaultRouteInterface(family);
+    const now = Date.now();
+    for (const [k, e] of this.knownRoutes) if (e.until <= now) this.knownRoutes.delete(k);
+    if (found) this.knownRoutes.set(`${family} ${key}`, { iface: found, until: now + ROUTE_TRUST_MS });
+    return found;
+  }
+
+  private forgetRoutes(key: string): void {
+    this.knownRoutes.delete(`4 ${key}`);
+    this.knownRoutes.delete(`6 ${key}`);
+  }
+
+  private async egress(key: string, configured: string | undefined): Promise<string> {
     if (configured) return configured;
-    const found = await defaultRouteInterface(4);
+    const found = await this.defaultRouteInterface(key, 4);
     if (!found) throw new IpamError('invalid-config', 'NAT: the host has no IPv4 default route to masquerade through', 'set "egressInterface" in the network configuration, or add a default route');
     return found;
   }
@@ -163,7 +210,8 @@ export class FirewallOwner {
   private async externalInterface(fwd: PortForward): Promise<string | undefined> {
     if (!needsExternalInterface(fwd.mappings)) return undefined;
     if (fwd.externalInterface) return fwd.externalInterface;
-    const found = (fwd.target.v4 ? await defaultRouteInterface(4) : undefined) ?? (fwd.target.v6 ? await defaultRouteInterface(6) : undefined);
+    const key = keyOf(fwd);
+    const found = (fwd.target.v4 ? await this.defaultRouteInterface(key, 4) : undefined) ?? (fwd.target.v6 ? await this.defaultRouteInterface(key, 6) : undefined);
     if (!found) {
       throw new IpamError('invalid-config', 'portmap: the host has no default route, so there is no external interface to publish ports on', 'set "externalInterface" in the portmap configuration, or give every mapping a hostIP');
     }
@@ -173,15 +221,15 @@ export class FirewallOwner {
   // ---- NAT ---------------------------------------------------------------------------------
 
   /**
-   * Puts the attachment's addresses in the network's NAT: recorded first, then one table change
-   * (and, for the network's first member, its rule). Says per address whether it is new to the
-   * attachment; a failure takes back only those.
+   * Puts the attachment's addresses in the network's NAT: recorded first, then one pfctl call
+   * (for the network's first members its rule and table loaded together, else a table change).
+   * Says per address whether it is new to the attachment; a failure takes back only those.
    */
   async addNat(id: AttachmentId & { jail?: string; egressInterface?: string }, addresses: string[]): Promise<{ nat: NatView; added: { address: string; created: boolean }[]; warnings?: string[] }> {
     const change = this.state.natAdd(id, addresses, Date.now());
     await this.commit(change.records);
     try {
-      await this.joinNatBatch(id.network, addresses, () => this.egress(id.egressInterface ?? change.value.holding.egressInterface));
+      await this.joinNatBatch(id.network, addresses, () => this.egress(keyOf(id), id.egressInterface ?? change.value.holding.egressInterface));
     } catch (err) {
       const undo = this.state.natRemove(keyOf(id), change.value.created.filter((c) => c.created).map((c) => c.address));
       await this.commit(undo.records);
@@ -199,7 +247,7 @@ export class FirewallOwner {
 
   /**
    * Table additions of one network are coalesced: the adds that arrive while the network's
-   * queue is busy join one batch, applied in one `pfctl -T add` when its turn comes (a burst of
+   * queue is busy join one batch, applied in one pfctl call when its turn comes (a burst of
    * ADDs on a network costs a few pfctl calls, not one each). All of a batch succeed or fail.
    */
   private joinNatBatch(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<void> {
@@ -210,12 +258,18 @@ export class FirewallOwner {
         // Closed from here on: later adds start the next batch.
         this.natBatches.delete(network);
         const list = [...pending];
-        if (await this.driver.addNatMembers(network, list, egress)) {
+        if (!this.natLoaded.has(network)) {
+          // The network's first members: rule and table with them in one pfctl call. A table
+          // left behind (by hand, by an older jailnet) ends up holding exactly these; no member
+          // of jailnet's is in it (the records claim every one, and none was applied).
+          await this.driver.setupNetworkNat(network, list, egress);
+        } else if (await this.driver.addNatMembers(network, list, egress)) {
           // The table was not there: the NAT of the network was set up now. Members the records
           // say it has besides these (it was flushed behind jailnet's back) go back in.
           const others = this.state.nat.members(network).filter((a) => !pending.has(a));
           if (others.length > 0) await this.driver.addNatMembers(network, others, egress);
         }
+        this.natLoaded.add(network);
       });
       batch = { addresses: pending, done };
       this.natBatches.set(network, batch);
@@ -230,6 +284,7 @@ export class FirewallOwner {
   }
 
   private async removeNatNow(id: AttachmentId, addresses?: string[]): Promise<string[]> {
+    this.forgetRoutes(keyOf(id));
     const change = this.state.natRemove(keyOf(id), addresses);
     const { removed, previous } = change.value;
     if (removed.length === 0) return [];
@@ -239,6 +294,7 @@ export class FirewallOwner {
       if (!this.state.nat.hasMembers(id.network)) {
         await this.driver.teardownNetworkNat(id.network);
         this.natSetUp.delete(id.network);
+        this.natLoaded.delete(id.network);
       }
       else await this.driver.removeNatMembers(id.network, takeOut);
     } catch (err) {
@@ -315,8 +371,9 @@ export class FirewallOwner {
 
   /**
    * What publishing and checking a forward need before anything changes: the external interface
-   * (one `route get` unless configured or not needed), the rules rendered once so that a forward
-   * that cannot be published is refused (400) here, and the host ports to reserve.
+   * (one `route get` unless configured, not needed, or just read for the attachment's NAT), the
+   * rules rendered once so that a forward that cannot be published is refused (400) here, and
+   * the host ports to reserve.
    */
   private async prepare(fwd: PortForward): Promise<{ ext: string | undefined; entries: PortEntry[] }> {
     let entries: PortEntry[];
@@ -348,6 +405,7 @@ export class FirewallOwner {
   /** Rules and proxy sockets of the attachment; the forward's record goes after them. */
   private async removeForwardNow(id: AttachmentId, always: boolean): Promise<boolean> {
     const key = keyOf(id);
+    this.forgetRoutes(key);
     if (!always && !this.state.forwards.has(key) && !this.state.ports.reservations.has(key)) return false;
     try {
       await this.driver.removePortForward(id);
@@ -561,7 +619,10 @@ export class FirewallOwner {
         const held = new Set(this.state.nat.members(network));
         const extra = (await this.driver.natMembers(network)).filter((a) => !held.has(a));
         if (extra.length > 0) {
-          if (held.size === 0) await this.driver.teardownNetworkNat(network);
+          if (held.size === 0) {
+            await this.driver.teardownNetworkNat(network);
+            this.natLoaded.delete(network);
+          }
           else await this.driver.removeNatMembers(network, extra);
           result.stale.push(...extra.map((a) => `NAT ${a}`));
         }

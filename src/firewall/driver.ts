@@ -23,11 +23,19 @@ export interface FirewallDriver {
   readiness(kinds: readonly RuleKind[]): Promise<{ message: string; fix: string } | undefined>;
 
   /**
-   * Adds addresses to the network's NAT table. When the table was not there (the network's
-   * first member, or the NAT was flushed behind jailnet's back) the network's NAT rule is loaded
-   * with `egress()`'s interface and `true` is returned; if that fails, the table is removed again.
+   * Adds addresses to the network's NAT table (the network has members already: its first ones
+   * go through setupNetworkNat). When the table was not there (the NAT was flushed behind
+   * jailnet's back) the network's NAT rule is loaded with `egress()`'s interface and `true` is
+   * returned; if that fails, the table is removed again.
    */
   addNatMembers(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<boolean>;
+  /**
+   * Sets the network's NAT up with exactly these members: rule (through `egress()`'s interface)
+   * and table in one atomic change, for when the caller knows that none of the network's members
+   * is installed. A table already there (left by hand) ends up holding exactly `addresses`. On
+   * failure nothing has changed.
+   */
+  setupNetworkNat(network: string, addresses: readonly string[], egress: () => Promise<string>): Promise<void>;
   removeNatMembers(network: string, addresses: readonly string[]): Promise<void>;
   /** Removes the network's NAT rule and table. */
   teardownNetworkNat(network: string): Promise<void>;

@@ -13,8 +13,9 @@ import type { AttachmentId, PortForward } from './intent';
 
 /**
  * The pf backend: a network's NAT is the anchor `jailnet/nat-NETWORK` with one rule over the
- * table `masq` (one table change per member); an attachment's port forwards are its own anchor
- * `jailnet/pm-NETWORK-HASH`, loaded whole in one `pfctl -f` (atomic) and emptied with `-F all`.
+ * table `masq`, loaded with its first members in one `pfctl -f` (one table change per later
+ * member); an attachment's port forwards are its own anchor `jailnet/pm-NETWORK-HASH`, loaded
+ * whole in one `pfctl -f` (atomic) and emptied with `-F all`.
  * Rule text comes from the renderers in src/pf/.
  */
 
@@ -59,6 +60,14 @@ export const pfDriver: FirewallDriver = {
       throw err;
     }
     return true;
+  },
+
+  async setupNetworkNat(network, addresses, egress) {
+    if (addresses.length === 0) return;
+    // One `pfctl -f`: one DIOCX transaction (pfctl.c pfctl_rules), so a failure loads neither
+    // the rule nor the table, and a table that was there holds exactly `addresses` afterwards
+    // (renderMasqueradeRules says why).
+    await loadAnchor(natAnchor(network), renderMasqueradeRules(await egress(), MASQ_TABLE, addresses));
   },
 
   async removeNatMembers(network, addresses) {

@@ -6,6 +6,7 @@ import { JAILNET, jailnetCli, type Cli } from '../helpers/jailnet-cli';
 import { startJailnetd, type TestDaemon } from '../helpers/jailnetd';
 import { PLUGIN_DIR } from '../helpers/plugin-process';
 import { enablePfWithHooks } from '../helpers/pf-hooks';
+import { ROUTE_TRUST_MS } from '../../daemon/firewall';
 
 // What one runj hook call costs, counted, not timed (issue 13): the processes it starts (strace)
 // and the FreeBSD commands an attach runs (the emulated host's trace).
@@ -20,7 +21,7 @@ beforeAll(async () => {
   ipamd = await startJailnetd(host.env, { netns: host.hostNs });
   cli = jailnetCli(host, ipamd);
   await enablePfWithHooks(host);
-  for (const j of ['first', 'web', 'traced']) await host.createJail(j);
+  for (const j of ['first', 'web', 'traced', 'alone']) await host.createJail(j);
   // bridge (ipMasq) + portmap, jailnet-ipam; the first attach creates the bridge.
   await cli.ok(['network', 'create', 'default', '--subnet', '10.88.0.0/16']);
   await cli.ok(['attach', 'first']);
@@ -77,6 +78,24 @@ test('a bridge ADD onto an existing bridge: 10 commands for a new jail, 8 when i
   const portmapPart = ported.slice(masq + 1);
   expect(words(portmapPart)).toEqual(['route -n get -inet default', expect.stringMatching(/^pfctl -a jailnet\/pm-default-\w+ -f -$/)]);
   await cli.ok(['hook', 'poststop'], state('web'));
+});
+
+test("a network's first jail with a published port: the host's default route is read once, its NAT is one pfctl call", async () => {
+  await cli.ok(['network', 'create', 'solo', '--subnet', '10.89.0.0/16']);
+  const t = withoutStatusReads(ofChain(await hookTrace(['create-runtime', '-n', 'solo', '-p', '8082:80'], 'alone')));
+  // One read serves the NAT rule's egress and the port forward's `rdr on IF`. A second one
+  // comes only when jailnetd had trusted the first for ROUTE_TRUST_MS already (an attach that
+  // a loaded machine slowed down that much); without the reuse the two come milliseconds apart.
+  const reads = t.filter((e) => words([e])[0] === 'route -n get -inet default');
+  expect(reads.length).toBeGreaterThanOrEqual(1);
+  for (let i = 1; i < reads.length; i++) expect((reads[i] as TraceEntry).ts - ((reads[i - 1] as TraceEntry).ts + (reads[i - 1] as TraceEntry).ms)).toBeGreaterThanOrEqual(ROUTE_TRUST_MS);
+  // The network's NAT: rule and table with the jail's address in one load, no `-T add`.
+  expect(words(t).filter((w) => w.includes('jailnet/nat-solo'))).toEqual(['pfctl -a jailnet/nat-solo -f -']);
+  const address = /^ifconfig -j alone eth0 inet (10\.89\.[\d.]+)\//.exec(words(t).find((w) => w.startsWith('ifconfig -j alone eth0 inet')) ?? '')?.[1];
+  expect(address).toBeDefined();
+  expect(await host.runOk('pfctl', ['-a', 'jailnet/nat-solo', '-t', 'masq', '-T', 'show'])).toBe(`   ${address}\n`);
+  await cli.ok(['hook', 'poststop'], state('alone'));
+  await cli.ok(['network', 'rm', 'solo']);
 });
 
 /** One `jailnet hook` call under strace: what it executed (execve lines that worked). */

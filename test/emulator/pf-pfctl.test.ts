@@ -191,6 +191,27 @@ d('emulated pfctl: command line, outputs, errors', () => {
     expect((await pfctl(['-a', 'jailnet/u', '-F', 'all'])).stderr).toBe('Ethernet rules cleared\nrules cleared\nnat cleared\n1 tables deleted.\n');
   });
 
+  test('a table defined in a loaded ruleset: with an address list it holds exactly the list, an existing table too; without one it keeps its addresses', async () => {
+    // sys/netpfil/pf/pf_table.c pfr_commit_ktable; parse.y table_opt (init_addr), pfctl_define_table.
+    const show = async () => (await pfctl(['-a', 'jailnet/d', '-t', 'masq', '-T', 'show'])).stdout;
+    const rule = 'nat on em0 inet from <masq> to any -> (em0:0)\n';
+    expect((await pfctl(['-a', 'jailnet/d', '-t', 'masq', '-T', 'add', '10.4.0.2', '10.4.0.3'])).stderr).toBe('1 table created.\n2/2 addresses added.\n');
+    // Rule and members in one load: 10.4.0.2 (not listed) leaves, 10.4.0.4 (listed twice) comes once.
+    expect(await pfctl(['-a', 'jailnet/d', '-f', '-'], `table <masq> persist { 10.4.0.3 10.4.0.4 10.4.0.4 }\n${rule}`)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await show()).toBe('   10.4.0.3\n   10.4.0.4\n');
+    expect((await pfctl(['-a', 'jailnet/d', '-s', 'nat'])).stdout).toBe(rule);
+    await pfctl(['-a', 'jailnet/d', '-f', '-'], `table <masq> persist\n${rule}`);
+    expect(await show()).toBe('   10.4.0.3\n   10.4.0.4\n');
+    await pfctl(['-a', 'jailnet/d', '-f', '-'], `table <masq> persist { }\n${rule}`);
+    expect(await show()).toBe('');
+    // A new table gets the list; -nv prints `{ }` only for a definition with a list (print_tabledef).
+    await pfctl(['-a', 'jailnet/d', '-F', 'all']);
+    await pfctl(['-a', 'jailnet/d', '-f', '-'], `table <masq> persist { 10.4.0.5 }\n${rule}`);
+    expect(await show()).toBe('   10.4.0.5\n');
+    expect((await pfctl(['-nv', '-a', 'jailnet/d', '-f', '-'], 'table <a> persist\ntable <b> persist { }\n')).stdout).toBe('table <a> persist\ntable <b> persist { }\n');
+    await pfctl(['-a', 'jailnet/d', '-F', 'all']);
+  });
+
   test('-k kills the states from a host (conntrack entries in the host namespace)', async () => {
     const srv = await host.startWorldServer({ proto: 'udp', port: 7201 });
     try {

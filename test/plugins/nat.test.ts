@@ -49,16 +49,16 @@ test('ADD: the jail reaches the world from em0\'s address (TCP, UDP); the result
   const r = await cni('nat', 'ADD', natConf(prev.n1), att('n1'));
   expect(r.code).toBe(0);
   expect(r.json).toEqual(prev.n1);
-  // First jail of the network: table add (creates it), the default route, the anchor's rule,
-  // then whether pf will apply it (two reads; a warning in the plugin's log if not).
+  // First jail of the network: the default route, the anchor's rule and table with the jail in
+  // one load, then whether pf will apply it (two reads; a warning in the plugin's log if not).
   expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`)).toEqual([
-    `pfctl -a ${ANCHOR} -t masq -T add ${firstIpv4(prev.n1)}`,
     'route -n get -inet default',
     `pfctl -a ${ANCHOR} -f -`,
     'pfctl -s info',
     'pfctl -s nat',
   ]);
   expect(await host.runOk('pfctl', ['-a', ANCHOR, '-s', 'nat'])).toBe('nat on em0 inet from <masq> to any -> (em0:0)\n');
+  expect(await table()).toEqual([firstIpv4(prev.n1)]);
   expect(await tcpOut('n1')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
   expect(await host.request('n1', { proto: 'udp', address: host.worldAddress, port: 5353 })).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
 });
@@ -112,7 +112,11 @@ test('DEL takes the jail out of the table; again succeeds; without prevResult to
   expect(host.traceSince(mark).map((e) => `${e.tool} ${e.argv.join(' ')}`)).toEqual([`pfctl -a ${ANCHOR} -F all`]);
   expect(await table()).toEqual([]);
   expectFailure(await tcpOut('n1', 1500), 'timeout');
+  // A new first member: rule and table in one load again (pf status reads aside).
+  mark = host.traceMark();
   expect((await cni('nat', 'ADD', natConf(prev.n1), att('n1'))).code).toBe(0);
+  expect(host.traceSince(mark).filter((e) => e.tool === 'pfctl' && e.argv[0] !== '-s').map((e) => e.argv.join(' '))).toEqual([`-a ${ANCHOR} -f -`]);
+  expect(await table()).toEqual([firstIpv4(prev.n1)]);
   expect(await tcpOut('n1')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
 });
 
@@ -123,7 +127,10 @@ test('ADD needs prevResult; a 0.4.0 prevResult comes back in 0.4.0', async () =>
   const r2 = await cni('nat', 'ADD', { ...natConf(legacy), cniVersion: '0.4.0' }, att('n2'));
   expect(r2.code).toBe(0);
   expect(r2.json).toEqual(legacy);
+  // The second member after the NAT was set up again: in the table beside the first.
+  expect(await table()).toEqual([firstIpv4(prev.n1), firstIpv4(prev.n2)].sort());
   expect(await tcpOut('n2')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
+  expect(await tcpOut('n1')).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
 });
 
 test('a failing anchor load on a new network leaves no table behind', async () => {
@@ -158,4 +165,30 @@ test('GC with every attachment valid changes nothing (it only looks); STATUS ans
   } finally {
     await host.runOk('pfctl', ['-e']);
   }
+});
+
+test('concurrent first ADDs on a new network: every member ends up in the table and translated; a table left by hand is replaced', async () => {
+  const BURST = 'natburst';
+  const burstTable = async () => (await host.run('pfctl', ['-a', `jailnet/nat-${BURST}`, '-t', 'masq', '-T', 'show'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  for (const j of ['n1', 'n2']) expect((await cni('nat', 'DEL', natConf(prev[j]), att(j))).code).toBe(0);
+  expectFailure(await tcpOut('n1', 1500), 'timeout');
+  // Left in the anchor by hand: jailnetd's records hold no member, so the first load replaces it.
+  await host.runOk('pfctl', ['-a', `jailnet/nat-${BURST}`, '-t', 'masq', '-T', 'add', '10.67.0.250']);
+  const adds = await Promise.all(['n1', 'n2'].map((j) => cni('nat', 'ADD', { ...natConf(prev[j]), name: BURST }, att(j))));
+  expect(adds.map((r) => r.code)).toEqual([0, 0]);
+  expect(await burstTable()).toEqual([firstIpv4(prev.n1), firstIpv4(prev.n2)].sort());
+  for (const j of ['n1', 'n2']) expect(await tcpOut(j)).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
+  for (const j of ['n1', 'n2']) expect((await cni('nat', 'DEL', { ...natConf(prev[j]), name: BURST }, att(j))).code).toBe(0);
+  expect(await burstTable()).toEqual([]);
+  expect((await host.runOk('pfctl', ['-s', 'Anchors'])).split('\n').map((l) => l.trim())).not.toContain(`jailnet/nat-${BURST}`);
+});
+
+test('after jailnetd restarts, the next jail of a network with members is one table change: the members stay', async () => {
+  expect((await cni('nat', 'ADD', natConf(prev.n1), att('n1'))).code).toBe(0);
+  await ipamd.restart();
+  const mark = host.traceMark();
+  expect((await cni('nat', 'ADD', natConf(prev.n2), att('n2'))).code).toBe(0);
+  expect(host.traceSince(mark).filter((e) => e.tool === 'pfctl' && e.argv[0] !== '-s').map((e) => e.argv.join(' '))).toEqual([`-a ${ANCHOR} -t masq -T add ${firstIpv4(prev.n2)}`]);
+  expect(await table()).toEqual([firstIpv4(prev.n1), firstIpv4(prev.n2)].sort());
+  for (const j of ['n1', 'n2']) expect(await tcpOut(j)).toMatchObject({ ok: true, reply: { peer: host.em0Address } });
 });

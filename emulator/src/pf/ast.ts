@@ -105,6 +105,12 @@ export interface Table {
   const: boolean;
   counters: boolean;
   entries: TableEntry[];
+  /**
+   * A definition with an address list (`{ ... }`, `{ }` too): parse.y table_opt's init_addr.
+   * Loaded, it sets an existing table to exactly `entries`; without one, the table keeps its
+   * addresses (pfctl_define_table: PFR_FLAG_ADDRSTOO only with init_addr).
+   */
+  initAddr?: boolean;
 }
 
 export interface Ruleset {

@@ -431,6 +431,7 @@ class Parser {
         continue;
       }
       if (this.acceptCh('{')) {
+        table.initAddr = true;
         this.optnl();
         if (this.acceptCh('}')) continue;
         const hosts: HostNode[] = [];

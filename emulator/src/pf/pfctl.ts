@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { type EmuContext, ToolError, type ToolIo, withLock } from '../context';
 import { getopt, UsageError } from '../getopt';
 import { type Family, formatIp, maskOf, parseIp, parseV4Net, parseV6 } from './addr';
-import { emptyRuleset, type Ruleset } from './ast';
+import { emptyRuleset, type Ruleset, type Table } from './ast';
 import { EMPTY_HOST, type HostInfo } from './hosts';
 import { type ParseResult, parseRules } from './parser';
 import { printRule, printTableDef } from './print';
@@ -17,6 +17,7 @@ import { anchorData, anchorExists, collectGarbage, descendantAnchors, type PfSta
 import { flushStates, killStates, listStates, readHostInfo, readSysctls } from './sys';
 import { ensureApplied } from './apply';
 import { TABLE_COMMANDS, tableCommand, UsageNeeded } from './tablecmd';
+import { replaceEntries } from './tables';
 
 export const USAGE = `usage: pfctl [-AdeghMmNnOPqRSrvz] [-a anchor] [-D macro=value] [-F modifier]
 	[-f file] [-i interface] [-K host | network]
@@ -595,7 +596,7 @@ function loadRules(s: Session, o: Opts, anchor: string, io: ToolIo, pre: PrePars
       data.ruleset.nat = rs.nat;
       data.ruleset.rdr = rs.rdr;
     }
-    if (o.loadopt & (LOAD_TABLE | LOAD_FILTER | LOAD_NAT)) for (const t of content.tables) data.tables[t.name] = t;
+    if (o.loadopt & (LOAD_TABLE | LOAD_FILTER | LOAD_NAT)) for (const t of content.tables) data.tables[t.name] = definedTable(data.tables[t.name], t);
   }
   if (anchor === '' && o.loadopt & LOAD_OPTION) {
     st.options = { ...parsed.options };
@@ -604,10 +605,22 @@ function loadRules(s: Session, o: Opts, anchor: string, io: ToolIo, pre: PrePars
   return true;
 }
 
+/**
+ * A table definition loaded over what the anchor holds (sys/netpfil/pf/pf_table.c: pfr_ina_define
+ * makes a shadow table, pfr_commit_ktable commits it). The definition's flags replace the old
+ * ones. Its addresses: with an address list (PFR_FLAG_ADDRSTOO) an existing table ends up
+ * holding exactly the list (the listed ones it lacks added, the others removed), a new one the
+ * list; without a list (shadow NO_ADDRESSES) an existing table keeps its addresses.
+ */
+function definedTable(existing: Table | undefined, def: Table): Table {
+  const entries = existing && !def.initAddr ? existing.entries : replaceEntries(existing?.entries ?? [], def.entries).entries;
+  return { name: def.name, persist: def.persist, const: def.const, counters: def.counters, entries };
+}
+
 function printLoaded(parsed: ParseResult, anchor: string, o: Opts, io: ToolIo): void {
   const root = parsed.anchors[anchor];
   if (!root) return;
-  for (const t of root.tables) io.out(`${printTableDef(t, true)}\n`);
+  for (const t of root.tables) io.out(`${printTableDef(t, t.initAddr === true)}\n`);
   const print = (path: string, depth: number, lists: Array<keyof Ruleset>) => {
     const rs = parsed.anchors[path]?.ruleset;
     if (!rs) return;

@@ -1,4 +1,4 @@
-import { FirewallOwner } from '../../../daemon/firewall';
+import { FirewallOwner, ROUTE_TRUST_MS } from '../../../daemon/firewall';
 import { UserlandProxy } from '../../../daemon/proxy';
 import type { FirewallDriver } from '../../../src/firewall/driver';
 import { CommandError, setCommandRunner, type CommandRunner } from '../../../src/freebsd/exec';
@@ -14,9 +14,9 @@ configureLogging({ component: 'test', level: 'error' }, {});
 // emulated host in test/plugins/*): who holds what, what an undo takes back, the order of a
 // teardown, and NAT additions of one network coalesced into one table change.
 
-type Call = { op: string; network?: string; addresses?: string[]; id?: string };
+type Call = { op: string; network?: string; addresses?: string[]; id?: string; iface?: string };
 
-function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c: Call) => boolean; notReady?: boolean } = {}): FirewallDriver {
+function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c: Call) => boolean; notReady?: boolean; askEgress?: boolean } = {}): FirewallDriver {
   const step = async (c: Call) => {
     calls.push(c);
     if (gate.wait) await gate.wait;
@@ -32,11 +32,14 @@ function recordingDriver(calls: Call[], gate: { wait?: Promise<void>; fail?: (c:
       await step({ op: 'nat-add', network, addresses: [...addresses] });
       return false;
     },
+    setupNetworkNat: async (network, addresses, egress) => {
+      await step({ op: 'nat-setup', network, addresses: [...addresses], iface: gate.askEgress ? await egress() : undefined });
+    },
     removeNatMembers: (network, addresses) => step({ op: 'nat-delete', network, addresses: [...addresses] }),
     teardownNetworkNat: (network) => step({ op: 'nat-teardown', network }),
     natMembers: async () => [],
     natDifference: async () => undefined,
-    setPortForward: (fwd) => step({ op: 'forward-set', id: `${fwd.containerID}/${fwd.ifname}` }),
+    setPortForward: (fwd, ext) => step({ op: 'forward-set', id: `${fwd.containerID}/${fwd.ifname}`, iface: ext }),
     removePortForward: (id) => step({ op: 'forward-remove', id: `${id.containerID}/${id.ifname}` }),
     portForwardDifference: async () => undefined,
     staleForwards: async () => [],
@@ -91,8 +94,10 @@ describe('NAT', () => {
     await new Promise((r) => setImmediate(r));
     open();
     const [r1, ...others] = await Promise.all([first, ...rest]);
+    // The network's first batch loads rule and table with its member (b and c were recorded
+    // before it ran: still one call); the next is one table change.
     expect(calls).toEqual([
-      { op: 'nat-add', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-setup', network: 'n', addresses: ['10.60.0.2'] },
       { op: 'nat-add', network: 'n', addresses: ['10.60.0.3', '10.60.0.4', '10.60.0.2'] },
     ]);
     expect(r1.added).toEqual([{ address: '10.60.0.2', created: true }]);
@@ -104,8 +109,49 @@ describe('NAT', () => {
     const fw = owner(recordingDriver(calls));
     await fw.addNat(id('a'), ['10.60.0.2']);
     const failing = owner(recordingDriver(calls, { fail: (c) => c.op === 'nat-add' }));
+    failing.resumeNat();
     await expect(failing.addNat(id('a'), ['10.60.0.2', '10.60.0.9'])).rejects.toMatchObject({ reason: 'host-command-failed' });
     expect(state.nat.holdings.get(attachmentKey('n', 'a', 'eth0'))?.addresses).toEqual(['10.60.0.2']);
+  });
+
+  test("the network's first member: rule and table in one call; later ones: a table change; after the last leaves, the next is first again", async () => {
+    const fw = owner(recordingDriver(calls));
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    await fw.addNat(id('b'), ['10.60.0.3']);
+    // A repeated ADD of a member while another is there: a table change (the table has it already).
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    await fw.removeNat(id('a'));
+    await fw.removeNat(id('b'));
+    await fw.addNat(id('c'), ['10.60.0.4']);
+    expect(calls).toEqual([
+      { op: 'nat-setup', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-add', network: 'n', addresses: ['10.60.0.3'] },
+      { op: 'nat-add', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-delete', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-teardown', network: 'n' },
+      { op: 'nat-setup', network: 'n', addresses: ['10.60.0.4'] },
+    ]);
+  });
+
+  test('an ADD recorded but not applied yet leaves the first batch one load; after a restart, recorded members mean the NAT is set up', async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    // b's record is written slowly: it is in memory while a's batch runs, its own batch comes after.
+    const fw = new FirewallOwner({ state, commit: async (r) => void (r.some((rec) => 'c' in rec && rec.c === 'b') ? await slow : undefined, committed.push(...r)), driver: recordingDriver(calls), proxy: new UserlandProxy() });
+    const a = fw.addNat(id('a'), ['10.60.0.2']);
+    const b = fw.addNat(id('b'), ['10.60.0.3']);
+    await a;
+    release();
+    await b;
+    expect(calls).toEqual([
+      { op: 'nat-setup', network: 'n', addresses: ['10.60.0.2'] },
+      { op: 'nat-add', network: 'n', addresses: ['10.60.0.3'] },
+    ]);
+    // A new process on the same records: a and b are in pf, so c is a table change.
+    const restarted = owner(recordingDriver(calls));
+    restarted.resumeNat();
+    await restarted.addNat(id('c'), ['10.60.0.4']);
+    expect(calls.at(-1)).toEqual({ op: 'nat-add', network: 'n', addresses: ['10.60.0.4'] });
   });
 
   test('a remove takes only what that attachment holds, and an address leaves the table when nobody holds it', async () => {
@@ -123,6 +169,73 @@ describe('NAT', () => {
     expect(await fw.removeNat(id('b'))).toEqual(['10.60.0.3']);
     expect(calls.at(-1)).toEqual({ op: 'nat-teardown', network: 'n' });
     expect(state.nat.hasMembers('n')).toBe(false);
+  });
+});
+
+describe("the host's default route (issue 13)", () => {
+  const ROUTE_GET = ['/sbin/route', '-n', 'get', '-inet', 'default'].join(' ');
+  const routeAnswer = (iface: string) => `   route to: default\ndestination: default\n       mask: default\n    gateway: 192.0.2.1\n        fib: 0\n  interface: ${iface}\n      flags: <UP,GATEWAY,DONE,STATIC>\n`;
+  const forward = { ...id('a'), mappings: [{ protocol: 'tcp' as const, hostPort: 8080, hostPortEnd: 8080, containerPort: 80 }], target: { v4: '10.60.0.2/24' }, snat: false, userlandProxy: false };
+  /** route(8) answers from `answers` in turn ('missing': no default route, 'fail': an error). */
+  function routeRunner(answers: string[]) {
+    setCommandRunner(async (file, args) => {
+      commands.push([file, ...args].join(' '));
+      const next = answers.shift() ?? 'fail';
+      if (next === 'fail') throw new CommandError([file, ...args], 1, null, '', 'route: injected', false);
+      return { stdout: next === 'missing' ? '' : routeAnswer(next), stderr: next === 'missing' ? 'route: route has not been found\n' : '' };
+    });
+  }
+  const routeReads = () => commands.filter((c) => c === ROUTE_GET).length;
+
+  let now: number;
+  let clock: jest.SpiedFunction<typeof Date.now>;
+  beforeEach(() => {
+    now = 1_000_000;
+    clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+  });
+  afterEach(() => clock.mockRestore());
+
+  test("an attach's NAT egress and port forwards read it once; another attachment reads for itself", async () => {
+    routeRunner(['em0', 'em1']);
+    const fw = owner(recordingDriver(calls, { askEgress: true }));
+    lease('a');
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    const published = await fw.publish(forward, 'a');
+    expect(calls.map((c) => [c.op, c.iface])).toEqual([['nat-setup', 'em0'], ['forward-set', 'em0']]);
+    expect(published.forward.externalInterface).toBeUndefined();
+    expect(routeReads()).toBe(1);
+    // What a's attach read is a's: the first member of another network asks route(8) itself.
+    await fw.addNat({ network: 'm', containerID: 'b', ifname: 'eth0' }, ['10.61.0.2']);
+    expect(routeReads()).toBe(2);
+    expect(calls.at(-1)).toMatchObject({ op: 'nat-setup', network: 'm', iface: 'em1' });
+  });
+
+  test('an answer serves the attachment for ROUTE_TRUST_MS, until its NAT or forwards are removed; no route or a failed read is asked again', async () => {
+    routeRunner(['fail', 'missing', 'em0', 'em1', 'em2', 'em3']);
+    const fw = owner(recordingDriver(calls, { askEgress: true }));
+    lease('a');
+    await expect(fw.publish(forward, 'a')).rejects.toMatchObject({ reason: 'host-command-failed', message: expect.stringContaining('finding the external interface') });
+    await expect(fw.publish(forward, 'a')).rejects.toMatchObject({ reason: 'invalid-config', message: expect.stringContaining('no default route') });
+    await fw.addNat(id('a'), ['10.60.0.2']);
+    await fw.publish(forward, 'a');
+    now += ROUTE_TRUST_MS - 1;
+    await fw.publish(forward, 'a');
+    now += 1;
+    await fw.publish(forward, 'a');
+    expect(routeReads()).toBe(4);
+    await fw.unpublish(id('a'));
+    await fw.publish(forward, 'a');
+    await fw.removeNat(id('a'));
+    await fw.publish(forward, 'a');
+    expect(routeReads()).toBe(6);
+    expect(calls.filter((c) => c.op === 'nat-setup' || c.op === 'forward-set').map((c) => `${c.op} ${c.iface}`)).toEqual([
+      'nat-setup em0',
+      'forward-set em0',
+      'forward-set em0',
+      'forward-set em1',
+      'forward-set em2',
+      'forward-set em3',
+    ]);
   });
 });
 

@@ -161,5 +161,8 @@ describe('pf rendering', () => {
     expect(natAnchor('net1')).toBe('jailnet/nat-net1');
     expect(renderMasqueradeRules('em0', 'masq')).toBe('nat on em0 inet from <masq> to any -> (em0:0)\n');
     expect(() => renderMasqueradeRules('em0; pass all', 'masq')).toThrow();
+    // With the first members: table and rule in one ruleset (one pfctl -f).
+    expect(renderMasqueradeRules('em0', 'masq', ['10.88.0.2', '10.88.0.3'])).toBe('table <masq> persist { 10.88.0.2 10.88.0.3 }\nnat on em0 inet from <masq> to any -> (em0:0)\n');
+    expect(() => renderMasqueradeRules('em0', 'masq', ['10.88.0.2 }\npass all {'])).toThrow();
   });
 });
