@@ -11,7 +11,6 @@ import { normalizePortEntry, type PortEntry, type PortReservation } from '../src
 import { forwardToRecord, ingressToRecord, natToRecord, portsToRecord, type StateRecord } from '../src/ipam/records';
 import { renderIngressRules } from '../src/pf/ingress-rules';
 import type { IpamState } from '../src/ipam/state';
-import { destroyInterface } from '../src/freebsd/ifconfig';
 import { destroyHostEnd, destroyHostEndOf, staleHostEnds } from '../src/link/host-ends';
 import { hostEndName } from '../src/link/naming';
 import { log } from '../src/log/logger';

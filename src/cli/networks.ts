@@ -1,5 +1,4 @@
-import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, closeSync, constants, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { loadBridgeConfig } from '../bridge/config';
 import { CniCode, CniError } from '../cni/errors';
 import { parseConflist, type NetworkConfigList } from '../cni/runtime/conflist';

@@ -101,7 +101,7 @@ const SERVICES: Array<[number, string | null, string | null, ...string[]]> = [
 
 /** getservbyname(name, "tcp"), then "udp", as pfctl's getservice does. */
 export function portByName(name: string): number | undefined {
-  for (const [port, tcp, udp, ...aliases] of SERVICES) {
+  for (const [port, tcp, , ...aliases] of SERVICES) {
     if (name === tcp || aliases.includes(name)) return port;
   }
   for (const [port, , udp] of SERVICES) if (name === udp) return port;

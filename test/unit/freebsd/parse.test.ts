@@ -1,4 +1,4 @@
-import { netmaskToPrefix, parseCreatedName, parseGroupMembers, parseIfconfig, parseInterfaceList } from '../../../src/freebsd/parse/ifconfig';
+import { netmaskToPrefix, parseCreatedName, parseGroupMembers, parseInterfaceList } from '../../../src/freebsd/parse/ifconfig';
 import { parseJlsJidNameVnet } from '../../../src/freebsd/parse/jls';
 import { parseAnchors, parsePfEnabled, parseRules, parseTableAddresses, parseTableChangeCount, parseTableChanges, parseTables } from '../../../src/freebsd/parse/pfctl';
 import { isRouteExists, isRouteMissing } from '../../../src/freebsd/parse/route';
