@@ -162,9 +162,11 @@ const builds = [
 // A shipped plugin (plugins/<name>.ts) is alike: the executable is src/cni/launcher.ts, which
 // answers VERSION by itself, with the plugin's whole bundle in its trailing comment, compiled
 // for the other commands.
-const PLUGIN_SOURCE = /[\\/]plugins[\\/]([a-z0-9-]+)\.ts$/;
+// Only plugins/ at the top: the test fixtures' plugins (test/fixtures/plugins) stay plain bundles,
+// the dispatcher-only baseline the start-up benches compare with.
+const shippedPlugin = (file) => (dirname(file) === join(root, 'plugins') ? basename(file, '.ts') : undefined);
 const pluginLauncher = (e) => {
-  const name = PLUGIN_SOURCE.exec(e.in)?.[1];
+  const name = shippedPlugin(e.in);
   return {
     contents: [`import { launch } from './src/cni/launcher';`, `launch(${JSON.stringify(name)}, () => {`, ...runEmbedded('plugin'), `});`].join('\n'),
     resolveDir: root,
@@ -175,7 +177,7 @@ const pluginLauncher = (e) => {
 // What an executable carries in its trailing comment: jailnet its core, a plugin itself.
 const embeddedCode = async (e) => {
   if (e.out.endsWith('bin/jailnet')) return embedComment(await coreBundle(e.testSwitches), e.out);
-  if (!PLUGIN_SOURCE.test(e.in)) return undefined;
+  if (!shippedPlugin(e.in)) return undefined;
   const define = { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(e.testSwitches) };
   const inner = await build({ ...common, sourcemap: false, write: false, define, plugins: [embedPacked], entryPoints: [e.in], outfile: 'plugin.js' });
   return embedComment(inner.outputFiles[0].text, e.out);
@@ -187,7 +189,7 @@ await Promise.all(
       ...common,
       define: { ...common.define, 'globalThis.JAILNET_TEST_SWITCHES': String(e.testSwitches) },
       plugins: e.out.endsWith('bin/jailnet') ? [embedPacked, embedCore] : [embedPacked],
-      ...(PLUGIN_SOURCE.test(e.in) ? { stdin: pluginLauncher(e) } : { entryPoints: [e.in] }),
+      ...(shippedPlugin(e.in) ? { stdin: pluginLauncher(e) } : { entryPoints: [e.in] }),
       outfile: join(staging, e.out),
       // The mark lets `jailnet` recognise its own plugins in CNI_PATH and run them in its process
       // (PLUGIN_MARK, src/freebsd/plugin-exec.ts).
