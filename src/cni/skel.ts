@@ -63,8 +63,6 @@ export interface PluginIdentity {
  * environment checks run before the plugin's own modules (schemas, host layer) are even
  * initialized: a bundler turns the dynamic import into a lazy initializer.
  */
-export { versionInfo };
-
 export type PluginDefinition<C extends NetConf> = PluginIdentity & (PluginHandlers<C> | { load(): Promise<PluginHandlers<C>> });
 
 export interface PluginIo {
