@@ -103,7 +103,7 @@ function safeLog(write: () => void): void {
 }
 
 /** What answerRequest decided: the status and body to send, and the route's label for metrics. */
-export interface ApiAnswer {
+interface ApiAnswer {
   status: number;
   body: unknown;
   contentType?: string;
@@ -118,7 +118,7 @@ export interface ApiAnswer {
  * (serveInProcess, src/ipam/client.ts) that the hook chain jailnetd runs uses: same checks, same
  * answers, without HTTP between two parts of one process.
  */
-export async function answerRequest(ctx: DaemonContext, isStopping: () => boolean, methodIn: string | undefined, target: string | undefined, bodyText: () => Promise<string>): Promise<ApiAnswer> {
+async function answerRequest(ctx: DaemonContext, isStopping: () => boolean, methodIn: string | undefined, target: string | undefined, bodyText: () => Promise<string>): Promise<ApiAnswer> {
   let label = 'other';
   let allow: string | undefined;
   try {
@@ -146,7 +146,7 @@ export async function answerRequest(ctx: DaemonContext, isStopping: () => boolea
 }
 
 /** The text of an answer's body, as it goes on the wire. */
-export function answerText(a: Pick<ApiAnswer, 'body' | 'contentType'>): string {
+function answerText(a: Pick<ApiAnswer, 'body' | 'contentType'>): string {
   return typeof a.body === 'string' && a.contentType !== undefined && a.contentType !== 'application/json' ? a.body : `${JSON.stringify(a.body)}\n`;
 }
 
