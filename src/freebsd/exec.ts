@@ -1,14 +1,16 @@
 import type * as ChildProcess from 'node:child_process';
-import { isAbsolute } from 'node:path';
+import type * as Fs from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { CniCode } from '../cni/errors';
 
 /**
- * The one place in jailnet that starts a process: execFile with an absolute path and an argv
- * array, never a shell, always with a timeout. Errors carry the command line, exit status and stderr.
+ * The one place in jailnet that starts a process: spawn with an absolute path and an argv
+ * array, never a shell, always with a timeout, the output captured in scratch files
+ * (scratchRunner). Errors carry the command line, exit status and stderr.
  */
 
 export interface ExecOptions {
-  /** Written to the child's stdin, which is closed afterwards (closed at once when absent). */
+  /** The child's stdin (from a scratch file); /dev/null when absent. */
   input?: string;
   timeoutMs?: number;
   /** Full environment of the child; COMMAND_ENV when absent (never the caller's environment). */
@@ -80,31 +82,136 @@ export function loadChildProcess(): typeof ChildProcess {
   return (childProcess ??= require('node:child_process') as typeof ChildProcess);
 }
 
-const execFileRunner: CommandRunner = (file, args, options) =>
+let fsModule: typeof Fs | undefined;
+function loadFs(): typeof Fs {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (fsModule ??= require('node:fs') as typeof Fs);
+}
+
+/**
+ * A scratch file for a child's stdout, stderr or input: created with O_EXCL and mode 0600 in the
+ * temp directory, and unlinked at once, so only this process and the child it is handed to ever
+ * hold it. Its descriptor is close-on-exec here (libuv opens every file so), so a command started
+ * meanwhile by another request does not inherit it.
+ */
+function scratchFile(fs: typeof Fs, dir: string): number {
+  for (let attempt = 0; ; attempt++) {
+    const path = join(dir, `.jailnet-cmd-${process.pid}-${(scratchSeq = (scratchSeq + 1) % 0x7fffffff)}-${Math.random().toString(36).slice(2, 10)}`);
+    try {
+      const fd = fs.openSync(path, 'wx+', 0o600);
+      fs.unlinkSync(path);
+      return fd;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw err;
+    }
+  }
+}
+let scratchSeq = 0;
+
+/** Where scratch files go: TMPDIR when it is an absolute path, else /tmp (as os.tmpdir() on FreeBSD). */
+function scratchDir(): string {
+  const dir = process.env.TMPDIR;
+  return dir && isAbsolute(dir) ? dir.replace(/(.)\/+$/, '$1') : '/tmp';
+}
+
+/** The whole of a scratch file, read at its start (the child's writes moved the shared offset, not the content). */
+function readScratch(fs: typeof Fs, fd: number): { text: string; tooLong: boolean } {
+  const size = fs.fstatSync(fd).size;
+  const length = Math.min(size, MAX_OUTPUT);
+  const buf = Buffer.allocUnsafe(length);
+  let at = 0;
+  while (at < length) {
+    const n = fs.readSync(fd, buf, at, length - at, at);
+    if (n === 0) break;
+    at += n;
+  }
+  return { text: buf.toString('utf8', 0, at), tooLong: size > MAX_OUTPUT };
+}
+
+/**
+ * spawn (what execFile wraps: an argv array, never a shell) with the child's stdout and stderr
+ * going to scratch files rather than pipes, read back when it exits, and its input, when there
+ * is one, from a third. A pipe costs this process a socketpair, a stream object with its buffers
+ * and events, and their teardown: about 0.4 ms of CPU per command, most of what starting one
+ * costs besides fork itself (docs/performance.md), paid ~20 times per attach+detach by jailnetd.
+ * Read at exit, the output of a process the command left behind holding the files is not waited
+ * for (a pipe would wait for it). Without input, stdin is /dev/null (end of file at once, as the
+ * closed empty pipe was).
+ */
+const scratchRunner: CommandRunner = (file, args, options) =>
   new Promise((resolve, reject) => {
-    const child = loadChildProcess().execFile(
-      file,
-      args as string[],
-      { timeout: options.timeoutMs ?? defaultTimeout(), killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, env: options.env ?? COMMAND_ENV, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        if (!err) return resolve({ stdout, stderr });
-        const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: NodeJS.Signals | null };
-        const argv = [file, ...args];
-        if (typeof e.code === 'string') {
-          // Spawn failure (ENOENT, EACCES...): the program itself is missing or not executable.
-          return reject(new CommandError(argv, null, null, stdout, stderr, false, `could not be started (${e.code})`));
+    const fs = loadFs();
+    const argv = [file, ...args];
+    const fds: number[] = [];
+    const closeAll = () => {
+      for (const fd of fds.splice(0)) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          /* closed already */
         }
-        const timedOut = e.killed === true && e.signal === 'SIGKILL' && typeof e.code !== 'number';
-        reject(new CommandError(argv, typeof e.code === 'number' ? e.code : null, e.signal ?? null, stdout, stderr, timedOut));
-      },
-    );
-    child.stdin?.on('error', () => {
-      /* the child may exit without reading its input; its exit status tells what happened */
+      }
+    };
+    let out: number, err: number, input: number | 'ignore';
+    const dir = scratchDir();
+    try {
+      fds.push((out = scratchFile(fs, dir)), (err = scratchFile(fs, dir)));
+      input = 'ignore';
+      if (options.input) {
+        const data = Buffer.from(options.input, 'utf8');
+        fds.push((input = scratchFile(fs, dir)));
+        // At position 0 and without moving the descriptor's offset, which the child starts reading at.
+        for (let at = 0; at < data.length; ) at += fs.writeSync(input, data, at, data.length - at, at);
+      }
+    } catch (e) {
+      closeAll();
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      reject(new CommandError(argv, null, null, '', '', false, `could not be started (no scratch file for its output in ${dir}: ${code}; check that the directory exists and is writable, or set TMPDIR)`));
+      return;
+    }
+    let settled = false;
+    let timedOut = false;
+    let child: ChildProcess.ChildProcess;
+    try {
+      child = loadChildProcess().spawn(file, args as string[], { env: options.env ?? COMMAND_ENV, stdio: [input, out, err] });
+    } catch (e) {
+      closeAll();
+      reject(new CommandError(argv, null, null, '', '', false, `could not be started (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`));
+      return;
+    }
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs ?? defaultTimeout());
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      closeAll();
+      // Spawn failure (ENOENT, EACCES...): the program itself is missing or not executable.
+      reject(new CommandError(argv, null, null, '', '', false, `could not be started (${e.code ?? e.message})`));
     });
-    child.stdin?.end(options.input ?? '');
+    child.once('exit', (code, signal) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      let stdout: ReturnType<typeof readScratch>, stderr: ReturnType<typeof readScratch>;
+      try {
+        stdout = readScratch(fs, out);
+        stderr = readScratch(fs, err);
+      } catch (e) {
+        reject(new CommandError(argv, code, signal, '', '', false, `ran, but its output could not be read back (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`));
+        return;
+      } finally {
+        closeAll();
+      }
+      if (stdout.tooLong || stderr.tooLong) reject(new CommandError(argv, code, signal, stdout.text, stderr.text, false, `printed more than ${MAX_OUTPUT} bytes`));
+      else if (code === 0) resolve({ stdout: stdout.text, stderr: stderr.text });
+      else reject(new CommandError(argv, code, signal, stdout.text, stderr.text, timedOut && signal === 'SIGKILL'));
+    });
   });
 
-let runner: CommandRunner = execFileRunner;
+let runner: CommandRunner = scratchRunner;
 
 /** Runs `file` (an absolute path) with `args`. */
 export function execCommand(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {

@@ -9,6 +9,9 @@ import { setSysctl } from '../../../src/freebsd/sysctl';
 import { toolPath } from '../../../src/freebsd/tools';
 import { listRoutes } from '../../../src/freebsd/netstat';
 import { corpusSample } from '../../helpers/freebsd-corpus';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // The typed operations build the argv documented in freebsd.md; a recording runner stands in
 // for the programs here (the emulated-host suites run them for real).
@@ -213,6 +216,84 @@ describe('the real runner', () => {
 
   test('stdin input reaches the program', async () => {
     expect((await execCommand('/bin/cat', [], { input: 'rules\n' })).stdout).toBe('rules\n');
+  });
+
+  test('output larger than a pipe holds, and input larger than one, arrive whole', async () => {
+    const big = 'x'.repeat(700_000) + '\n';
+    const r = await execCommand('/bin/cat', [], { input: big });
+    expect(r.stdout.length).toBe(big.length);
+    expect(r.stdout).toBe(big);
+    const both = await execCommand('/bin/sh', ['-c', 'head -c 300000 /dev/zero | tr "\\0" o; head -c 200000 /dev/zero | tr "\\0" e >&2']);
+    expect([both.stdout.length, both.stderr.length]).toEqual([300_000, 200_000]);
+    expect(both.stdout).toMatch(/^o+$/);
+    expect(both.stderr).toMatch(/^e+$/);
+  });
+
+  test('its scratch files leave neither a file nor a descriptor behind, failed or not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jn-exec-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    try {
+      const fdsBefore = readdirSync('/proc/self/fd').length;
+      for (let i = 0; i < 10; i++) {
+        await execCommand('/bin/cat', [], { input: `${i}\n` });
+        await execCommand('/bin/sh', ['-c', 'exit 3']).catch(() => undefined);
+        await execCommand('/nonexistent/ifconfig', []).catch(() => undefined);
+      }
+      await execCommand('/bin/sleep', ['5'], { timeoutMs: 100 }).catch(() => undefined);
+      expect(readdirSync(dir)).toEqual([]);
+      expect(readdirSync('/proc/self/fd').length).toBe(fdsBefore);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('no scratch directory: a clear error, and the command is not run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jn-exec-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = join(dir, 'missing');
+    try {
+      const err = (await execCommand('/bin/touch', [join(dir, 'ran')]).catch((e: unknown) => e)) as CommandError;
+      expect(err).toBeInstanceOf(CommandError);
+      expect(err.message).toContain(`could not be started (no scratch file for its output in ${join(dir, 'missing')}: ENOENT`);
+      expect(existsSync(join(dir, 'ran'))).toBe(false);
+      // Control: with a scratch directory the same command runs.
+      process.env.TMPDIR = dir;
+      await execCommand('/bin/touch', [join(dir, 'ran')]);
+      expect(existsSync(join(dir, 'ran'))).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a process the command leaves behind does not hold up its result', async () => {
+    // The process left behind holds the command's stdout until the test writes to a FIFO. With
+    // pipes the result waited for every holder of the pipe to close it: here, forever.
+    const dir = mkdtempSync(join(tmpdir(), 'jn-exec-'));
+    const fifo = join(dir, 'release');
+    try {
+      const r = await execCommand('/bin/sh', ['-c', 'mkfifo "$1" && { read x < "$1"; } & echo started', 'sh', fifo], { timeoutMs: 120_000 });
+      expect(r.stdout).toBe('started\n');
+    } finally {
+      // Releases the process left behind (opening the FIFO for writing waits for its reader).
+      await new Promise<void>((resolve) => {
+        const w = createWriteStream(fifo, { flags: 'a' });
+        w.on('error', () => resolve());
+        w.end('go\n', () => resolve());
+      });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
+  test('more output than a command may print is refused', async () => {
+    const err = (await execCommand('/bin/sh', ['-c', 'head -c 17000000 /dev/zero']).catch((e: unknown) => e)) as CommandError;
+    expect(err).toBeInstanceOf(CommandError);
+    expect(err.message).toContain('printed more than 16777216 bytes');
+    expect(err.stdout.length).toBe(16 * 1024 * 1024);
   });
 
   test("a command gets the fixed environment, nothing of the caller's", async () => {
