@@ -117,6 +117,8 @@ interface World {
   libcniEnv: NodeJS.ProcessEnv;
   conflist: string;
   traceFile: string;
+  /** Where the emulated tools log the CPU time their process used before it joined the FreeBSD group (toolStartLog). */
+  startLog: string;
   /** The hook jail's OCI bundle. */
   bundle: string;
 }
@@ -142,10 +144,45 @@ function traceFrom(w: World, offset: number): TraceEntry[] {
     .map((l) => JSON.parse(l) as TraceEntry);
 }
 
-/** Runs argv inside `group` and measures it; throws (with its stderr) when it fails. */
+/**
+ * CPU time (ms) the emulated commands started since `offset` used before they joined the FreeBSD
+ * group: the forked child until exec, exec and the tool wrapper's start, charged to the group of
+ * the process that started them (toolStartLog, test/harness/emulated-host.ts). By parent: jailnetd
+ * or another (a plugin, a command). Returns the new offset too.
+ */
+function commandStarts(w: World, offset: number): { fromDaemon: number; fromOthers: number; offset: number } {
+  const size = existsSync(w.startLog) ? statSync(w.startLog).size : 0;
+  const out = { fromDaemon: 0, fromOthers: 0, offset: size };
+  if (size <= offset) return out;
+  const buf = Buffer.alloc(size - offset);
+  const fd = openSync(w.startLog, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+  for (const line of buf.toString('utf8').split('\n')) {
+    const [ppid, ns] = line.trim().split(' ').map(Number);
+    if (!Number.isFinite(ppid) || !Number.isFinite(ns)) continue;
+    if (ppid === w.daemon.pid) out.fromDaemon += (ns as number) / 1e6;
+    else out.fromOthers += (ns as number) / 1e6;
+  }
+  return out;
+}
+
+/** The group figure the commands' own start is taken out of and given to the FreeBSD group. */
+const COMMAND_START = 'FreeBSD commands: their start, charged to their caller';
+
+/**
+ * Runs argv inside `group` and measures it; throws (with its stderr) when it fails. The CPU time
+ * an emulated command used before it joined the FreeBSD group goes back to that group, from
+ * jailnetd's for the commands jailnetd started and from `group`'s for the others when `group`
+ * is the caller's (its plugins); COMMAND_START keeps the amount, so that the report can show the figures without it.
+ */
 function runStep(w: World, argv: string[], env: NodeJS.ProcessEnv, input: string, group: CpuGroup): Step {
   const before = w.groups.usage();
   const mark = traceSize(w);
+  const startMark = commandStarts(w, 0).offset;
   const wrapped = group.wrap(argv);
   const t0 = process.hrtime.bigint();
   const r = spawnSync(wrapped[0] as string, wrapped.slice(1), { env, input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 600_000 });
@@ -155,6 +192,14 @@ function runStep(w: World, argv: string[], env: NodeJS.ProcessEnv, input: string
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited with ${r.status ?? r.signal}: ${stderr.trim().slice(-3000)}`);
   const cpu: Record<string, number> = {};
   for (const [name, v] of Object.entries(after)) cpu[name] = v - (before[name] ?? 0);
+  const starts = commandStarts(w, startMark);
+  // Commands another process started: their start is in `group` only when that process is in
+  // it, which the per-process attribution (plugins in groups of their own) does not know.
+  const fromOthers = group === w.caller ? starts.fromOthers : 0;
+  cpu['jailnetd'] = (cpu['jailnetd'] ?? 0) - starts.fromDaemon;
+  cpu[group.name] = (cpu[group.name] ?? 0) - fromOthers;
+  cpu['freebsd'] = (cpu['freebsd'] ?? 0) + starts.fromDaemon + fromOthers;
+  cpu[COMMAND_START] = starts.fromDaemon + fromOthers;
   return { wallMs, cpu, trace: traceFrom(w, mark), stderr };
 }
 
@@ -467,9 +512,10 @@ async function main(): Promise<void> {
   const freebsd = groups.group('freebsd');
   const jailnetd = groups.group('jailnetd');
   const caller = groups.group('caller');
-  const host = await createEmulatedHost({ toolCgroupProcs: freebsd.procsFile });
   const work = runTempDir('jailnet-bench-attach-');
   process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+  const startLog = join(work, 'command-starts.log');
+  const host = await createEmulatedHost({ toolCgroupProcs: freebsd.procsFile, toolStartLog: startLog });
   const daemonLog = openSync(join(work, 'jailnetd.log'), 'a');
   // As the rc.d script runs it (default flags, logs to stderr for daemon(8)), but without the
   // periodic jail check (--reclaim-interval 0): a cost per minute, not per attach.
@@ -487,7 +533,7 @@ async function main(): Promise<void> {
     delete cliEnv.JAILNET_LOG_LEVEL;
     const libcniEnv: NodeJS.ProcessEnv = { ...cliEnv, CNI_PATH: PLUGIN_DIR, CNI_CACHE_DIR: join(work, 'libcni-cache') };
     ref = createReferenceChain(client, SUBNET, PORT);
-    const w: World = { o, host, daemon, groups, caller, ref, client, work, cliEnv, libcniEnv, conflist: join(work, 'default-cni-1.0.0.conflist'), traceFile: join(host.dir, 'trace.jsonl'), bundle: makeBundle(join(work, 'bundle')) };
+    const w: World = { o, host, daemon, groups, caller, ref, client, work, cliEnv, libcniEnv, conflist: join(work, 'default-cni-1.0.0.conflist'), traceFile: join(host.dir, 'trace.jsonl'), startLog, bundle: makeBundle(join(work, 'bundle')) };
     runStep(w, [JAILNET, 'network', 'create', 'default', '--subnet', SUBNET], cliEnv, '', caller);
     // The libcni of Debian's golang-github-appc-cni-dev speaks CNI up to 1.0.0: the libcni
     // cycle uses the same network file with that version.
@@ -703,6 +749,9 @@ function report(r: Results): void {
   p(table(['step', 'wall', 'CPU total', "jailnet's own CPU", 'FreeBSD commands CPU', 'own CPU vs reference', 'wall vs reference'], cycleRows));
   const untraced = (c: CycleFigures) => c.freebsdMs.median - c.freebsdTracedMs.median;
   p(`   (FreeBSD commands: the trace's own CPU figures add up to ${fmt(cycles.hook.cycle.freebsdTracedMs.median)} ms of the ${fmt(cycles.hook.cycle.freebsdMs.median)} ms per hook cycle; the other ${fmt(untraced(cycles.hook.cycle))} ms are node's exit after the trace line and helpers' time under a clock tick.)`);
+  const startsPerCycle = (kind: Cycle) => percentile(r.steps[kind].map((c) => (c.attach.cpu[COMMAND_START] ?? 0) + (c.detach.cpu[COMMAND_START] ?? 0)), 0.5);
+  p(`   (Each emulated command's process is the command's from fork on, as on FreeBSD: the CPU it used before it joined the FreeBSD group (the forked child until exec, exec, its wrapper's start;`);
+  p(`   /proc/PID/schedstat, read by the wrapper) is counted to the commands, not to jailnetd or the plugin that started it: ${fmt(startsPerCycle('hook'))} ms per hook cycle, ${fmt(startsPerCycle('libcni'))} ms per libcni cycle.)`);
   const warnings = r.steps.hook.filter((c) => (c.attach.stderr + c.detach.stderr).trim()).length + r.steps.libcni.filter((c) => (c.attach.stderr + c.detach.stderr).trim()).length;
   if (warnings) p(`   ${warnings} cycle(s) printed on stderr, e.g.: ${(r.steps.hook.concat(r.steps.libcni).map((c) => (c.attach.stderr + c.detach.stderr).trim()).find(Boolean) ?? '').split('\n')[0]}`);
   json.cycles = cycles;
@@ -783,6 +832,7 @@ function report(r: Results): void {
   p('7. Targets of issue 13');
   const nodeProcs = (stepName: string) => (r.processes[stepName] ?? []).filter((c) => c.kind.startsWith('jailnet: ')).reduce((a, c) => a + c.count, 0);
   const own = cycles.hook.cycle.jailnetOwnMs.median;
+  const ownCharged = percentile(r.steps.hook.map((c) => [c.attach, c.detach].reduce((a, st) => a + (st.cpu['caller'] ?? 0) + (st.cpu['jailnetd'] ?? 0) + (st.cpu[COMMAND_START] ?? 0), 0)), 0.5);
   // Start-up targets are held to both figures: wall p50 (latency) and mean CPU (steadier on a loaded machine).
   const startRatios = (pick: (f: StartupFigures) => boolean) => subjects.filter(pick).map((f) => ({ name: f.name.replace(/ VERSION$/, '').replace(/^jailnet /, ''), wall: percentile(f.wallMs, 0.5) / bareWall, cpu: meanOf(f.cpuMs) / bareCpu }));
   const pluginRatios = startRatios((f) => f.name.endsWith(' VERSION') && !f.name.startsWith('noop'));
@@ -792,7 +842,7 @@ function report(r: Results): void {
   const rssGrowth = (r.memoryAfter.gcRssMB - r.memoryBefore.gcRssMB) / r.memoryBefore.gcRssMB;
   const targets = [
     { target: 'a hook call starts at most one Node process', measured: `create-runtime ${nodeProcs('hook attach')}, poststop ${nodeProcs('hook detach')}`, met: nodeProcs('hook attach') <= 1 && nodeProcs('hook detach') <= 1 },
-    { target: "jailnet's own CPU per hook cycle <= the Go reference chain's CPU per cycle", measured: `${fmt(own)} ms vs ${fmt(refCpu)} ms (${ratio(own, refCpu)})`, met: own <= refCpu },
+    { target: "jailnet's own CPU per hook cycle <= the Go reference chain's CPU per cycle", measured: `${fmt(own)} ms vs ${fmt(refCpu)} ms (${ratio(own, refCpu)}; ${fmt(ownCharged)} ms, ${ratio(ownCharged, refCpu)}, with the commands' start charged to jailnetd)`, met: own <= refCpu },
     { target: 'plugin VERSION within 1.15x of a bare node start (wall p50 / CPU)', measured: ratios(pluginRatios), met: within(pluginRatios, 1.15) },
     { target: 'jailnetd memory grows at most 10% over the cycles (RSS after a full GC)', measured: `${growth(r.memoryBefore.gcRssMB, r.memoryAfter.gcRssMB)} (${fmt(r.memoryBefore.gcRssMB)} -> ${fmt(r.memoryAfter.gcRssMB)} MB; idle ${growth(r.memoryBefore.rssMB, r.memoryAfter.rssMB)}; live heap ${fmt(r.memoryBefore.gcHeapUsedMB)} -> ${fmt(r.memoryAfter.gcHeapUsedMB)} MB) over ${r.o.cycles} cycles`, met: rssGrowth <= 0.1 },
     { target: 'nothing left behind after the cycles', measured: leaked.length === 0 ? 'nothing' : `${leaked.length} difference(s)`, met: leaked.length === 0 },

@@ -113,6 +113,14 @@ export interface EmulatedHostOptions {
    * helpers) apart from their callers' (bench/lib/cpu-groups.ts).
    */
   toolCgroupProcs?: string;
+  /**
+   * With toolCgroupProcs: a file each emulated tool appends "PPID NS" to, NS being the CPU time
+   * (ns) its process had used when it moved into the group, read from /proc/self/schedstat
+   * (sum_exec_runtime, counted from fork). That time (the forked child until exec, exec, the
+   * wrapper's own start) was charged to the caller's group, though it is the command's: on
+   * FreeBSD a command's process is the command's from fork on. The attach bench gives it back.
+   */
+  toolStartLog?: string;
 }
 
 export interface EmulatedHost {
@@ -383,7 +391,7 @@ function addNamespace(ns: string): void {
  * world namespace: as the world's wan0 for a single host, as a port of the underlay bridge for
  * a cluster. Writes the host dir's emu.json and tool wrappers.
  */
-function buildHost(o: { dir: string; hostNs: string; jailNsPrefix: string; world: World; em0Cidr: string; em0Cidr6: string; peerName: string; macs: { em0: string; peer: string }; toolCgroupProcs?: string }): void {
+function buildHost(o: { dir: string; hostNs: string; jailNsPrefix: string; world: World; em0Cidr: string; em0Cidr6: string; peerName: string; macs: { em0: string; peer: string }; toolCgroupProcs?: string; toolStartLog?: string }): void {
   const config: EmuConfig = { hostNs: o.hostNs, jailNsPrefix: o.jailNsPrefix, worldNs: o.world.ns, node: process.execPath, toolsDir: TOOLS_DIR };
   writeFileSync(join(o.dir, 'emu.json'), JSON.stringify(config, null, 2));
   mkdirSync(join(o.dir, 'state'), { recursive: true });
@@ -394,7 +402,9 @@ function buildHost(o: { dir: string; hostNs: string; jailNsPrefix: string; world
     // namespace, jailnetd inside the emulated host): the tools' locks are abstract unix
     // sockets, which are per network namespace (emulator/src/context.ts withLock).
     // The attach bench's CPU groups: the tool moves itself into the group before it runs.
-    const intoCgroup = o.toolCgroupProcs ? `echo $$ > '${o.toolCgroupProcs}' || exit 70\n` : '';
+    const startTime = o.toolCgroupProcs && o.toolStartLog ? 'read -r ran _ < /proc/self/schedstat\n' : '';
+    const logStart = o.toolCgroupProcs && o.toolStartLog ? `echo "$PPID $ran" >> '${o.toolStartLog}'\n` : '';
+    const intoCgroup = o.toolCgroupProcs ? `${startTime}echo $$ > '${o.toolCgroupProcs}' || exit 70\n${logStart}` : '';
     writeFileSync(file, `#!/bin/sh\n${intoCgroup}JAILNET_EMU_DIR='${o.dir}'\nexport JAILNET_EMU_DIR\nexec ${NSENTER} --net=${RUN_DIR}/${o.hostNs} '${process.execPath}' '${join(TOOLS_DIR, `${tool}.js`)}' "$@"\n`);
     chmodSync(file, 0o755);
   }
@@ -448,7 +458,7 @@ export async function createEmulatedHost(options: EmulatedHostOptions = {}): Pro
   try {
     addNamespace(world.ns);
     const macs = randomMacs();
-    buildHost({ dir, hostNs, jailNsPrefix, world, em0Cidr, em0Cidr6, peerName: 'wan0', macs, toolCgroupProcs: options.toolCgroupProcs });
+    buildHost({ dir, hostNs, jailNsPrefix, world, em0Cidr, em0Cidr6, peerName: 'wan0', macs, toolCgroupProcs: options.toolCgroupProcs, toolStartLog: options.toolStartLog });
     ipSync(['-n', world.ns, '-batch', '-'], worldAddressLines(world, 'wan0', macs.peer).join('\n') + '\n');
   } catch (err) {
     removeSync(prefix, dir, []);
