@@ -90,28 +90,41 @@ function loadFs(): typeof Fs {
 
 /**
  * A scratch file for a child's stdout, stderr or input: created with O_EXCL and mode 0600 in the
- * temp directory, and unlinked at once, so only this process and the child it is handed to ever
- * hold it. Its descriptor is close-on-exec here (libuv opens every file so), so a command started
+ * first of `dirs` where that works, and unlinked at once, so only this process and the child it
+ * is handed to ever hold it. Its descriptor is close-on-exec here (libuv opens every file so), so a command started
  * meanwhile by another request does not inherit it.
  */
-function scratchFile(fs: typeof Fs, dir: string): number {
-  for (let attempt = 0; ; attempt++) {
-    const path = join(dir, `.jailnet-cmd-${process.pid}-${(scratchSeq = (scratchSeq + 1) % 0x7fffffff)}-${Math.random().toString(36).slice(2, 10)}`);
-    try {
-      const fd = fs.openSync(path, 'wx+', 0o600);
-      fs.unlinkSync(path);
+function scratchFile(fs: typeof Fs, dirs: readonly string[]): number {
+  let failure: unknown;
+  for (const dir of dirs) {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const path = join(dir, `.jailnet-cmd-${process.pid}-${(scratchSeq = (scratchSeq + 1) % 0x7fffffff)}-${Math.random().toString(36).slice(2, 10)}`);
+      let fd: number;
+      try {
+        fd = fs.openSync(path, 'wx+', 0o600);
+      } catch (err) {
+        failure = err;
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        break;
+      }
+      try {
+        fs.unlinkSync(path);
+      } catch (err) {
+        fs.closeSync(fd);
+        throw err;
+      }
       return fd;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw err;
     }
   }
+  throw failure;
 }
 let scratchSeq = 0;
 
-/** Where scratch files go: TMPDIR when it is an absolute path, else /tmp (as os.tmpdir() on FreeBSD). */
-function scratchDir(): string {
-  const dir = process.env.TMPDIR;
-  return dir && isAbsolute(dir) ? dir.replace(/(.)\/+$/, '$1') : '/tmp';
+/** Where scratch files go: TMPDIR when it is an absolute path, then /tmp (os.tmpdir()'s default on FreeBSD). */
+function scratchDirs(): string[] {
+  const env = process.env.TMPDIR;
+  const dir = env && isAbsolute(env) ? env.replace(/(.)\/+$/, '$1') : undefined;
+  return dir && dir !== '/tmp' ? [dir, '/tmp'] : ['/tmp'];
 }
 
 /** The whole of a scratch file, read at its start (the child's writes moved the shared offset, not the content). */
@@ -153,20 +166,20 @@ const scratchRunner: CommandRunner = (file, args, options) =>
       }
     };
     let out: number, err: number, input: number | 'ignore';
-    const dir = scratchDir();
+    const dirs = scratchDirs();
     try {
-      fds.push((out = scratchFile(fs, dir)), (err = scratchFile(fs, dir)));
+      fds.push((out = scratchFile(fs, dirs)), (err = scratchFile(fs, dirs)));
       input = 'ignore';
       if (options.input) {
         const data = Buffer.from(options.input, 'utf8');
-        fds.push((input = scratchFile(fs, dir)));
+        fds.push((input = scratchFile(fs, dirs)));
         // At position 0 and without moving the descriptor's offset, which the child starts reading at.
         for (let at = 0; at < data.length; ) at += fs.writeSync(input, data, at, data.length - at, at);
       }
     } catch (e) {
       closeAll();
       const code = (e as NodeJS.ErrnoException).code ?? String(e);
-      reject(new CommandError(argv, null, null, '', '', false, `could not be started (no scratch file for its output in ${dir}: ${code}; check that the directory exists and is writable, or set TMPDIR)`));
+      reject(new CommandError(argv, null, null, '', '', false, `could not be started (no scratch file for its output in ${dirs.join(' or ')}: ${code}; TMPDIR, else /tmp, must be a directory this user can create files in)`));
       return;
     }
     let settled = false;

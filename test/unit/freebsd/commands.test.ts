@@ -12,6 +12,8 @@ import { corpusSample } from '../../helpers/freebsd-corpus';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { buildSync } from 'esbuild';
 
 // The typed operations build the argv documented in freebsd.md; a recording runner stands in
 // for the programs here (the emulated-host suites run them for real).
@@ -250,23 +252,37 @@ describe('the real runner', () => {
     }
   });
 
-  test('no scratch directory: a clear error, and the command is not run', async () => {
+  test('a TMPDIR that cannot hold scratch files: /tmp does', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jn-exec-'));
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = join(dir, 'missing');
     try {
-      const err = (await execCommand('/bin/touch', [join(dir, 'ran')]).catch((e: unknown) => e)) as CommandError;
-      expect(err).toBeInstanceOf(CommandError);
-      expect(err.message).toContain(`could not be started (no scratch file for its output in ${join(dir, 'missing')}: ENOENT`);
-      expect(existsSync(join(dir, 'ran'))).toBe(false);
-      // Control: with a scratch directory the same command runs.
-      process.env.TMPDIR = dir;
       await execCommand('/bin/touch', [join(dir, 'ran')]);
       expect(existsSync(join(dir, 'ran'))).toBe(true);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('neither TMPDIR nor /tmp can hold scratch files: a clear error, and the command is not run', () => {
+    // In a mount namespace of its own whose /tmp is a read-only tmpfs (root, as CI), exec.ts
+    // (bundled here) runs `touch MARK` with TMPDIR missing. Control: the same with /tmp writable.
+    const code = buildSync({ entryPoints: [join(__dirname, '../../../src/freebsd/exec.ts')], bundle: true, platform: 'node', format: 'cjs', write: false }).outputFiles[0]?.text;
+    const mark = `/dev/shm/jn-exec-${process.pid}-ran`;
+    const driver = `${code}\nmodule.exports.execCommand('/bin/touch', [${JSON.stringify(mark)}]).then(() => console.log('ran'), (e) => console.log(e.message));`;
+    const run = (readOnlyTmp: boolean) =>
+      spawnSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', `${readOnlyTmp ? 'mount -t tmpfs -o ro tmpfs /tmp && ' : ''}exec "$0" -`, process.execPath], { input: driver, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', TMPDIR: '/nonexistent-jn' } });
+    try {
+      const refused = run(true);
+      expect(refused.stdout.trim()).toBe(`command \`/bin/touch ${mark}\` could not be started (no scratch file for its output in /nonexistent-jn or /tmp: EROFS; TMPDIR, else /tmp, must be a directory this user can create files in)`);
+      expect(existsSync(mark)).toBe(false);
+      const control = run(false);
+      expect(control.stdout.trim()).toBe('ran');
+      expect(existsSync(mark)).toBe(true);
+    } finally {
+      rmSync(mark, { force: true });
     }
   });
 
