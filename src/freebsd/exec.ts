@@ -1,6 +1,6 @@
 import type * as ChildProcess from 'node:child_process';
 import type * as Fs from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { CniCode } from '../cni/errors';
 
 /**
@@ -98,7 +98,8 @@ function scratchFile(fs: typeof Fs, dirs: readonly string[]): number {
   let failure: unknown;
   for (const dir of dirs) {
     for (let attempt = 0; attempt < 8; attempt++) {
-      const path = join(dir, `.jailnet-cmd-${process.pid}-${(scratchSeq = (scratchSeq + 1) % 0x7fffffff)}-${Math.random().toString(36).slice(2, 10)}`);
+      // dir is absolute without a trailing slash (scratchDirs): a plain concatenation, not join().
+      const path = `${dir === '/' ? '' : dir}/.jailnet-cmd-${process.pid}-${(scratchSeq = (scratchSeq + 1) % 0x7fffffff)}-${Math.random().toString(36).slice(2, 10)}`;
       let fd: number;
       try {
         fd = fs.openSync(path, 'wx+', 0o600);
