@@ -2,6 +2,8 @@ import type { CmdContext } from '../cni/skel';
 import type { Result } from '../cni/types';
 import { addJailRoutes, configureJailEnd, configureLoopback, rememberDefaultRoutes } from '../jail/interface';
 import { planAddresses } from '../link/addresses';
+import { isNewJail } from '../link/args';
+import { known } from '../link/known';
 import { beginAttachment } from '../link/attachment';
 import { moveIntoJail } from '../link/epair';
 import { describeHostEnd } from '../link/naming';
@@ -40,10 +42,12 @@ export async function bridgeAdd(ctx: CmdContext<BridgeConf>): Promise<Result> {
     const dns = a.dns ? await serveDns(ctx) : undefined;
     await moveIntoJail(link.jailEnd, a.jail);
     await configureJailEnd({ jail: a.jail, arrivedAs: link.jailEnd, ifname: ctx.ifname, mac: a.jailMac, mtu: conf.mtu, addresses });
-    plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways, a.jailId);
+    // Vouched for by the caller, and never finished an ADD here (its lo0 would be known then).
+    const newJail = isNewJail(ctx.args) && !known.loopbackReady(a.jailId);
+    plan.routes = await addJailRoutes(a.jail, ctx.ifname, plan.routes, plan.gateways, a.jailId, newJail);
     if (conf.ipMasq) await joinNat(ctx, a.jail, addresses, rollback);
     // Last, so that no failure comes after it: a failed ADD leaves lo0 as it found it.
-    await configureLoopback(a.jail, { id: a.jailId });
+    await configureLoopback(a.jail, { id: a.jailId, newJail });
     rememberDefaultRoutes(a.jailId, a.hostEnd, plan.routes);
 
     const mtu = conf.mtu !== undefined ? { mtu: conf.mtu } : {};

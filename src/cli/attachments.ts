@@ -35,6 +35,12 @@ export interface AttachRequest {
   mac?: string;
   /** DNS names besides the jail's own, on every network (the aliases capability; docs/dns.md). */
   names?: string[];
+  /**
+   * The jail is as jail(2) made it (runj's createRuntime: OCI status "creating"): its first
+   * network's ADD gets CNI_ARGS JAILNET_NEW_JAIL=1 (src/link/args.ts) when the jail has no
+   * attachment yet.
+   */
+  newJail?: boolean;
 }
 
 /** What one network of an attach gets: its own share of the ports and addresses. */
@@ -169,6 +175,9 @@ async function attachNetworks(paths: CliPaths, req: AttachRequest, shares: Netwo
       if (req.mac) capabilityArgs.mac = req.mac;
       if (req.names?.length) capabilityArgs.aliases = [...req.names];
       const rt: RuntimeConf = { containerId: req.jail, netns: req.jail, ifname, capabilityArgs };
+      // Only the first ADD of a jail nothing is attached to: after it, the jail is no longer new.
+      // IgnoreUnknown: a chain may hold plugins that do not know the key (the reference plugins).
+      if (req.newJail && taken.size === 0 && done.length === 0) rt.args = [['IgnoreUnknown', '1'], ['JAILNET_NEW_JAIL', '1']];
       try {
         done.push({ rt, list, result: await addNetworkList(list, rt, env) });
       } catch (err) {

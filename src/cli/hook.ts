@@ -50,7 +50,8 @@ export async function runHookWith(args: readonly string[], stateText: string, ca
   if (phase === 'create-runtime' || phase === 'createRuntime') {
     const req = hookRequest(state, { networks, ports, ips, ...(name !== undefined ? { name } : {}), aliases, noResolvConf });
     if (!req.networks.length) return;
-    const attached = await attach(paths, { jail: state.id, networks: req.networks, ports: req.ports, ips: req.ips, names: req.names }, caller);
+    // createRuntime runs before anything runs in the jail (OCI status "creating"): a new jail.
+    const attached = await attach(paths, { jail: state.id, networks: req.networks, ports: req.ports, ips: req.ips, names: req.names, newJail: state.status === 'creating' }, caller);
     const dns = req.resolvConf ? resolvConfOf(attached.map((a) => a.result)) : undefined;
     if (!dns) return;
     const root = state.bundle ? bundleRoot(state.bundle) : undefined;

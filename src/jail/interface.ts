@@ -49,6 +49,9 @@ export function loopbackLacks(lo0: InterfaceInfo, inet6: boolean): string[] {
   return lacks;
 }
 
+/** lo0 as a new vnet gets it: if_loop's vnet_loif_init (sys/net/if_loop.c) creates it down, without addresses. */
+const NEW_JAIL_LO0: Readonly<InterfaceInfo> = { name: 'lo0', flags: [], options: [], inet: [], inet6: [], groups: [], members: [], other: {} };
+
 /** lo0 of a vnet jail (always there: if_loop attaches one per vnet). */
 export async function jailLoopback(jail: string): Promise<InterfaceInfo> {
   const lo0 = await showInterface('lo0', { jail });
@@ -71,10 +74,11 @@ export async function jailLoopback(jail: string): Promise<InterfaceInfo> {
  * failed ADD never leaves lo0 changed, and DEL leaves it up (docs/plugins.md, "lo0").
  * Returns what lo0 lacked.
  */
-export async function configureLoopback(jail: string, opts: { inet6?: boolean; id?: JailIdentity } = {}): Promise<string[]> {
+export async function configureLoopback(jail: string, opts: { inet6?: boolean; id?: JailIdentity; newJail?: boolean } = {}): Promise<string[]> {
   const inet6 = opts.inet6 ?? false;
   if (opts.id && !inet6 && known.loopbackReady(opts.id)) return [];
-  const lo0 = await jailLoopback(jail);
+  // A new jail's lo0 is known without asking (JAILNET_NEW_JAIL, src/link/args.ts).
+  const lo0 = opts.newJail ? NEW_JAIL_LO0 : await jailLoopback(jail);
   const lacks = loopbackLacks(lo0, inet6);
   if (lacks.length === 0) {
     if (opts.id && !inet6) known.setLoopbackReady(opts.id);
@@ -103,14 +107,15 @@ export async function configureLoopback(jail: string, opts: { inet6?: boolean; i
  * default route it has (another network's) is kept. The first network that wants a default
  * route gives it. Returns the routes added, so that the result says what is true.
  */
-export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>, id?: JailIdentity): Promise<Route[]> {
+export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>, id?: JailIdentity, newJail = false): Promise<Route[]> {
   const added: Route[] = [];
   for (const r of routes) {
     const family = familyOf(r.dst);
     const gateway = r.gw ?? gateways[family];
     const isDefault = isDefaultRoute(r.dst);
-    // A default route another attachment of this jail gave it is known without asking (known.ts).
-    if (isDefault && ((id && known.defaultRouteOwner(id, family) !== undefined) || (await getRoute('default', family, { jail })))) {
+    // A default route another attachment of this jail gave it is known without asking (known.ts);
+    // a new jail has none (JAILNET_NEW_JAIL, src/link/args.ts).
+    if (isDefault && ((id && known.defaultRouteOwner(id, family) !== undefined) || (!newJail && (await getRoute('default', family, { jail }))))) {
       log.info(`jail ${jail} already has a default route; kept it, added none through ${gateway ?? ifname}`, { jail, dst: r.dst });
       continue;
     }

@@ -21,7 +21,7 @@ beforeAll(async () => {
   ipamd = await startJailnetd(host.env, { netns: host.hostNs });
   cli = jailnetCli(host, ipamd);
   await enablePfWithHooks(host);
-  for (const j of ['first', 'web', 'traced', 'alone']) await host.createJail(j);
+  for (const j of ['first', 'web', 'traced', 'alone', 'typed', 'running']) await host.createJail(j);
   // bridge (ipMasq) + portmap, jailnet-ipam; the first attach creates the bridge.
   await cli.ok(['network', 'create', 'default', '--subnet', '10.88.0.0/16']);
   await cli.ok(['attach', 'first']);
@@ -32,37 +32,58 @@ afterAll(async () => {
   await host?.destroy();
 });
 
-const state = (id: string) => JSON.stringify({ ociVersion: '1.0.2', id, status: 'creating', pid: 1, bundle: '/nonexistent', annotations: {} });
+const state = (id: string, status = 'creating') => JSON.stringify({ ociVersion: '1.0.2', id, status, pid: 1, bundle: '/nonexistent', annotations: {} });
 const words = (t: TraceEntry[]) => t.map((e) => `${e.tool} ${e.argv.join(' ')}`);
 /** The commands of the plugins' ADD: without the hook's own pf readiness look (pfctl -s info, -s nat) before the chain. */
 const ofChain = (t: TraceEntry[]) => t.slice(t.findIndex((e) => e.tool === 'jls'));
 /** Without pf status reads (`pfctl -s ...`): jailnetd repeats them only when its 5 s trust in a positive answer ran out, which a loaded machine decides. */
 const withoutStatusReads = (t: TraceEntry[]) => t.filter((e) => !(e.tool === 'pfctl' && e.argv[0] === '-s'));
 
-async function hookTrace(args: string[], id: string): Promise<TraceEntry[]> {
+async function hookTrace(args: string[], id: string, status = 'creating'): Promise<TraceEntry[]> {
   const mark = host.traceMark();
-  await cli.ok(['hook', ...args, '--no-resolv-conf'], state(id));
+  await cli.ok(['hook', ...args, '--no-resolv-conf'], state(id, status));
   return host.traceSince(mark);
 }
 
-test('a bridge ADD onto an existing bridge: 10 commands for a new jail, 8 when its lo0 is known; +2 with published ports', async () => {
-  // A jail that was never attached: lo0 is read and set, the jail's default route looked for.
+/** The commands of a never-attached jail's bridge ADD that its caller does not vouch is new: lo0 and the default route are read first. */
+const unvouched = (jail: string) => [
+  `jls -j ${jail} jid name vnet`,
+  expect.stringMatching(/^ifconfig epair\d+ create ether 06:\S+ name jn\w+ description .* group jailnet_host up$/),
+  expect.stringMatching(/^ifconfig jailnet0 addm jn\w+ up$/),
+  expect.stringMatching(new RegExp(`^ifconfig epair\\d+b vnet ${jail}$`)),
+  expect.stringMatching(new RegExp(`^ifconfig -j ${jail} epair\\d+b ether 02:\\S+ name eth0 up$`)),
+  expect.stringMatching(new RegExp(`^ifconfig -j ${jail} eth0 inet 10\\.88\\.\\S+$`)),
+  `route -j ${jail} -n get -inet default`,
+  `route -j ${jail} -n -4 add default 10.88.0.1`,
+  `ifconfig -j ${jail} lo0`,
+  `ifconfig -j ${jail} lo0 inet 127.0.0.1/8 up`,
+];
+
+test('a bridge ADD onto an existing bridge: 8 commands for a jail being created (runj), 10 for one nobody vouches is new, 8 when its lo0 is known; +2 with published ports', async () => {
+  // createRuntime (status "creating"): a new jail, whose lo0 and routes are as jail(2) made them,
+  // so neither is read (JAILNET_NEW_JAIL); the ADD still sets both.
   const fresh = ofChain(await hookTrace(['create-runtime', '-n', 'default'], 'web'));
-  expect(words(fresh).filter((w) => !w.startsWith('pfctl'))).toEqual([
-    'jls -j web jid name vnet',
-    expect.stringMatching(/^ifconfig epair\d+ create ether 06:\S+ name jn\w+ description .* group jailnet_host up$/),
-    expect.stringMatching(/^ifconfig jailnet0 addm jn\w+ up$/),
-    expect.stringMatching(/^ifconfig epair\d+b vnet web$/),
-    expect.stringMatching(/^ifconfig -j web epair\d+b ether 02:\S+ name eth0 up$/),
-    expect.stringMatching(/^ifconfig -j web eth0 inet 10\.88\.\S+$/),
-    'route -j web -n get -inet default',
-    'route -j web -n -4 add default 10.88.0.1',
-    'ifconfig -j web lo0',
-    'ifconfig -j web lo0 inet 127.0.0.1/8 up',
-  ]);
+  expect(words(fresh).filter((w) => !w.startsWith('pfctl'))).toEqual(unvouched('web').filter((w) => w !== 'route -j web -n get -inet default' && w !== 'ifconfig -j web lo0'));
+  const lo0 = await host.runOk('ifconfig', ['-j', 'web', 'lo0']);
+  expect(lo0).toMatch(/^lo0: flags=[0-9a-f]+<UP,LOOPBACK,/);
+  expect(lo0).toMatch(/\tinet 127\.0\.0\.1 netmask 0xff000000/);
+  expect(await host.runOk('route', ['-j', 'web', '-n', 'get', '-inet', 'default'])).toMatch(/gateway: 10\.88\.0\.1/);
   // ipMasq: jailnetd adds the address to the network's NAT table.
   expect(words(withoutStatusReads(fresh)).filter((w) => w.startsWith('pfctl'))).toEqual([expect.stringMatching(/^pfctl -a jailnet\/nat-default -t masq -T add 10\.88\./)]);
   await cli.ok(['hook', 'poststop'], state('web'));
+
+  // Control: a jail never attached but not vouched for (`jailnet attach`, a hook in another state).
+  let mark = host.traceMark();
+  await cli.ok(['attach', 'typed']);
+  expect(words(ofChain(host.traceSince(mark))).filter((w) => !w.startsWith('pfctl'))).toEqual(unvouched('typed'));
+  await cli.ok(['detach', 'typed']);
+  expect(words(ofChain(await hookTrace(['create-runtime', '-n', 'default'], 'running', 'running'))).filter((w) => !w.startsWith('pfctl'))).toEqual(unvouched('running'));
+  await cli.ok(['hook', 'poststop'], state('running', 'stopped'));
+  // Vouched for, but this JID finished an ADD before (its lo0 is known): its default route is looked for.
+  mark = host.traceMark();
+  await cli.ok(['hook', 'create-runtime', '-n', 'default', '--no-resolv-conf'], state('running'));
+  expect(words(host.traceSince(mark))).toContain('route -j running -n get -inet default');
+  await cli.ok(['hook', 'poststop'], state('running', 'stopped'));
 
   // The same jail again: its lo0 is known to be up (same JID); the bridge is known throughout.
   const again = ofChain(await hookTrace(['create-runtime', '-n', 'default'], 'web'));
