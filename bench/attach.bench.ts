@@ -123,23 +123,29 @@ interface World {
   bundle: string;
 }
 
-function traceSize(w: World): number {
-  return existsSync(w.traceFile) ? statSync(w.traceFile).size : 0;
-}
+const fileSize = (file: string): number => (existsSync(file) ? statSync(file).size : 0);
 
-function traceFrom(w: World, offset: number): TraceEntry[] {
-  const size = traceSize(w);
-  if (size <= offset) return [];
+/** What was appended to `file` after `offset` (a log several processes append lines to), and its size now. */
+function appendedSince(file: string, offset: number): { text: string; size: number } {
+  const size = fileSize(file);
+  if (size <= offset) return { text: '', size };
   const buf = Buffer.alloc(size - offset);
-  const fd = openSync(w.traceFile, 'r');
+  const fd = openSync(file, 'r');
   try {
     readSync(fd, buf, 0, buf.length, offset);
   } finally {
     closeSync(fd);
   }
-  return buf
-    .toString('utf8')
-    .split('\n')
+  return { text: buf.toString('utf8'), size };
+}
+
+function traceSize(w: World): number {
+  return fileSize(w.traceFile);
+}
+
+function traceFrom(w: World, offset: number): TraceEntry[] {
+  return appendedSince(w.traceFile, offset)
+    .text.split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as TraceEntry);
 }
@@ -151,17 +157,9 @@ function traceFrom(w: World, offset: number): TraceEntry[] {
  * or another (a plugin, a command). Returns the new offset too.
  */
 function commandStarts(w: World, offset: number): { fromDaemon: number; fromOthers: number; offset: number } {
-  const size = existsSync(w.startLog) ? statSync(w.startLog).size : 0;
-  const out = { fromDaemon: 0, fromOthers: 0, offset: size };
-  if (size <= offset) return out;
-  const buf = Buffer.alloc(size - offset);
-  const fd = openSync(w.startLog, 'r');
-  try {
-    readSync(fd, buf, 0, buf.length, offset);
-  } finally {
-    closeSync(fd);
-  }
-  for (const line of buf.toString('utf8').split('\n')) {
+  const { text, size } = appendedSince(w.startLog, offset);
+  const out = { fromDaemon: 0, fromOthers: 0, offset: Math.max(size, offset) };
+  for (const line of text.split('\n')) {
     const [ppid, ns] = line.trim().split(' ').map(Number);
     if (!Number.isFinite(ppid) || !Number.isFinite(ns)) continue;
     if (ppid === w.daemon.pid) out.fromDaemon += (ns as number) / 1e6;
@@ -182,7 +180,7 @@ const COMMAND_START = 'FreeBSD commands: their start, charged to their caller';
 function runStep(w: World, argv: string[], env: NodeJS.ProcessEnv, input: string, group: CpuGroup): Step {
   const before = w.groups.usage();
   const mark = traceSize(w);
-  const startMark = commandStarts(w, 0).offset;
+  const startMark = fileSize(w.startLog);
   const wrapped = group.wrap(argv);
   const t0 = process.hrtime.bigint();
   const r = spawnSync(wrapped[0] as string, wrapped.slice(1), { env, input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 600_000 });
