@@ -37,7 +37,7 @@ export interface AttachRequest {
   names?: string[];
   /**
    * The jail is as jail(2) made it (runj's createRuntime: OCI status "creating"): its first
-   * network's ADD gets CNI_ARGS JAILNET_NEW_JAIL=1 (src/link/args.ts) when the jail has no
+   * network's ADD gets CNI_ARGS JailnetNewJail=1 (src/link/args.ts) when the jail has no
    * attachment yet.
    */
   newJail?: boolean;
@@ -177,7 +177,7 @@ async function attachNetworks(paths: CliPaths, req: AttachRequest, shares: Netwo
       const rt: RuntimeConf = { containerId: req.jail, netns: req.jail, ifname, capabilityArgs };
       // Only the first ADD of a jail nothing is attached to: after it, the jail is no longer new.
       // IgnoreUnknown: a chain may hold plugins that do not know the key (the reference plugins).
-      if (req.newJail && taken.size === 0 && done.length === 0) rt.args = [['IgnoreUnknown', '1'], ['JAILNET_NEW_JAIL', '1']];
+      if (req.newJail && taken.size === 0 && done.length === 0) rt.args = [['IgnoreUnknown', '1'], ['JailnetNewJail', '1']];
       try {
         done.push({ rt, list, result: await addNetworkList(list, rt, env) });
       } catch (err) {

@@ -77,7 +77,7 @@ export async function jailLoopback(jail: string): Promise<InterfaceInfo> {
 export async function configureLoopback(jail: string, opts: { inet6?: boolean; id?: JailIdentity; newJail?: boolean } = {}): Promise<string[]> {
   const inet6 = opts.inet6 ?? false;
   if (opts.id && !inet6 && known.loopbackReady(opts.id)) return [];
-  // A new jail's lo0 is known without asking (JAILNET_NEW_JAIL, src/link/args.ts).
+  // A new jail's lo0 is known without asking (JailnetNewJail, src/link/args.ts).
   const lo0 = opts.newJail ? NEW_JAIL_LO0 : await jailLoopback(jail);
   const lacks = loopbackLacks(lo0, inet6);
   if (lacks.length === 0) {
@@ -114,7 +114,7 @@ export async function addJailRoutes(jail: string, ifname: string, routes: readon
     const gateway = r.gw ?? gateways[family];
     const isDefault = isDefaultRoute(r.dst);
     // A default route another attachment of this jail gave it is known without asking (known.ts);
-    // a new jail has none (JAILNET_NEW_JAIL, src/link/args.ts).
+    // a new jail has none (JailnetNewJail, src/link/args.ts).
     if (isDefault && ((id && known.defaultRouteOwner(id, family) !== undefined) || (!newJail && (await getRoute('default', family, { jail }))))) {
       log.info(`jail ${jail} already has a default route; kept it, added none through ${gateway ?? ifname}`, { jail, dst: r.dst });
       continue;

@@ -61,7 +61,7 @@ const unvouched = (jail: string) => [
 
 test('a bridge ADD onto an existing bridge: 8 commands for a jail being created (runj), 10 for one nobody vouches is new, 8 when its lo0 is known; +2 with published ports', async () => {
   // createRuntime (status "creating"): a new jail, whose lo0 and routes are as jail(2) made them,
-  // so neither is read (JAILNET_NEW_JAIL); the ADD still sets both.
+  // so neither is read (JailnetNewJail); the ADD still sets both.
   const fresh = ofChain(await hookTrace(['create-runtime', '-n', 'default'], 'web'));
   expect(words(fresh).filter((w) => !w.startsWith('pfctl'))).toEqual(unvouched('web').filter((w) => w !== 'route -j web -n get -inet default' && w !== 'ifconfig -j web lo0'));
   const lo0 = await host.runOk('ifconfig', ['-j', 'web', 'lo0']);
