@@ -91,8 +91,8 @@ function loadFs(): typeof Fs {
 /**
  * A scratch file for a child's stdout, stderr or input: created with O_EXCL and mode 0600 in the
  * first of `dirs` where that works, and unlinked at once, so only this process and the child it
- * is handed to ever hold it. Its descriptor is close-on-exec here (libuv opens every file so), so a command started
- * meanwhile by another request does not inherit it.
+ * is handed to ever hold it. Its descriptor is close-on-exec here (libuv opens every file so):
+ * a command started meanwhile by another request does not inherit it.
  */
 function scratchFile(fs: typeof Fs, dirs: readonly string[]): number {
   let failure: unknown;

@@ -70,8 +70,10 @@ export async function jailLoopback(jail: string): Promise<InterfaceInfo> {
  * sbin/ifconfig/ifconfig.c). A loopback interface that comes up gets ::1 by itself
  * (in6_ifattach_loopback, sys/netinet6/in6_ifattach.c), so ::1 is looked for again after `up`.
  * An earlier ADD of the same jail (same JID) that left lo0 so is remembered (`id`,
- * src/link/known.ts): lo0 is then not even read. This is the one place that decides about lo0. No undo: ADD runs it as its last step, so a
- * failed ADD never leaves lo0 changed, and DEL leaves it up (docs/plugins.md, "lo0").
+ * src/link/known.ts): lo0 is then not even read. Nor is a new jail's (`newJail`, CNI_ARGS
+ * JailnetNewJail, src/link/args.ts): it is down, without addresses. This is the one place that
+ * decides about lo0. No undo: ADD runs it as its last step, so a failed ADD never leaves lo0
+ * changed, and DEL leaves it up (docs/plugins.md, "lo0").
  * Returns what lo0 lacked.
  */
 export async function configureLoopback(jail: string, opts: { inet6?: boolean; id?: JailIdentity; newJail?: boolean } = {}): Promise<string[]> {
@@ -103,8 +105,8 @@ export async function configureLoopback(jail: string, opts: { inet6?: boolean; i
  * Adds the routes inside the jail; a route without a gateway goes through `gateways` or the
  * interface. The jail keeps one default route per family: on FreeBSD a second `route add
  * default` with another gateway does not fail but makes a multipath route (route_ctl.c, append
- * mode, net.route.multipath=1), so the jail is asked first (`route -j JAIL get default`) and a
- * default route it has (another network's) is kept. The first network that wants a default
+ * mode, net.route.multipath=1), so the jail is asked first (`route -j JAIL get default`; a new
+ * jail, JailnetNewJail, has no route) and a default route it has (another network's) is kept. The first network that wants a default
  * route gives it. Returns the routes added, so that the result says what is true.
  */
 export async function addJailRoutes(jail: string, ifname: string, routes: readonly Route[], gateways: Partial<Record<Family, string>>, id?: JailIdentity, newJail = false): Promise<Route[]> {
