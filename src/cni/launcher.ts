@@ -2,10 +2,10 @@ import { versionInfo } from './version';
 import { writeOut } from './write-out';
 
 /**
- * The start of every jailnet plugin executable. scripts/build.mjs bundles the plugin itself (the
- * dispatcher of skel.ts, its handlers, schemas and host layer) apart, carries that bundle in the
- * executable as a compressed string, and makes the executable this module plus a call to
- * `launch` with the function that compiles and runs the string.
+ * The start of every shipped jailnet plugin executable. scripts/build.mjs bundles the plugin
+ * itself (the dispatcher of skel.ts, its handlers, schemas and host layer) apart, carries that
+ * bundle as the executable's trailing block comment, and makes the executable this module plus a
+ * call to `launch` with the function that reads the comment back and compiles it (`runEmbedded`).
  *
  * VERSION is answered here, from the dispatcher's own versionInfo(), before the plugin's code is
  * even parsed: runtimes ask it of every plugin of a chain (libcni before GC and STATUS, cnitool,
